@@ -1,0 +1,77 @@
+"""`edgembed chunk`: documents -> chunks.jsonl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgembed.cli.options import CliState, pass_state
+from edgembed.cli.table import format_table
+from edgembed.config import ChunkConfig
+from edgembed.corpus.build import ChunkSummary, build_corpus
+
+__all__ = ["chunk", "chunk_options", "print_chunk_summary"]
+
+
+def chunk_options(func: click.decorators.FC) -> click.decorators.FC:
+    """--chunk-words and --overlap-words, shared with the commands that chunk documents."""
+    func = click.option(
+        "--overlap-words",
+        type=click.IntRange(min=0),
+        default=50,
+        show_default=True,
+        help="Words repeated between consecutive chunks of one section.",
+    )(func)
+    return click.option(
+        "--chunk-words",
+        type=click.IntRange(min=50),
+        default=500,
+        show_default=True,
+        help="Target words per chunk (chunks end at paragraph and heading boundaries).",
+    )(func)
+
+
+@click.command()
+@click.argument("docs", type=click.Path(path_type=Path))
+@chunk_options
+@click.option("--strict", is_flag=True, help="Exit non-zero if any file had to be skipped.")
+@pass_state
+def chunk(state: CliState, docs: Path, chunk_words: int, overlap_words: int, strict: bool) -> None:
+    """Read the documents in DOCS and cut them into passages.
+
+    Reads .txt, .md, .html, .pdf and .docx files (recursively) and writes
+    WORKSPACE/chunks.jsonl: one passage of about --chunk-words words per line, with its
+    document, title, section and a stable id. Files that cannot be read are skipped and
+    listed. Re-running overwrites chunks.jsonl (it is derived from your documents).
+    """
+    config = ChunkConfig(docs=docs, chunk_words=chunk_words, overlap_words=overlap_words)
+    summary = build_corpus(config, state.workspace)
+    print_chunk_summary(summary, state)
+    if strict and summary.skipped:
+        raise click.ClickException(f"{len(summary.skipped)} file(s) skipped (--strict)")
+
+
+def print_chunk_summary(summary: ChunkSummary, state: CliState) -> None:
+    """Print what was read, skipped and written."""
+    if state.verbosity < 0:
+        return
+    low, mean, high = summary.words_per_chunk
+    click.echo(
+        format_table(
+            ["documents read", "skipped", "chunks", "words/chunk min", "mean", "max"],
+            [
+                [
+                    summary.documents,
+                    len(summary.skipped),
+                    len(summary.chunks),
+                    low,
+                    round(mean),
+                    high,
+                ]
+            ],
+        )
+    )
+    for name, reason in summary.skipped:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(f"wrote {state.workspace.chunks}")

@@ -1,0 +1,107 @@
+"""The one exception tree of edgembed.
+
+    EdgembedError                  every error edgembed raises on purpose
+    ├── ConfigError                an option, an environment variable or edgembed.toml is wrong
+    ├── InputError                 the user's input cannot be used (missing folder, bad file)
+    │   └── NoDocumentsError       a folder holds no document edgembed can read
+    ├── DocumentError              one document cannot be read (reported and skipped)
+    ├── OutputExistsError          an output would be overwritten without --force
+    ├── MissingExtraError          an optional dependency is not installed
+    ├── GeneratorError             a question generator failed
+    │   └── LLMUnavailableError    the LLM server is unreachable or lacks the model
+    ├── ModelError                 a model cannot be found or loaded
+    ├── TrainingError              fine-tuning failed (out of memory, bad data)
+    ├── ExportError                ONNX export or quantization failed
+    │   └── ParityError            the exported model does not match PyTorch closely enough
+    ├── ManifestError              an export folder is incomplete, tampered with or too new
+    └── BenchRegressionError       a benchmark figure got worse than its baseline allows
+
+Messages say what went wrong and what to do next; the CLI prints them without a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BenchRegressionError",
+    "ConfigError",
+    "DocumentError",
+    "EdgembedError",
+    "ExportError",
+    "GeneratorError",
+    "InputError",
+    "LLMUnavailableError",
+    "ManifestError",
+    "MissingExtraError",
+    "ModelError",
+    "NoDocumentsError",
+    "OutputExistsError",
+    "ParityError",
+    "TrainingError",
+]
+
+
+class EdgembedError(Exception):
+    """Base class of every error edgembed raises on purpose."""
+
+
+class ConfigError(EdgembedError):
+    """An option, an environment variable or edgembed.toml holds a bad value."""
+
+
+class InputError(EdgembedError):
+    """The user's input cannot be used."""
+
+
+class NoDocumentsError(InputError):
+    """A documents folder holds nothing edgembed can read."""
+
+
+class DocumentError(EdgembedError):
+    """One document cannot be read; callers report it and go on."""
+
+
+class OutputExistsError(EdgembedError):
+    """An output already exists and --force was not given."""
+
+
+class MissingExtraError(EdgembedError):
+    """An optional dependency is missing; the message names the pip extra."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed. Install it with: pip install 'edgembed[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra
+
+
+class GeneratorError(EdgembedError):
+    """A question generator failed."""
+
+
+class LLMUnavailableError(GeneratorError):
+    """The LLM server cannot be reached or does not have the model."""
+
+
+class ModelError(EdgembedError):
+    """A model cannot be found or loaded."""
+
+
+class TrainingError(EdgembedError):
+    """Fine-tuning failed."""
+
+
+class ExportError(EdgembedError):
+    """ONNX export or quantization failed."""
+
+
+class ParityError(ExportError):
+    """The exported model is not close enough to the PyTorch model."""
+
+
+class ManifestError(EdgembedError):
+    """An export folder is incomplete, tampered with, or of an unknown format."""
+
+
+class BenchRegressionError(EdgembedError):
+    """A benchmark figure got worse than the committed baseline allows."""

@@ -1,0 +1,1 @@
+"""Training side: question generation, fine-tuning and evaluation (needs the `train` extra)."""

