@@ -14,7 +14,8 @@
     ├── ExportError                ONNX export or quantization failed
     │   └── ParityError            the exported model does not match PyTorch closely enough
     ├── ManifestError              an export folder is incomplete, tampered with or too new
-    └── BenchRegressionError       a benchmark figure got worse than its baseline allows
+    ├── BenchRegressionError       a benchmark figure got worse than its baseline allows
+    └── RequestError               an HTTP request to `edgembed serve` cannot be answered
 
 Messages say what went wrong and what to do next; the CLI prints them without a traceback.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "NoDocumentsError",
     "OutputExistsError",
     "ParityError",
+    "RequestError",
     "TrainingError",
 ]
 
@@ -105,3 +107,27 @@ class ManifestError(EdgembedError):
 
 class BenchRegressionError(EdgembedError):
     """A benchmark figure got worse than the committed baseline allows."""
+
+
+class RequestError(EdgembedError):
+    """An HTTP request to `edgembed serve` cannot be answered.
+
+    Carries what the server needs for OpenAI's error envelope: the HTTP status, the request
+    field at fault (``param``), a machine-readable ``code`` and, for overload, how many seconds
+    the client should wait before retrying.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
