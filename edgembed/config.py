@@ -16,13 +16,18 @@ edgembed.toml holds top-level keys for the global options and one table per comm
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgembed.errors import ConfigError
 
-__all__ = ["ChunkConfig", "Workspace", "load_toml"]
+__all__ = [
+    "ChunkConfig",
+    "ServeSettings",
+    "Workspace",
+    "load_toml",
+]
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -111,3 +116,59 @@ class ChunkConfig:
             )
         if self.min_words < 0:
             raise ConfigError(f"min_words must not be negative, got {self.min_words}")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How `edgembed serve` listens, batches and guards the embedding server.
+
+    Attributes:
+        host, port: the address to bind (127.0.0.1:8001; use 0.0.0.0 only behind a firewall).
+        api_key: when set, /v1/* and /api/* require ``Authorization: Bearer <api_key>``.
+        model_name: the model id reported by /v1/models and accepted in requests; None: the
+            export's own name.
+        variant: which ONNX file of the export to run: ``int8`` (quantized) or ``fp32``.
+        threads: onnxruntime intra-op threads; None: one per core.
+        max_batch_tokens: the padded-token budget of one model call; concurrent requests are
+            merged until the next one would exceed it.
+        max_wait_ms: how long a batch waits for more requests when traffic is concurrent
+            (a lone client never waits).
+        max_queue: requests allowed to wait for the model; more are refused with 503 and
+            Retry-After.
+        max_inputs: inputs allowed in one request (OpenAI's limit is 2048).
+        max_body_bytes: request bodies larger than this are refused with 413.
+        cors_origins: browser origins allowed to call the API (none by default).
+        truncate: inputs longer than the model's limit are cut to it (True) or refused with
+            400 (False); a request can override this with its ``truncate`` field.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8001
+    api_key: str | None = field(default=None, repr=False)
+    model_name: str | None = None
+    variant: str = "int8"
+    threads: int | None = None
+    max_batch_tokens: int = 8192
+    max_wait_ms: float = 2.0
+    max_queue: int = 256
+    max_inputs: int = 2048
+    max_body_bytes: int = 8 * 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+    truncate: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
+        if self.variant not in ("int8", "fp32"):
+            raise ConfigError(f"variant must be 'int8' or 'fp32', got '{self.variant}'")
+        if self.api_key is not None and not self.api_key.strip():
+            raise ConfigError("the API key is empty: pass a real key or leave it unset")
+        if self.model_name is not None and not self.model_name.strip():
+            raise ConfigError("model_name is empty: pass a name or leave it unset")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {self.threads}")
+        for name in ("max_batch_tokens", "max_queue", "max_inputs", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.max_wait_ms <= 1000:
+            raise ConfigError(f"max_wait_ms must be between 0 and 1000, got {self.max_wait_ms}")

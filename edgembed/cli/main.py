@@ -10,6 +10,7 @@ import click
 from edgembed import __version__
 from edgembed.cli.chunk import chunk
 from edgembed.cli.options import CliState
+from edgembed.cli.serve import serve
 from edgembed.config import Workspace, load_toml
 from edgembed.errors import EdgembedError
 from edgembed.progress import configure_logging
@@ -82,6 +83,7 @@ def cli(
 
 
 cli.add_command(chunk)
+cli.add_command(serve)
 
 
 def main() -> None:

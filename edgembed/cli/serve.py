@@ -1,0 +1,164 @@
+"""`edgembed serve`: an export folder -> an OpenAI-compatible embedding server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgembed.cli.options import CliState, pass_state
+from edgembed.config import ServeSettings
+from edgembed.errors import MissingExtraError
+
+__all__ = ["serve"]
+
+_DEFAULTS = ServeSettings()
+
+
+@click.command()
+@click.argument("export_dir", type=click.Path(path_type=Path))
+@click.option("--host", default=_DEFAULTS.host, show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=_DEFAULTS.port, show_default=True)
+@click.option(
+    "--api-key",
+    envvar="EDGEMBED_API_KEY",
+    default=None,
+    help="Require 'Authorization: Bearer KEY' on /v1 and /api routes. Prefer the "
+    "EDGEMBED_API_KEY environment variable: flags show in the process list.",
+)
+@click.option(
+    "--model-name",
+    default=None,
+    help="The model id to report and accept in requests. Default: the export's name.",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(["int8", "fp32"]),
+    default=_DEFAULTS.variant,
+    show_default=True,
+    help="Which ONNX file of the export to run: quantized int8 (faster) or fp32.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="onnxruntime threads. Default: one per core.",
+)
+@click.option(
+    "--max-batch-tokens",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.max_batch_tokens,
+    show_default=True,
+    help="Padded-token budget of one model call; concurrent requests are merged up to it. "
+    "1 turns batching off.",
+)
+@click.option(
+    "--max-wait-ms",
+    type=click.FloatRange(0, 1000),
+    default=_DEFAULTS.max_wait_ms,
+    show_default=True,
+    help="How long a batch may wait for more requests under concurrent traffic "
+    "(a lone client never waits).",
+)
+@click.option(
+    "--max-queue",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.max_queue,
+    show_default=True,
+    help="Requests allowed to wait for the model; more get 503 with Retry-After.",
+)
+@click.option(
+    "--max-inputs",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.max_inputs,
+    show_default=True,
+    help="Inputs allowed in one request.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.max_body_bytes,
+    show_default=True,
+    help="Larger request bodies get 413.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    help="A browser origin allowed to call the API (repeatable; none by default).",
+)
+@click.option(
+    "--truncate/--no-truncate",
+    default=_DEFAULTS.truncate,
+    show_default=True,
+    help="Cut inputs longer than the model's limit, or refuse them with 400. A request "
+    "overrides this with its 'truncate' field.",
+)
+@pass_state
+def serve(
+    state: CliState,
+    export_dir: Path,
+    host: str,
+    port: int,
+    api_key: str | None,
+    model_name: str | None,
+    variant: str,
+    threads: int | None,
+    max_batch_tokens: int,
+    max_wait_ms: float,
+    max_queue: int,
+    max_inputs: int,
+    max_body_bytes: int,
+    cors_origins: tuple[str, ...],
+    truncate: bool,
+) -> None:
+    """Serve the model in EXPORT_DIR with OpenAI's embeddings API, on CPU.
+
+    EXPORT_DIR is a folder written by `edgembed export`, or the name of one under
+    WORKSPACE/exports. The server answers POST /v1/embeddings (the official openai SDK works
+    unchanged), POST /api/embed (Ollama clients), GET /v1/models, /health, /ready, /metrics
+    (Prometheus) and /docs (OpenAPI). Concurrent requests are batched; Ctrl+C or SIGTERM
+    finishes the requests in flight, then stops.
+
+    \b
+    Examples:
+      edgembed serve workspace/exports/edgembed-model
+      EDGEMBED_API_KEY=secret edgembed serve edgembed-model --port 9000
+      curl http://127.0.0.1:8001/v1/embeddings -H 'Content-Type: application/json' \\
+        -d '{"model": "edgembed-model", "input": ["How do I reset my password?"]}'
+    """
+    settings = ServeSettings(
+        host=host,
+        port=port,
+        api_key=api_key,
+        model_name=model_name,
+        variant=variant,
+        threads=threads,
+        max_batch_tokens=max_batch_tokens,
+        max_wait_ms=max_wait_ms,
+        max_queue=max_queue,
+        max_inputs=max_inputs,
+        max_body_bytes=max_body_bytes,
+        cors_origins=cors_origins,
+        truncate=truncate,
+    )
+    folder = _find_export(export_dir, state)
+    try:
+        from edgembed.server.run import serve as run_server
+    except ImportError as exc:
+        raise MissingExtraError(exc.name or "litestar", "serve") from exc
+    announce = (lambda line: None) if state.verbosity < 0 else click.echo
+    run_server(folder, settings, announce=announce, access_log=state.verbosity >= 1)
+
+
+def _find_export(export_dir: Path, state: CliState) -> Path:
+    if export_dir.is_dir():
+        return export_dir
+    named = state.workspace.exports / export_dir
+    if named.is_dir():
+        return named
+    raise click.BadParameter(
+        f"{export_dir} is not a folder, nor the name of one under {state.workspace.exports}. "
+        "Run `edgembed export` first, or pass the folder it wrote.",
+        param_hint="EXPORT_DIR",
+    )

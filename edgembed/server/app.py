@@ -1,0 +1,105 @@
+"""create_app: the Litestar application around one embedder."""
+
+from __future__ import annotations
+
+import time
+from typing import cast
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.enums import ScopeType
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import (
+    HTTPScope,
+    LifeSpanReceive,
+    LifeSpanScope,
+    LifeSpanSend,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
+
+from edgembed import __version__
+from edgembed.config import ServeSettings
+from edgembed.server.envelope import error_response
+from edgembed.server.guards import api_key_guard
+from edgembed.server.metrics import ServerMetrics
+from edgembed.server.protocol import Embedder
+from edgembed.server.routes import API_ROUTES, OPEN_ROUTES
+from edgembed.server.service import EmbeddingService
+
+__all__ = ["create_app"]
+
+
+class MeteredLitestar(Litestar):
+    """Litestar that records every HTTP request in the server's metrics.
+
+    Done at the ASGI entry rather than in a middleware so that 404s, 405s and 413s, which the
+    framework answers before any route middleware runs, are counted too.
+    """
+
+    server_metrics: ServerMetrics
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await cast(Send, send)(message)
+
+        try:
+            await super().__call__(scope, receive, send_and_note)
+        finally:
+            self.server_metrics.observe_request(
+                cast(HTTPScope, scope)["path"], status, time.perf_counter() - started
+            )
+
+
+def create_app(settings: ServeSettings, embedder: Embedder) -> Litestar:
+    """Build the embedding server for `embedder`.
+
+    Routes: POST /v1/embeddings (OpenAI), POST /api/embed (Ollama), GET /v1/models,
+    GET /health, GET /ready, GET /metrics (Prometheus), and the OpenAPI docs at /docs.
+    With ``settings.api_key`` set, the /v1 and /api routes require it as a Bearer token.
+
+    Args:
+        settings: limits, batching, auth and CORS.
+        embedder: anything that meets `edgembed.server.Embedder` (e.g. ``OnnxEmbedder``).
+    """
+    metrics = ServerMetrics()
+    service = EmbeddingService(embedder, settings, metrics)
+    guards = [api_key_guard(settings.api_key)] if settings.api_key else []
+    api = Router(path="/", route_handlers=API_ROUTES, guards=guards)
+    cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
+    app = MeteredLitestar(
+        route_handlers=[api, *OPEN_ROUTES],
+        exception_handlers={Exception: error_response},
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=cors,
+        openapi_config=OpenAPIConfig(
+            title="edgembed",
+            version=__version__,
+            description="OpenAI-compatible embeddings of one exported model, on CPU.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+        ),
+        lifespan=[service.lifespan],
+        state=State({"service": service}),
+        logging_config=None,
+    )
+    app.server_metrics = metrics
+    return app

@@ -1,0 +1,189 @@
+"""API inputs (texts or token ids) -> the token sequences the model runs on.
+
+The policy, which /v1/models and the docs repeat:
+
+- Texts are tokenized by the model's own tokenizer, special tokens included.
+- Token-id inputs are *content* tokens of the model's vocabulary (0 <= id < vocab_size), as the
+  model's tokenizer gives them without special tokens. The server wraps each sequence in the
+  model's special tokens ([CLS] ... [SEP] for BERT models), so a text and its token ids get the
+  same embedding.
+- An input longer than the model's limit is truncated to it (its end is dropped) unless the
+  request's ``truncate`` field, or the server's ``--no-truncate``, asks for a 400 error instead.
+  Responses say how many inputs were cut in the ``X-Edgembed-Truncated`` header.
+- ``usage.prompt_tokens`` counts the tokens the model ran on, special tokens included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from edgembed.errors import InputError, RequestError
+from edgembed.server.protocol import Embedder
+
+__all__ = ["EncodedInputs", "InputEncoder", "ParsedInput", "RawInput"]
+
+RawInput = str | Sequence[str | int | list[int]]
+"""What OpenAI's `input` field may hold: a text, texts, token ids, or lists of token ids."""
+
+
+@dataclass(frozen=True)
+class ParsedInput:
+    """The inputs of one request: texts, or token id sequences (exactly one is non-empty)."""
+
+    texts: list[str]
+    sequences: list[list[int]]
+
+    @property
+    def weight(self) -> int:
+        """Characters plus token ids: how much tokenizing and checking the input costs."""
+        return sum(map(len, self.texts)) + sum(map(len, self.sequences))
+
+
+@dataclass(frozen=True)
+class EncodedInputs:
+    """Token id sequences ready for the model, and how many inputs were cut to fit."""
+
+    ids: list[list[int]]
+    truncated: int
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the model runs on, special tokens included."""
+        return sum(map(len, self.ids))
+
+
+class InputEncoder:
+    """Checks the shape of API inputs and turns them into model-ready token sequences."""
+
+    def __init__(self, embedder: Embedder, max_inputs: int) -> None:
+        self._embedder = embedder
+        self._max_inputs = max_inputs
+        self._prefix, self._suffix = _special_tokens(embedder)
+
+    def parse(self, raw: RawInput, param: str = "input") -> ParsedInput:
+        """Return the texts or the token id sequences that `raw` holds.
+
+        Raises:
+            RequestError: empty input, too many inputs, or items of mixed or wrong kinds.
+        """
+        items = [raw] if isinstance(raw, str) else raw
+        if not items:
+            raise _bad(f"`{param}` is empty: send a string or a non-empty list.", param)
+        texts = [item for item in items if isinstance(item, str)]
+        if len(texts) == len(items):
+            self._check_count(len(texts), param)
+            for index, text in enumerate(texts):
+                if not text:
+                    raise _bad(f"{param}[{index}] is an empty string: send some text.", param)
+            return ParsedInput(texts, [])
+        token_ids = [item for item in items if isinstance(item, int)]
+        if len(token_ids) == len(items):
+            return ParsedInput([], [token_ids])
+        sequences = [item for item in items if isinstance(item, list)]
+        if len(sequences) != len(items):
+            raise _bad(_mixed_message(items, param), param)
+        self._check_count(len(sequences), param)
+        for index, sequence in enumerate(sequences):
+            if not sequence:
+                raise _bad(f"{param}[{index}] is an empty list of token ids.", param)
+        return ParsedInput([], sequences)
+
+    def encode(self, parsed: ParsedInput, *, truncate: bool) -> EncodedInputs:
+        """Token id sequences for the model, by the policy in this module's docstring.
+
+        Raises:
+            RequestError: a token id outside the vocabulary, or an input over the model's
+                limit while ``truncate`` is False.
+        """
+        if parsed.texts:
+            return self._encode_texts(parsed.texts, truncate=truncate)
+        return self._encode_ids(parsed.sequences, truncate=truncate)
+
+    def _encode_texts(self, texts: list[str], *, truncate: bool) -> EncodedInputs:
+        ids = self._embedder.tokenize(texts, truncate=True)
+        limit = self._embedder.max_seq_length
+        # Only a text that fills the limit exactly can have been cut; ask the tokenizer again.
+        cut = [i for i, seq in enumerate(ids) if len(seq) >= limit and self._exceeds(texts[i])]
+        if cut and not truncate:
+            raise _too_long(cut[0], limit)
+        return EncodedInputs(ids, len(cut))
+
+    def _encode_ids(self, sequences: list[list[int]], *, truncate: bool) -> EncodedInputs:
+        vocab = self._embedder.vocab_size
+        for index, sequence in enumerate(sequences):
+            low, high = min(sequence), max(sequence)
+            if low < 0 or high >= vocab:
+                raise _bad(
+                    f"input[{index}] holds token id {low if low < 0 else high}, outside the "
+                    f"model's vocabulary (0 to {vocab - 1}). Send ids from this model's "
+                    "tokenizer, without special tokens.",
+                    "input",
+                    code="invalid_token_id",
+                )
+        limit = self._embedder.max_seq_length
+        room = limit - len(self._prefix) - len(self._suffix)
+        cut = [i for i, sequence in enumerate(sequences) if len(sequence) > room]
+        if cut and not truncate:
+            raise _too_long(cut[0], limit)
+        ids = [self._prefix + sequence[:room] + self._suffix for sequence in sequences]
+        return EncodedInputs(ids, len(cut))
+
+    def _check_count(self, count: int, param: str) -> None:
+        if count > self._max_inputs:
+            raise _bad(
+                f"`{param}` holds {count} items; this server takes at most {self._max_inputs} "
+                "per request. Split them over several requests.",
+                param,
+            )
+
+    def _exceeds(self, text: str) -> bool:
+        try:
+            self._embedder.tokenize([text], truncate=False)
+        except InputError:
+            return True
+        return False
+
+
+def _special_tokens(embedder: Embedder) -> tuple[list[int], list[int]]:
+    """The model's special tokens as (before the content, after it), read off its tokenizer.
+
+    An empty text tokenizes to the special tokens alone ([CLS, SEP]); a one-word text shows
+    which of them come before the content.
+    """
+    bare, word = embedder.tokenize(["", "a"])
+    cut = 0
+    while cut < min(len(bare), len(word)) and bare[cut] == word[cut]:
+        cut += 1
+    return bare[:cut], bare[cut:]
+
+
+def _kind(item: object) -> str:
+    if isinstance(item, str):
+        return "a string"
+    if isinstance(item, int):
+        return "a token id"
+    return "a list of token ids"
+
+
+def _mixed_message(items: Sequence[str | int | list[int]], param: str) -> str:
+    first = _kind(items[0])
+    index = next(i for i, item in enumerate(items) if _kind(item) != first)
+    return (
+        f"{param}[{index}] is {_kind(items[index])} but {param}[0] is {first}: send all "
+        "strings, all token ids, or all lists of token ids."
+    )
+
+
+def _bad(message: str, param: str, code: str | None = None) -> RequestError:
+    return RequestError(message, status=400, param=param, code=code)
+
+
+def _too_long(index: int, limit: int) -> RequestError:
+    return RequestError(
+        f"input[{index}] is longer than the model's limit of {limit} tokens and truncation is "
+        "off. Shorten it, or let the server truncate it (leave out `truncate: false`).",
+        status=400,
+        param="input",
+        code="context_length_exceeded",
+    )

@@ -1,0 +1,86 @@
+"""Prometheus metrics of one server, in a registry of its own (never the global one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["ServerMetrics", "route_label"]
+
+_ROUTES = frozenset({"/v1/embeddings", "/v1/models", "/api/embed", "/health", "/ready", "/metrics"})
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+_TOKEN_BUCKETS = (16, 64, 256, 1024, 4096, 16384, 65536, 262144)
+
+
+def route_label(path: str) -> str:
+    """The `route` label for a request path; unknown paths share one label (bounded series)."""
+    if path in _ROUTES:
+        return path
+    if path.startswith("/v1/models/"):
+        return "/v1/models/{model}"
+    return "other"
+
+
+class ServerMetrics:
+    """Requests by route and status, latency, batch sizes, queue depth and tokens."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "edgembed_requests",
+            "HTTP requests answered, by route and status code.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "edgembed_request_duration_seconds",
+            "Time from request start to the end of the response, by route.",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_inputs = Histogram(
+            "edgembed_batch_inputs",
+            "Inputs embedded per model call (concurrent requests merged).",
+            buckets=_SIZE_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_tokens = Histogram(
+            "edgembed_batch_tokens",
+            "Tokens embedded per model call.",
+            buckets=_TOKEN_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "edgembed_queue_depth",
+            "Requests waiting for the model.",
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "edgembed_tokens", "Tokens embedded, special tokens included.", registry=self.registry
+        )
+        self.truncated = Counter(
+            "edgembed_truncated_inputs",
+            "Inputs cut to the model's length limit.",
+            registry=self.registry,
+        )
+
+    def track_queue(self, depth: Callable[[], int]) -> None:
+        """Read the queue depth from `depth` at scrape time (no cost per request)."""
+        self.queue_depth.set_function(depth)
+
+    def observe_request(self, path: str, status: int, seconds: float) -> None:
+        route = route_label(path)
+        self.requests.labels(route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def observe_batch(self, inputs: int, tokens: int) -> None:
+        self.batch_inputs.observe(inputs)
+        self.batch_tokens.observe(tokens)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of this server's metrics."""
+        data: bytes = generate_latest(self.registry)
+        return data

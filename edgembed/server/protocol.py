@@ -1,0 +1,49 @@
+"""What the server needs from an embedding engine, as a protocol any engine can meet.
+
+`edgembed.runtime.OnnxEmbedder` satisfies it; the tests use a small deterministic fake.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Embedder"]
+
+
+class Embedder(Protocol):
+    """An engine that tokenizes texts and embeds token id sequences."""
+
+    @property
+    def dimension(self) -> int:
+        """Size of one embedding vector."""
+        ...
+
+    @property
+    def max_seq_length(self) -> int:
+        """Longest token sequence the model accepts, special tokens included."""
+        ...
+
+    @property
+    def model_name(self) -> str:
+        """The model's own name (the export's)."""
+        ...
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids run from 0 to vocab_size - 1."""
+        ...
+
+    def tokenize(self, texts: list[str], *, truncate: bool = True) -> list[list[int]]:
+        """Token ids per text, special tokens included.
+
+        Raises:
+            InputError: a text is longer than max_seq_length and ``truncate`` is False.
+        """
+        ...
+
+    def embed_ids(self, ids: list[list[int]], batch_size: int = 32) -> NDArray[np.float32]:
+        """L2-normalised float32 embeddings, one row per token id sequence."""
+        ...

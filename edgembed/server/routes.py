@@ -1,0 +1,124 @@
+"""The routes: OpenAI's embeddings and models, Ollama's /api/embed, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from litestar import Request, get, post
+from litestar.response import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from edgembed.server.guards import require_json
+from edgembed.server.responses import ollama_response, openai_response
+from edgembed.server.schemas import (
+    EmbeddingRequest,
+    EmbeddingResponse,
+    ModelCard,
+    ModelList,
+    OllamaEmbedRequest,
+    OllamaEmbedResponse,
+    Status,
+)
+from edgembed.server.service import EmbeddingService
+
+__all__ = ["API_ROUTES", "OPEN_ROUTES"]
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def _service(request: AnyRequest) -> EmbeddingService:
+    return cast(EmbeddingService, request.app.state.service)
+
+
+@post("/v1/embeddings", status_code=200, guards=[require_json], tags=["OpenAI"])
+async def create_embeddings(
+    data: EmbeddingRequest, request: AnyRequest
+) -> Response[EmbeddingResponse]:
+    """Create embeddings, as OpenAI's API does (the official `openai` SDK works unchanged).
+
+    Inputs over the model's length limit are truncated unless `truncate` is false; the
+    `X-Edgembed-Truncated` header says how many were.
+    """
+    service = _service(request)
+    result = await service.embed(
+        data.input, model=data.model, dimensions=data.dimensions, truncate=data.truncate
+    )
+    body = openai_response(
+        result.vectors,
+        model=service.model_name,
+        tokens=result.tokens,
+        encoding_format=data.encoding_format,
+    )
+    return Response(body, headers={"X-Edgembed-Truncated": str(result.truncated)})
+
+
+@post("/api/embed", status_code=200, guards=[require_json], tags=["Ollama"])
+async def ollama_embed(
+    data: OllamaEmbedRequest, request: AnyRequest
+) -> Response[OllamaEmbedResponse]:
+    """Create embeddings, as Ollama's /api/embed does (an Ollama client only changes its host)."""
+    started = time.perf_counter_ns()
+    service = _service(request)
+    result = await service.embed(
+        data.input, model=data.model, dimensions=data.dimensions, truncate=data.truncate
+    )
+    body = ollama_response(
+        result.vectors,
+        model=data.model,
+        tokens=result.tokens,
+        total_ns=time.perf_counter_ns() - started,
+    )
+    return Response(body, headers={"X-Edgembed-Truncated": str(result.truncated)})
+
+
+@get("/v1/models", tags=["OpenAI"])
+async def list_models(request: AnyRequest) -> ModelList:
+    """The served model, with its dimension, length limit and truncation policy."""
+    return ModelList(data=[_model_card(_service(request))])
+
+
+@get("/v1/models/{model:str}", tags=["OpenAI"])
+async def retrieve_model(model: str, request: AnyRequest) -> ModelCard:
+    """One model by id (404 in OpenAI's shape for any id but the served one)."""
+    service = _service(request)
+    service.check_model(model)
+    return _model_card(service)
+
+
+@get("/health", tags=["Operations"])
+async def health(request: AnyRequest) -> Status:
+    """Alive: the process answers HTTP."""
+    return Status(status="ok", model=_service(request).model_name)
+
+
+@get("/ready", tags=["Operations"])
+async def ready(request: AnyRequest) -> Status:
+    """Ready: the model is loaded and has answered a warm-up batch (503 until then)."""
+    service = _service(request)
+    service.require_ready()
+    return Status(status="ready", model=service.model_name)
+
+
+@get("/metrics", tags=["Operations"], include_in_schema=False)
+async def metrics(request: AnyRequest) -> Response[bytes]:
+    """Prometheus metrics of this server."""
+    body = _service(request).metrics.render()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _model_card(service: EmbeddingService) -> ModelCard:
+    return ModelCard(
+        id=service.model_name,
+        created=service.created,
+        dimension=service.embedder.dimension,
+        max_seq_length=service.embedder.max_seq_length,
+        truncation=service.truncation_policy,
+    )
+
+
+API_ROUTES = [create_embeddings, ollama_embed, list_models, retrieve_model]
+"""Routes behind the API key, when one is set."""
+
+OPEN_ROUTES = [health, ready, metrics]
+"""Routes always open: probes and the Prometheus scraper."""

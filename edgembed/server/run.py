@@ -1,0 +1,84 @@
+"""serve: load an export folder and run the server under uvicorn until stopped."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from edgembed.config import ServeSettings
+from edgembed.errors import ConfigError, MissingExtraError
+from edgembed.server.app import create_app
+from edgembed.server.protocol import Embedder
+
+__all__ = ["bind", "serve"]
+
+logger = logging.getLogger(__name__)
+
+# Seconds uvicorn waits for in-flight requests after SIGTERM/Ctrl+C before cancelling them.
+_GRACEFUL_SHUTDOWN_S = 30
+
+
+def serve(
+    export_dir: Path,
+    settings: ServeSettings,
+    *,
+    announce: Callable[[str], None] = logger.info,
+    access_log: bool = False,
+) -> None:
+    """Serve the model in `export_dir` until SIGINT/SIGTERM, then finish in-flight requests.
+
+    Args:
+        export_dir: a folder written by `edgembed export`.
+        settings: address, limits, batching, auth.
+        announce: called once with a line saying where the server listens.
+        access_log: log one line per request (costs a little latency).
+
+    Raises:
+        ConfigError: the address cannot be bound.
+        MissingExtraError: the serving dependencies are not installed.
+        ManifestError, ModelError: the export folder cannot be loaded.
+    """
+    try:
+        import uvicorn
+
+        from edgembed.runtime import OnnxEmbedder
+    except ImportError as exc:
+        raise MissingExtraError(exc.name or "onnxruntime", "serve") from exc
+    with bind(settings.host, settings.port) as listener:
+        embedder: Embedder = OnnxEmbedder(
+            export_dir, variant=settings.variant, threads=settings.threads
+        )
+        app = create_app(settings, embedder)
+        name = settings.model_name or embedder.model_name
+        announce(
+            f"Serving '{name}' ({embedder.dimension} dims, {settings.variant}) on "
+            f"http://{settings.host}:{settings.port}/v1/embeddings (Ollama: /api/embed, "
+            "docs: /docs). Ctrl+C stops it after the requests in flight."
+        )
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=access_log,
+            lifespan="on",
+            server_header=False,
+            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
+        )
+        uvicorn.Server(config).run(sockets=[listener])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, bound before the model loads so a busy port fails fast.
+
+    Raises:
+        ConfigError: the address is in use or not valid on this machine.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}. Pick another --port, or stop "
+            "the process using it."
+        ) from exc

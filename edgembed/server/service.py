@@ -1,0 +1,142 @@
+"""EmbeddingService: what the routes call; ties the input policy, the batcher and the metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.config import ServeSettings
+from edgembed.errors import RequestError
+from edgembed.server.batcher import EmbeddingBatcher
+from edgembed.server.inputs import InputEncoder, RawInput
+from edgembed.server.metrics import ServerMetrics
+from edgembed.server.protocol import Embedder
+from edgembed.server.responses import check_dimensions, select_dimensions
+
+__all__ = ["Embedded", "EmbeddingService"]
+
+logger = logging.getLogger(__name__)
+
+# Inputs heavier than this (characters + token ids) are tokenized on the worker thread; lighter
+# ones inline, where a thread hop would cost more than the tokenizing.
+_INLINE_WEIGHT = 2000
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Vectors for one request, with the tokens they took and how many inputs were cut."""
+
+    vectors: NDArray[np.float32]
+    tokens: int
+    truncated: int
+
+
+class EmbeddingService:
+    """Checks a request against the served model, encodes its inputs and embeds them."""
+
+    def __init__(self, embedder: Embedder, settings: ServeSettings, metrics: ServerMetrics):
+        self.embedder = embedder
+        self.settings = settings
+        self.metrics = metrics
+        self.model_name = settings.model_name or embedder.model_name
+        self.created = int(time.time())
+        self.ready = False
+        self._encoder = InputEncoder(embedder, settings.max_inputs)
+        self._batcher = EmbeddingBatcher(
+            embedder,
+            max_batch_tokens=settings.max_batch_tokens,
+            max_wait_ms=settings.max_wait_ms,
+            max_queue=settings.max_queue,
+            on_batch=metrics.observe_batch,
+        )
+        metrics.track_queue(lambda: self._batcher.depth)
+
+    @property
+    def truncation_policy(self) -> str:
+        """The truncation policy in words, as /v1/models states it."""
+        limit = self.embedder.max_seq_length
+        if self.settings.truncate:
+            return (
+                f"inputs over {limit} tokens are truncated (X-Edgembed-Truncated says how many); "
+                "send truncate: false to get a 400 instead"
+            )
+        return f"inputs over {limit} tokens are refused with 400; send truncate: true to cut them"
+
+    def check_model(self, requested: str) -> None:
+        """Accept the served model's id (also as ``id:latest``, as Ollama clients send it).
+
+        Raises:
+            RequestError: 404 for any other model.
+        """
+        if requested not in (self.model_name, f"{self.model_name}:latest"):
+            raise RequestError(
+                f"The model '{requested}' does not exist here. This server serves "
+                f"'{self.model_name}' (see GET /v1/models).",
+                status=404,
+                param="model",
+                code="model_not_found",
+            )
+
+    async def embed(
+        self, raw: RawInput, *, model: str, dimensions: int | None, truncate: bool | None
+    ) -> Embedded:
+        """Embed one request's inputs.
+
+        Raises:
+            RequestError: unknown model, bad `dimensions` or bad inputs (see `inputs`), or
+                503 when the server is overloaded.
+        """
+        self.check_model(model)
+        check_dimensions(dimensions, self.embedder.dimension)
+        parsed = self._encoder.parse(raw)
+        encode = partial(
+            self._encoder.encode,
+            parsed,
+            truncate=self.settings.truncate if truncate is None else truncate,
+        )
+        encoded = encode() if parsed.weight <= _INLINE_WEIGHT else await self._batcher.run(encode)
+        vectors = await self._batcher.embed(encoded.ids)
+        tokens = encoded.tokens
+        self.metrics.tokens.inc(tokens)
+        if encoded.truncated:
+            self.metrics.truncated.inc(encoded.truncated)
+        return Embedded(select_dimensions(vectors, dimensions), tokens, encoded.truncated)
+
+    @asynccontextmanager
+    async def lifespan(self, _app: object) -> AsyncIterator[None]:
+        """Run the batcher while the app runs; warm the model up in the background."""
+        self._batcher.start()
+        warm_up = asyncio.create_task(self._warm_up())
+        try:
+            yield
+        finally:
+            await warm_up
+            await self._batcher.close()
+
+    def require_ready(self) -> None:
+        """Raises RequestError (503) until the model has answered its first batch."""
+        if not self.ready:
+            raise RequestError(
+                "The model is still warming up; retry in a moment.",
+                status=503,
+                code="not_ready",
+                retry_after=1,
+            )
+
+    async def _warm_up(self) -> None:
+        started = time.perf_counter()
+        try:
+            await self.embed("warm up", model=self.model_name, dimensions=None, truncate=True)
+        except Exception:  # the server stays alive but not ready; /ready tells the operator
+            logger.exception("warming up the model failed")
+            return
+        self.ready = True
+        logger.info("model warmed up in %.0f ms", (time.perf_counter() - started) * 1000)

@@ -1,0 +1,57 @@
+"""A deterministic stand-in for OnnxEmbedder: whitespace tokens hashed into vectors."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.errors import InputError
+
+CLS, SEP = 101, 102
+
+
+class FakeEmbedder:
+    """Meets edgembed.server.Embedder; a text's vector is the normalised sum of its tokens'.
+
+    Each sequence is embedded on its own, so results never depend on how requests were batched.
+    `batches` records the size of every embed_ids call; clear `open` to hold the worker thread.
+    """
+
+    def __init__(
+        self, dimension: int = 16, max_seq_length: int = 16, vocab_size: int = 1000
+    ) -> None:
+        self.dimension = dimension
+        self.max_seq_length = max_seq_length
+        self.vocab_size = vocab_size
+        self.model_name = "fake-model"
+        self.batches: list[int] = []
+        self.open = threading.Event()
+        self.open.set()
+        self._table = np.random.default_rng(0).standard_normal((vocab_size, dimension))
+
+    def token_id(self, word: str) -> int:
+        return 200 + zlib.crc32(word.encode()) % (self.vocab_size - 200)
+
+    def tokenize(self, texts: list[str], *, truncate: bool = True) -> list[list[int]]:
+        result = []
+        for text in texts:
+            ids = [CLS, *(self.token_id(word) for word in text.split()), SEP]
+            if len(ids) > self.max_seq_length:
+                if not truncate:
+                    raise InputError(f"text of {len(ids)} tokens is over {self.max_seq_length}")
+                ids = [*ids[: self.max_seq_length - 1], SEP]
+            result.append(ids)
+        return result
+
+    def embed_ids(self, ids: list[list[int]], batch_size: int = 32) -> NDArray[np.float32]:
+        self.batches.append(len(ids))
+        self.open.wait(timeout=10)
+        vectors = np.stack([self._table[sequence].sum(axis=0) for sequence in ids])
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors.astype(np.float32)
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
+        return self.embed_ids(self.tokenize(texts), batch_size)

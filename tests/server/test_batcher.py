@@ -1,0 +1,166 @@
+"""EmbeddingBatcher: merging, budgets, waiting, overload and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edgembed.errors import RequestError
+from edgembed.server import EmbeddingBatcher
+from tests.server.fake import FakeEmbedder
+
+
+def run(
+    fake: FakeEmbedder, scenario: Callable[[EmbeddingBatcher], Awaitable[Any]], **limits: Any
+) -> Any:
+    """Run `scenario` against a started batcher over `fake`, closing it afterwards."""
+    settings = {"max_batch_tokens": 8192, "max_wait_ms": 0.0, "max_queue": 64, **limits}
+
+    async def main() -> Any:
+        batcher = EmbeddingBatcher(fake, **settings)
+        batcher.start()
+        try:
+            return await scenario(batcher)
+        finally:
+            fake.open.set()
+            await batcher.close()
+
+    return asyncio.run(main())
+
+
+async def hold_worker(fake: FakeEmbedder, batcher: EmbeddingBatcher) -> asyncio.Task[Any]:
+    """Start a one-request batch and keep the worker thread stuck inside it."""
+    fake.open.clear()
+    first = asyncio.create_task(batcher.embed([[1, 2]]))
+    while not fake.batches:
+        await asyncio.sleep(0.001)
+    return first
+
+
+def test_requests_waiting_together_share_one_model_call(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> list[Any]:
+        first = await hold_worker(fake, batcher)
+        rest = [asyncio.create_task(batcher.embed([[300 + i, 5]])) for i in range(5)]
+        await asyncio.sleep(0.01)
+        assert batcher.depth == 5
+        fake.open.set()
+        return [await first, *await asyncio.gather(*rest)]
+
+    results = run(fake, scenario)
+    assert fake.batches == [1, 5]
+    for i, vectors in enumerate(results[1:]):
+        np.testing.assert_allclose(vectors, fake.embed_ids([[300 + i, 5]]), atol=1e-6)
+
+
+def test_token_budget_splits_batches(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> None:
+        first = await hold_worker(fake, batcher)
+        # 4 sequences of 4 tokens each: a budget of 8 padded tokens takes two per call.
+        rest = [asyncio.create_task(batcher.embed([[1, 2, 3, 4]])) for _ in range(4)]
+        await asyncio.sleep(0.01)
+        fake.open.set()
+        await asyncio.gather(first, *rest)
+
+    run(fake, scenario, max_batch_tokens=8)
+    assert fake.batches == [1, 2, 2]
+
+
+def test_a_request_over_the_budget_still_runs_alone(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> Any:
+        return await batcher.embed([[1] * 10] * 3)
+
+    assert run(fake, scenario, max_batch_tokens=4).shape == (3, fake.dimension)
+
+
+def test_a_lone_client_never_waits(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> float:
+        started = time.perf_counter()
+        for _ in range(5):
+            await batcher.embed([[1, 2]])
+        return time.perf_counter() - started
+
+    assert run(fake, scenario, max_wait_ms=500) < 0.4
+
+
+def test_concurrent_clients_are_waited_for(fake: FakeEmbedder) -> None:
+    """After a batch of 3, the next batch waits (up to max_wait) until 3 requests are in."""
+
+    async def scenario(batcher: EmbeddingBatcher) -> None:
+        first = await hold_worker(fake, batcher)
+        await asyncio.sleep(0.01)
+        three = [asyncio.create_task(batcher.embed([[7]])) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        fake.open.set()
+        await asyncio.gather(first, *three)
+        staggered = []
+        for _ in range(3):
+            staggered.append(asyncio.create_task(batcher.embed([[8]])))
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*staggered)
+
+    run(fake, scenario, max_wait_ms=500)
+    assert fake.batches == [1, 3, 3]
+
+
+def test_a_full_queue_refuses_with_503(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> RequestError:
+        first = await hold_worker(fake, batcher)
+        queued = [asyncio.create_task(batcher.embed([[1]])) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        with pytest.raises(RequestError) as refused:
+            await batcher.embed([[1]])
+        fake.open.set()
+        await asyncio.gather(first, *queued)
+        return refused.value
+
+    error = run(fake, scenario, max_queue=2)
+    assert error.status == 503 and error.retry_after == 1
+
+
+def test_close_finishes_queued_requests_then_refuses(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> None:
+        first = await hold_worker(fake, batcher)
+        queued = [asyncio.create_task(batcher.embed([[1, 2, 3]])) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        closing = asyncio.create_task(batcher.close())
+        await asyncio.sleep(0.01)
+        fake.open.set()
+        await closing
+        results = await asyncio.gather(first, *queued)
+        assert all(result.shape == (1, fake.dimension) for result in results)
+        with pytest.raises(RequestError, match="shutting down"):
+            await batcher.embed([[1]])
+
+    run(fake, scenario)
+
+
+def test_an_engine_failure_reaches_every_request_of_the_batch(fake: FakeEmbedder) -> None:
+    def broken(ids: list[list[int]], batch_size: int = 32) -> Any:
+        raise RuntimeError("boom")
+
+    async def scenario(batcher: EmbeddingBatcher) -> list[Any]:
+        fake.embed_ids = broken  # type: ignore[method-assign]
+        return await asyncio.gather(
+            *(batcher.embed([[1]]) for _ in range(3)), return_exceptions=True
+        )
+
+    assert all(isinstance(result, RuntimeError) for result in run(fake, scenario))
+
+
+def test_a_cancelled_request_is_not_embedded(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> None:
+        first = await hold_worker(fake, batcher)
+        gone = asyncio.create_task(batcher.embed([[1]]))
+        kept = asyncio.create_task(batcher.embed([[2]]))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        fake.open.set()
+        await asyncio.gather(first, kept)
+
+    run(fake, scenario)
+    assert fake.batches == [1, 1]

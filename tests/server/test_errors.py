@@ -1,0 +1,187 @@
+"""Every bad request answers in OpenAI's error envelope with the right status, never a 500."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.server.conftest import MODEL, ClientFactory, embed
+from tests.server.fake import FakeEmbedder
+
+LONG = " ".join(f"w{i}" for i in range(40))
+
+
+def assert_envelope(response: Any, status: int, param: str | None = None, code: Any = ...) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["message"] and "Traceback" not in error["message"]
+    assert error["type"] == ("server_error" if status >= 500 else "invalid_request_error")
+    assert error["param"] == param
+    if code is not ...:
+        assert error["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("payload", "param", "code"),
+    [
+        ({"model": MODEL, "input": ""}, "input", None),
+        ({"model": MODEL, "input": []}, "input", None),
+        ({"model": MODEL, "input": ["a", ""]}, "input", None),
+        ({"model": MODEL, "input": [[1, 2], []]}, "input", None),
+        ({"model": MODEL, "input": ["a", 1]}, "input", None),
+        ({"model": MODEL, "input": [[300], 301]}, "input", None),
+        ({"model": MODEL, "input": ["a", None]}, "input", "invalid_request_body"),
+        ({"model": MODEL, "input": ["a", {"text": "b"}]}, "input", "invalid_request_body"),
+        ({"model": MODEL, "input": [[1, 2.5]]}, "input", "invalid_request_body"),
+        ({"model": MODEL, "input": 7}, "input", "invalid_request_body"),
+        ({"model": MODEL, "input": [True]}, "input", "invalid_request_body"),
+        ({"model": MODEL, "input": [-1, 5]}, "input", "invalid_token_id"),
+        ({"model": MODEL, "input": [[5], [1000]]}, "input", "invalid_token_id"),
+        ({"model": MODEL, "input": LONG, "truncate": False}, "input", "context_length_exceeded"),
+        (
+            {"model": MODEL, "input": [list(range(300, 340))], "truncate": False},
+            "input",
+            "context_length_exceeded",
+        ),
+        ({"model": MODEL, "input": "a", "dimensions": 0}, "dimensions", None),
+        ({"model": MODEL, "input": "a", "dimensions": -3}, "dimensions", None),
+        ({"model": MODEL, "input": "a", "dimensions": 17}, "dimensions", None),
+        (
+            {"model": MODEL, "input": "a", "dimensions": "eight"},
+            "dimensions",
+            "invalid_request_body",
+        ),
+        (
+            {"model": MODEL, "input": "a", "encoding_format": "int8"},
+            "encoding_format",
+            "invalid_request_body",
+        ),
+        ({"input": "a"}, "model", "invalid_request_body"),
+        ({"model": MODEL}, "input", "invalid_request_body"),
+        ({"model": 3, "input": "a"}, "model", "invalid_request_body"),
+    ],
+)
+def test_bad_embedding_requests_are_400(
+    client: TestClient[Any], payload: Any, param: str, code: str | None
+) -> None:
+    assert_envelope(embed(client, payload), 400, param, code)
+
+
+def test_too_many_inputs(make_client: ClientFactory) -> None:
+    with make_client() as client:
+        response = embed(client, {"model": MODEL, "input": ["a"] * 2049})
+    assert_envelope(response, 400, "input")
+    assert "at most 2048" in response.json()["error"]["message"]
+
+
+def test_unknown_model_is_404(client: TestClient[Any]) -> None:
+    response = embed(client, {"model": "text-embedding-3-small", "input": "a"})
+    assert_envelope(response, 404, "model", "model_not_found")
+    assert "fake-model" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b'{"model": "fake-model", "input": ', "not valid JSON"), (b"", "empty"), (b"[1]", "object")],
+)
+def test_malformed_bodies(client: TestClient[Any], body: bytes, message: str) -> None:
+    response = client.post(
+        "/v1/embeddings", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_envelope(response, 400)
+    assert message in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_wrong_content_type_is_415(client: TestClient[Any], content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post(
+        "/v1/embeddings", content=b'{"model": "fake-model", "input": "a"}', headers=headers
+    )
+    assert_envelope(response, 415, None, "unsupported_media_type")
+
+
+def test_json_with_charset_is_accepted(client: TestClient[Any]) -> None:
+    response = client.post(
+        "/v1/embeddings",
+        content=b'{"model": "fake-model", "input": "a"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200
+
+
+def test_oversized_body_is_413(make_client: ClientFactory) -> None:
+    with make_client(max_body_bytes=1000) as client:
+        response = embed(client, {"model": MODEL, "input": ["word " * 50] * 10})
+    assert_envelope(response, 413, None, "request_too_large")
+    assert "1000 bytes" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/v1/embedding", 404),
+        ("POST", "/v2/embeddings", 404),
+        ("GET", "/v1/embeddings", 405),
+        ("DELETE", "/v1/models", 405),
+        ("GET", "/v1/models/other-model", 404),
+    ],
+)
+def test_unknown_routes_and_methods(
+    client: TestClient[Any], method: str, path: str, status: int
+) -> None:
+    response = client.request(method, path)
+    assert_envelope(response, status, "model" if path.endswith("other-model") else None)
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer wrong", "secret", "Basic secret", "Bearer "]
+)
+def test_missing_or_wrong_api_key_is_401(
+    make_client: ClientFactory, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    with make_client(api_key="secret") as client:
+        for path in ("/v1/embeddings", "/api/embed"):
+            response = client.post(path, json={"model": MODEL, "input": "a"}, headers=headers)
+            assert_envelope(response, 401, None, "invalid_api_key")
+        assert_envelope(client.get("/v1/models", headers=headers), 401, None, "invalid_api_key")
+
+
+def test_queue_overflow_is_503_with_retry_after(
+    make_client: ClientFactory, fake: FakeEmbedder
+) -> None:
+    fake.open.clear()  # hold the worker thread inside the model call
+    answers: dict[str, Any] = {}
+    with make_client(max_queue=1, max_wait_ms=0) as client:
+        while not fake.batches:  # the warm-up batch holds the worker
+            time.sleep(0.01)
+        waiting = threading.Thread(
+            target=lambda: answers.update(queued=embed(client, {"model": MODEL, "input": "a"}))
+        )
+        waiting.start()
+        metrics = ""
+        while "edgembed_queue_depth 1.0" not in metrics:
+            metrics = client.get("/metrics").text
+        refused = embed(client, {"model": MODEL, "input": "b"})
+        fake.open.set()
+        waiting.join(timeout=10)
+    assert_envelope(refused, 503, None, "server_overloaded")
+    assert refused.headers["retry-after"] == "1"
+    assert answers["queued"].status_code == 200
+
+
+def test_engine_failure_is_a_clean_500(make_client: ClientFactory, fake: FakeEmbedder) -> None:
+    def broken(ids: list[list[int]], batch_size: int = 32) -> Any:
+        raise RuntimeError("onnxruntime exploded")
+
+    with make_client() as client:
+        fake.embed_ids = broken  # type: ignore[method-assign]
+        response = embed(client, {"model": MODEL, "input": "a"})
+    assert_envelope(response, 500)
+    assert "onnxruntime" not in response.text
