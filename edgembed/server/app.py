@@ -61,9 +61,11 @@ class MeteredLitestar(Litestar):
                 status = message["status"]
             await cast(Send, send)(message)
 
+        self.server_metrics.in_progress.inc()
         try:
             await super().__call__(scope, receive, send_and_note)
         finally:
+            self.server_metrics.in_progress.dec()
             self.server_metrics.observe_request(
                 cast(HTTPScope, scope)["path"], status, time.perf_counter() - started
             )
@@ -84,7 +86,13 @@ def create_app(settings: ServeSettings, embedder: Embedder) -> Litestar:
     service = EmbeddingService(embedder, settings, metrics)
     guards = [api_key_guard(settings.api_key)] if settings.api_key else []
     api = Router(path="/", route_handlers=API_ROUTES, guards=guards)
-    cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
+    cors = (
+        CORSConfig(
+            allow_origins=list(settings.cors_origins), expose_headers=["X-Edgembed-Truncated"]
+        )
+        if settings.cors_origins
+        else None
+    )
     app = MeteredLitestar(
         route_handlers=[api, *OPEN_ROUTES],
         exception_handlers={Exception: error_response},

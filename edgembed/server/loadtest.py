@@ -4,6 +4,7 @@ Raw HTTP/1.1 over asyncio streams, one keep-alive connection per simulated clien
 costs tens of microseconds per request, so the figures are the server's, not an HTTP library's.
 
     python -m edgembed.server.loadtest http://127.0.0.1:8001 --concurrency 16 --requests 2000
+    python -m edgembed.server.loadtest http://127.0.0.1:8001 --concurrency 1 --engine EXPORT_DIR
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["run_load"]
+__all__ = ["engine_latency", "run_load"]
 
 
 @dataclass
@@ -176,6 +177,21 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
     }
 
 
+def engine_latency(export_dir: str, text: str, calls: int, variant: str = "int8") -> float:
+    """Median milliseconds of one raw OnnxEmbedder.embed([text]) call, the HTTP baseline."""
+    from edgembed.runtime import OnnxEmbedder
+
+    engine = OnnxEmbedder(export_dir, variant=variant)
+    for _ in range(20):
+        engine.embed([text])
+    times = []
+    for _ in range(calls):
+        begin = time.perf_counter()
+        engine.embed([text])
+        times.append(time.perf_counter() - begin)
+    return _percentiles(times)["p50"]
+
+
 def _main() -> None:
     parser = argparse.ArgumentParser(description="Load-test an edgembed server.")
     parser.add_argument("url", help="base URL, e.g. http://127.0.0.1:8001")
@@ -183,7 +199,10 @@ def _main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--text", default="how do I reset the password of my account today")
-    parser.add_argument("--encoding-format", default="float", choices=["float", "base64"])
+    parser.add_argument("--encoding-format", default="base64", choices=["float", "base64"])
+    parser.add_argument(
+        "--engine", metavar="EXPORT_DIR", help="also time the raw engine on the same text"
+    )
     args = parser.parse_args()
     result = run_load(
         args.url,
@@ -193,6 +212,9 @@ def _main() -> None:
         args.seconds,
         encoding_format=args.encoding_format,
     )
+    if args.engine:
+        result["engine_p50_ms"] = engine_latency(args.engine, args.text, args.requests)
+        result["added_p50_ms"] = round(result["latency_ms"]["p50"] - result["engine_p50_ms"], 3)
     print(json.dumps(result, indent=2))
 
 

@@ -41,6 +41,11 @@ class ServerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.in_progress = Gauge(
+            "edgembed_requests_in_progress",
+            "HTTP requests being handled now (this scrape included).",
+            registry=self.registry,
+        )
         self.batch_inputs = Histogram(
             "edgembed_batch_inputs",
             "Inputs embedded per model call (concurrent requests merged).",

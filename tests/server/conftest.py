@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,3 +51,17 @@ def client(make_client: ClientFactory) -> Iterator[TestClient[Any]]:
 def embed(client: TestClient[Any], payload: Any, **headers: str) -> Any:
     """POST /v1/embeddings with `payload` as JSON; return the httpx response."""
     return client.post("/v1/embeddings", json=payload, headers=headers)
+
+
+@pytest.fixture(scope="session")
+def real_export(tiny_mean_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real export folder (fp32 + int8 ONNX, manifest) of the tiny mean-pooling model."""
+    from edgembed.config import ExportConfig, Workspace
+    from edgembed.exporter import export_model
+
+    root = tmp_path_factory.mktemp("export")
+    # A random tiny model may miss the int8 accuracy gate; the server tests need the file.
+    config = ExportConfig(
+        model=str(tiny_mean_model), name="tiny-mean", parity_texts=10, accept_parity_loss=True
+    )
+    return export_model(config, Workspace(root)).out

@@ -1,0 +1,118 @@
+"""`edgembed serve`: option parsing, settings, and its failures (the live server: tests/server)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from edgembed.cli.main import cli
+from edgembed.config import ServeSettings
+
+
+@pytest.fixture()
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Replace the blocking server run with a recorder of what it was asked to serve."""
+    calls: dict[str, Any] = {}
+
+    def record(export_dir: Path, settings: ServeSettings, **kwargs: Any) -> None:
+        calls.update(export_dir=export_dir, settings=settings, **kwargs)
+
+    monkeypatch.setattr("edgembed.server.run.serve", record)
+    return calls
+
+
+def test_flags_and_env_become_settings(tmp_path: Path, served: dict[str, Any]) -> None:
+    export = tmp_path / "my-export"
+    export.mkdir()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "serve",
+            str(export),
+            "--port",
+            "9123",
+            "--variant",
+            "fp32",
+            "--threads",
+            "2",
+            "--max-wait-ms",
+            "0",
+            "--cors-origin",
+            "https://a.example",
+            "--no-truncate",
+            "--model-name",
+            "support-embed",
+        ],
+        env={"EDGEMBED_API_KEY": "from-env"},
+    )
+    assert result.exit_code == 0, result.output
+    settings = served["settings"]
+    assert served["export_dir"] == export
+    assert settings == ServeSettings(
+        port=9123,
+        variant="fp32",
+        threads=2,
+        max_wait_ms=0,
+        cors_origins=("https://a.example",),
+        truncate=False,
+        model_name="support-embed",
+        api_key="from-env",
+    )
+    assert "from-env" not in repr(settings)
+
+
+def test_export_name_is_found_in_the_workspace(tmp_path: Path, served: dict[str, Any]) -> None:
+    export = tmp_path / "ws" / "exports" / "edgembed-model"
+    export.mkdir(parents=True)
+    result = CliRunner().invoke(
+        cli, ["--workspace", str(tmp_path / "ws"), "serve", "edgembed-model"]
+    )
+    assert result.exit_code == 0, result.output
+    assert served["export_dir"] == export
+    assert served["settings"] == ServeSettings()
+
+
+def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "edgembed export" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "70000"),
+        (["--variant", "int4"], "int4"),
+        (["--max-wait-ms", "5000"], "5000"),
+        (["--max-queue", "0"], "0"),
+    ],
+)
+def test_bad_options_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_empty_api_key_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path)], env={"EDGEMBED_API_KEY": " "})
+    assert result.exit_code == 1
+    assert "API key is empty" in result.output
+
+
+def test_busy_port_fails_before_loading_anything(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"Cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_help_teaches(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "/v1/embeddings" in result.output and "EDGEMBED_API_KEY" in result.output
