@@ -24,8 +24,8 @@ from litestar.types import (
 
 from edgembed import __version__
 from edgembed.config import ServeSettings
+from edgembed.server.checks import request_checks
 from edgembed.server.envelope import error_response
-from edgembed.server.guards import api_key_guard
 from edgembed.server.metrics import ServerMetrics
 from edgembed.server.protocol import Embedder
 from edgembed.server.routes import API_ROUTES, OPEN_ROUTES
@@ -84,8 +84,9 @@ def create_app(settings: ServeSettings, embedder: Embedder) -> Litestar:
     """
     metrics = ServerMetrics()
     service = EmbeddingService(embedder, settings, metrics)
-    guards = [api_key_guard(settings.api_key)] if settings.api_key else []
-    api = Router(path="/", route_handlers=API_ROUTES, guards=guards)
+    api = Router(
+        path="/", route_handlers=API_ROUTES, before_request=request_checks(settings.api_key)
+    )
     cors = (
         CORSConfig(
             allow_origins=list(settings.cors_origins), expose_headers=["X-Edgembed-Truncated"]

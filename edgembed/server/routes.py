@@ -9,7 +9,6 @@ from litestar import Request, get, post
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from edgembed.server.guards import require_json
 from edgembed.server.responses import ollama_response, openai_response
 from edgembed.server.schemas import (
     EmbeddingRequest,
@@ -31,7 +30,7 @@ def _service(request: AnyRequest) -> EmbeddingService:
     return cast(EmbeddingService, request.app.state.service)
 
 
-@post("/v1/embeddings", status_code=200, guards=[require_json], tags=["OpenAI"])
+@post("/v1/embeddings", status_code=200, tags=["OpenAI"])
 async def create_embeddings(
     data: EmbeddingRequest, request: AnyRequest
 ) -> Response[EmbeddingResponse]:
@@ -53,7 +52,7 @@ async def create_embeddings(
     return Response(body, headers={"X-Edgembed-Truncated": str(result.truncated)})
 
 
-@post("/api/embed", status_code=200, guards=[require_json], tags=["Ollama"])
+@post("/api/embed", status_code=200, tags=["Ollama"])
 async def ollama_embed(
     data: OllamaEmbedRequest, request: AnyRequest
 ) -> Response[OllamaEmbedResponse]:
