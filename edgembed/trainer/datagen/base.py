@@ -1,0 +1,112 @@
+"""The protocol every question generator follows, and what it hands back.
+
+A generator turns one chunk into candidate queries; the runner filters them, turns the
+survivors into pairs and saves them. Adding a generator is one module that implements
+`QuestionGenerator` (and `Paraphraser` if it can reword questions), plus one line in
+`registry.py`. LLM generators only implement `ChatBackend`: `LLMQuestionGenerator` (llm.py)
+wraps any backend with the prompts and the output parsing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from edgembed.corpus import Chunk
+from edgembed.trainer.datagen.pairs import PairKind
+
+__all__ = ["Candidate", "ChatBackend", "Generation", "Paraphraser", "QuestionGenerator"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A query a generator proposes for a chunk, before filtering.
+
+    Attributes:
+        query: the query text.
+        kind: how it was made.
+        positive: the passage to pair it with (the chunk text, or for ICT the chunk text with
+            the query sentence taken out).
+    """
+
+    query: str
+    kind: PairKind
+    positive: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one generator call produced for one chunk.
+
+    Attributes:
+        candidates: the proposed queries, in the generator's order.
+        dropped: answers the generator could not use, by reason (``unparseable``,
+            ``refusal``), counted once per LLM answer.
+    """
+
+    candidates: tuple[Candidate, ...]
+    dropped: Mapping[str, int] = field(default_factory=dict)
+
+
+class QuestionGenerator(Protocol):
+    """Makes candidate queries for chunks."""
+
+    @property
+    def name(self) -> str:
+        """The generator's name, as given to --generator."""
+
+    @property
+    def model(self) -> str:
+        """The model that writes the queries (``none`` when there is none)."""
+
+    @property
+    def parallel(self) -> bool:
+        """Whether several chunks may be generated at once from worker threads."""
+
+    def check(self) -> None:
+        """Fail early, before anything is written, when the generator cannot work.
+
+        Raises:
+            LLMUnavailableError: the LLM cannot be reached or lacks the model.
+            MissingExtraError: a needed package is not installed.
+        """
+
+    def generate(self, chunk: Chunk, count: int, rng: random.Random) -> Generation:
+        """Propose up to `count` queries that `chunk` answers."""
+
+
+@runtime_checkable
+class Paraphraser(Protocol):
+    """A generator that can also reword its questions (LLM generators)."""
+
+    def paraphrase(self, chunk: Chunk, questions: Sequence[str], count: int) -> Generation:
+        """Propose `count` rewordings of each of `chunk`'s questions."""
+
+
+class ChatBackend(Protocol):
+    """One LLM behind a chat API that answers in JSON."""
+
+    @property
+    def name(self) -> str:
+        """The generator name this backend is registered under."""
+
+    @property
+    def model(self) -> str:
+        """The model answering (known after `check` for servers that pick it)."""
+
+    @property
+    def parallel(self) -> bool:
+        """Whether concurrent calls are allowed (remote servers: yes)."""
+
+    def check(self) -> None:
+        """Make sure the LLM is reachable and has the model, before any work."""
+
+    def chat(self, system: str, user: str) -> str:
+        """Send one system + user message and return the assistant's text.
+
+        Raises:
+            LLMUnavailableError: the server went away or lost the model.
+            GeneratorError: the server answered with another error.
+        """

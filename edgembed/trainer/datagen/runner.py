@@ -1,0 +1,295 @@
+"""The `generate` stage: documents -> chunks.jsonl + pairs.train.jsonl + pairs.eval.jsonl.
+
+Chunks are visited in a seeded random order, so that --max-pairs samples the whole corpus
+rather than its first documents. Each chunk's pairs are saved as soon as it is done
+(journal.py); the pairs files are assembled from those records at the end: duplicates across
+chunks dropped, the cap applied, then the chunk-level train/eval split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
+from pathlib import PurePosixPath
+from typing import Any
+
+from edgembed.atomic import write_json
+from edgembed.config import ChunkConfig, GenerateConfig, Workspace
+from edgembed.corpus import Chunk, chunk_documents, load_documents, write_chunks
+from edgembed.errors import GeneratorError, InputError, NoDocumentsError, OutputExistsError
+from edgembed.progress import progress
+from edgembed.trainer.datagen.base import QuestionGenerator
+from edgembed.trainer.datagen.consistency import INCONSISTENT, ConsistencyFilter
+from edgembed.trainer.datagen.filters import normalize_query
+from edgembed.trainer.datagen.ict import ICTGenerator, shared_sentences
+from edgembed.trainer.datagen.journal import ChunkRecord, RunJournal
+from edgembed.trainer.datagen.pairs import Pair, split_by_chunk, write_pairs
+from edgembed.trainer.datagen.registry import make_generator
+from edgembed.trainer.datagen.summary import GenerateSummary
+from edgembed.trainer.datagen.worker import ChunkWorker
+
+__all__ = ["EXCLUDED_FILES", "generate_pairs", "load_corpus"]
+
+log = logging.getLogger(__name__)
+
+EXCLUDED_FILES = frozenset({"questions.jsonl"})
+"""Never training material: questions.jsonl holds the real questions that evaluation uses."""
+
+_GARBAGE_PROBE = 5  # chunks of useless LLM answers before a run gives up
+# Finished chunks are saved (fsync) at most this often: an LLM chunk takes longer, so each is
+# saved at once; thousands of fast ICT chunks do not pay an fsync each.
+_SAVE_EVERY_S = 0.5
+
+
+def load_corpus(config: ChunkConfig) -> tuple[list[Chunk], int, tuple[tuple[str, str], ...]]:
+    """Load and chunk the documents, leaving out the real-question set.
+
+    Returns:
+        (chunks, documents read, skipped files with their reason).
+
+    Raises:
+        InputError: DOCS is missing or is the questions file itself.
+        NoDocumentsError: nothing readable is left.
+    """
+    if config.docs.name in EXCLUDED_FILES and not config.docs.is_dir():
+        raise InputError(
+            f"{config.docs} holds the real evaluation questions; generate never trains on "
+            "them. Point generate at your documents folder."
+        )
+    loaded = load_documents(config.docs)
+    documents = [d for d in loaded.documents if PurePosixPath(d.path).name not in EXCLUDED_FILES]
+    skipped = tuple(s for s in loaded.skipped if PurePosixPath(s[0]).name not in EXCLUDED_FILES)
+    if not documents:
+        raise NoDocumentsError(f"no readable documents in {config.docs}.")
+    return chunk_documents(documents, config), len(documents), skipped
+
+
+def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSummary:
+    """Run the whole stage, continuing an interrupted run with the same options.
+
+    Raises:
+        InputError: no documents, or a corrupt progress log.
+        OutputExistsError: earlier progress or pairs would be lost without --force.
+        LLMUnavailableError: the LLM cannot be reached or lacks the model.
+        GeneratorError: the generator produced nothing usable.
+    """
+    started = time.perf_counter()
+    chunks, documents, skipped = load_corpus(config.chunk)
+    generator = make_generator(config, chunks)
+    generator.check()
+    journal = RunJournal(workspace.generate_dir, _options(config, generator, chunks))
+    if config.force:
+        journal.reset()
+    else:
+        _refuse_to_overwrite(workspace, journal)
+    consistency = (
+        ConsistencyFilter(config.filter_model, chunks, config.filter_topk)
+        if config.filter_topk
+        else None
+    )
+    write_chunks(workspace.chunks, chunks)
+    records = journal.open()
+    resumed = len(records)
+    order = {chunk.id: i for i, chunk in enumerate(_chunk_order(chunks, config.seed))}
+    todo = sorted(
+        (c for c in chunks if c.id not in {r.chunk_id for r in records}), key=lambda c: order[c.id]
+    )
+    mixed = ICTGenerator(shared=shared_sentences(chunks)) if config.mix_ict else None
+    worker = ChunkWorker(config, generator, mixed)
+    records += _run(todo, records, config, worker, journal, consistency)
+    train, evaluation, dropped = _write_pairs(records, order, config, workspace)
+    summary = GenerateSummary(
+        generator=generator.name,
+        model=generator.model,
+        documents=documents,
+        skipped=skipped,
+        chunks=len(chunks),
+        chunks_done=len(records),
+        chunks_resumed=resumed,
+        train_pairs=len(train),
+        eval_pairs=len(evaluation),
+        train_chunks=len({p.positive_id for p in train}),
+        eval_chunks=len({p.positive_id for p in evaluation}),
+        kinds=dict(Counter(p.kind for p in [*train, *evaluation])),
+        dropped=dict(dropped),
+        seconds_per_chunk=sum(r.seconds for r in records) / max(len(records), 1),
+        seconds=time.perf_counter() - started,
+    )
+    write_json(workspace.reports / "generate.json", summary.to_json())
+    return summary
+
+
+def _write_pairs(
+    records: Sequence[ChunkRecord],
+    order: dict[str, int],
+    config: GenerateConfig,
+    workspace: Workspace,
+) -> tuple[list[Pair], list[Pair], Counter[str]]:
+    """Assemble, split and write the pairs; return (train, eval, dropped by reason)."""
+    pairs, dropped = _assemble(records, order, config.max_pairs)
+    if not pairs:
+        raise GeneratorError(_nothing_usable(records))
+    train, evaluation = split_by_chunk(pairs, config.eval_fraction, config.seed)
+    write_pairs(workspace.pairs_train, train)
+    write_pairs(workspace.pairs_eval, evaluation)
+    for record in records:
+        dropped.update(record.dropped)
+    return train, evaluation, dropped
+
+
+def _options(
+    config: GenerateConfig, generator: QuestionGenerator, chunks: Sequence[Chunk]
+) -> dict[str, Any]:
+    """What decides each chunk's records: a run continues only when these are unchanged."""
+    corpus = hashlib.sha256("\n".join(c.id for c in chunks).encode()).hexdigest()[:16]
+    return {
+        "generator": generator.name,
+        "model": generator.model,
+        "questions_per_chunk": config.questions_per_chunk,
+        "paraphrases": config.paraphrase_count,
+        "mix_ict": config.mix_ict,
+        "seed": config.seed,
+        "filter_topk": config.filter_topk,
+        "filter_model": config.filter_model if config.filter_topk else None,
+        "corpus": corpus,
+    }
+
+
+def _refuse_to_overwrite(workspace: Workspace, journal: RunJournal) -> None:
+    conflict = journal.conflict()
+    if conflict:
+        raise OutputExistsError(
+            f"{conflict}. Re-run with the same options to continue it, or pass --force to "
+            "start over (the documents changing also counts as other options)."
+        )
+    existing = [p for p in (workspace.pairs_train, workspace.pairs_eval) if p.exists()]
+    if existing and not journal.exists():
+        raise OutputExistsError(
+            f"{existing[0]} already exists and no resumable run made it here. "
+            "Pass --force to replace it."
+        )
+
+
+def _chunk_order(chunks: Sequence[Chunk], seed: int) -> list[Chunk]:
+    ordered = sorted(chunks, key=lambda chunk: chunk.id)
+    random.Random(f"order:{seed}").shuffle(ordered)
+    return ordered
+
+
+def _run(
+    todo: Sequence[Chunk],
+    done: Sequence[ChunkRecord],
+    config: GenerateConfig,
+    worker: ChunkWorker,
+    journal: RunJournal,
+    consistency: ConsistencyFilter | None,
+) -> list[ChunkRecord]:
+    """Generate the chunks not done yet, saving each as it finishes, until the cap is met."""
+    seen = {normalize_query(p.query) for record in done for p in record.pairs}
+    threads = config.concurrency if worker.parallel else 1
+    new: list[ChunkRecord] = []
+    unsaved: list[ChunkRecord] = []
+    saved_at = time.monotonic()
+    completed = _completed(todo, worker, threads, lambda: len(seen) >= config.max_pairs)
+    try:
+        for record in progress(completed, desc="generate", total=len(todo), unit="chunk"):
+            if consistency is not None:
+                record = _check_consistency(record, consistency)
+            new.append(record)
+            unsaved.append(record)
+            seen.update(normalize_query(p.query) for p in record.pairs)
+            if time.monotonic() - saved_at >= _SAVE_EVERY_S:
+                journal.append(unsaved)
+                unsaved, saved_at = [], time.monotonic()
+            if len(new) == _GARBAGE_PROBE and not any(r.pairs for r in new):
+                if all(r.dropped.get("unparseable") or r.dropped.get("refusal") for r in new):
+                    raise GeneratorError(_nothing_usable(new))
+    finally:  # an error or Ctrl-C still saves every finished chunk
+        journal.append(unsaved)
+    return new
+
+
+def _completed(
+    todo: Sequence[Chunk],
+    work: Callable[[Chunk], ChunkRecord],
+    threads: int,
+    enough: Callable[[], bool],
+) -> Iterator[ChunkRecord]:
+    """Records of `todo` as they finish, with up to `threads` chunks in flight.
+
+    No new chunk starts once `enough()`; the first failure is raised after the records that
+    finished with it have been handed out (and saved by the caller).
+    """
+    if threads == 1:
+        for chunk in todo:
+            if enough():
+                return
+            yield work(chunk)
+        return
+    queue = iter(todo)
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="generate")
+    pending: set[Future[ChunkRecord]] = set()
+    try:
+        while True:
+            while len(pending) < threads and not enough():
+                upcoming = next(queue, None)
+                if upcoming is None:
+                    break
+                pending.add(pool.submit(work, upcoming))
+            if not pending:
+                return
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            failures = [exc for exc in (f.exception() for f in finished) if exc is not None]
+            yield from (f.result() for f in finished if f.exception() is None)
+            if failures:
+                raise failures[0]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_consistency(record: ChunkRecord, consistency: ConsistencyFilter) -> ChunkRecord:
+    keeps = consistency.keeps([pair.query for pair in record.pairs], record.chunk_id)
+    kept = tuple(pair for pair, keep in zip(record.pairs, keeps, strict=True) if keep)
+    if len(kept) == len(record.pairs):
+        return record
+    dropped = Counter(record.dropped)
+    dropped[INCONSISTENT] += len(record.pairs) - len(kept)
+    return replace(record, pairs=kept, dropped=dict(dropped))
+
+
+def _assemble(
+    records: Sequence[ChunkRecord], order: dict[str, int], max_pairs: int
+) -> tuple[list[Pair], Counter[str]]:
+    """All pairs in chunk order, without queries repeated across chunks, capped."""
+    dropped: Counter[str] = Counter()
+    seen: set[str] = set()
+    pairs: list[Pair] = []
+    for record in sorted(records, key=lambda r: order[r.chunk_id]):
+        for pair in record.pairs:
+            key = normalize_query(pair.query)
+            if key in seen:
+                dropped["duplicate_across_chunks"] += 1
+            elif len(pairs) >= max_pairs:
+                dropped["over_max_pairs"] += 1
+            else:
+                seen.add(key)
+                pairs.append(pair)
+    return pairs, dropped
+
+
+def _nothing_usable(records: Sequence[ChunkRecord]) -> str:
+    dropped: Counter[str] = Counter()
+    for record in records:
+        dropped.update(record.dropped)
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in dropped.most_common()) or "none"
+    return (
+        f"the generator made no usable pairs from {len(records)} chunks (dropped: {reasons}). "
+        "With an LLM: run with -v to see its answers, and try a larger model or "
+        "`--generator ict`. With ict: the documents may hold no full sentences."
+    )

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgembed.errors import InputError
+from edgembed.trainer.datagen import Pair
+from edgembed.trainer.datagen.journal import ChunkRecord, RunJournal
+
+OPTIONS = {"generator": "ict", "seed": 42}
+
+
+def _record(chunk_id: str) -> ChunkRecord:
+    pair = Pair(f"What about {chunk_id}?", chunk_id, "text", "d.md", "ict", "ict", "none")
+    return ChunkRecord(chunk_id, (pair,), {"too_short": 1}, 0.25)
+
+
+def test_records_survive_a_reopen(tmp_path: Path) -> None:
+    journal = RunJournal(tmp_path / "generate", OPTIONS)
+    assert journal.open() == [] and journal.exists()
+    journal.append([_record("a"), _record("b")])
+    journal.append([_record("c")])
+    assert RunJournal(tmp_path / "generate", OPTIONS).open() == [_record(x) for x in "abc"]
+
+
+def test_a_torn_last_line_is_dropped_and_the_log_repaired(tmp_path: Path) -> None:
+    journal = RunJournal(tmp_path / "generate", OPTIONS)
+    journal.open()
+    journal.append([_record("a")])
+    log = tmp_path / "generate" / "progress.jsonl"
+    with log.open("a") as handle:  # what a kill in the middle of a write leaves
+        handle.write(json.dumps(_record("b").to_json())[:40])
+    assert journal.open() == [_record("a")]
+    journal.append([_record("c")])  # would have been glued to the torn line without the repair
+    assert journal.open() == [_record("a"), _record("c")]
+
+
+def test_a_chunk_recorded_twice_counts_once(tmp_path: Path) -> None:
+    journal = RunJournal(tmp_path / "generate", OPTIONS)
+    journal.open()
+    journal.append([_record("a"), _record("b"), _record("a")])
+    assert [r.chunk_id for r in journal.open()] == ["a", "b"]
+    log = tmp_path / "generate" / "progress.jsonl"
+    assert len(log.read_text().splitlines()) == 2
+
+
+def test_a_corrupt_log_says_how_to_start_over(tmp_path: Path) -> None:
+    journal = RunJournal(tmp_path / "generate", OPTIONS)
+    journal.open()
+    (tmp_path / "generate" / "progress.jsonl").write_text("garbage\n{}\n")
+    with pytest.raises(InputError, match="--force"):
+        journal.open()
+
+
+def test_conflict_lists_the_changed_options(tmp_path: Path) -> None:
+    RunJournal(tmp_path / "generate", OPTIONS).open()
+    assert RunJournal(tmp_path / "generate", OPTIONS).conflict() is None
+    changed = RunJournal(tmp_path / "generate", {**OPTIONS, "seed": 7})
+    assert "seed: 42 -> 7" in (changed.conflict() or "")
+    changed.reset()
+    assert not changed.exists() and changed.conflict() is None
