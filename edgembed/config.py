@@ -24,9 +24,13 @@ from edgembed.errors import ConfigError
 
 __all__ = [
     "ChunkConfig",
+    "EvaluateConfig",
+    "ExportConfig",
     "GenerateConfig",
+    "ISA_CHOICES",
     "LLMConfig",
     "ServeSettings",
+    "TrainConfig",
     "Workspace",
     "load_toml",
 ]
@@ -118,6 +122,74 @@ class ChunkConfig:
             )
         if self.min_words < 0:
             raise ConfigError(f"min_words must not be negative, got {self.min_words}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How `edgembed train` fine-tunes a model.
+
+    Attributes:
+        base_model: a hub id (from the local cache), a folder, or ``bundled:all-MiniLM-L6-v2``.
+        name: the model folder's name under WORKSPACE/models/.
+        epochs, batch_size, learning_rate, warmup_ratio: the usual; the defaults are the spec's
+            recipe (3 epochs, batch 16, lr 2e-5, 10% warm-up).
+        loss: ``mnrl`` (MultipleNegativesRankingLoss) or ``cached-mnrl`` (same objective with
+            gradient caching, for big batches on small memory; ``mini_batch_size`` per step).
+        hard_negatives: negatives per pair mined from the corpus with the base model (0: none).
+        matryoshka_dims: also train these truncated dimensions (e.g. (384, 256, 128, 64)).
+        max_seq_length: token limit for training and the saved model (None: the model's own).
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        force: overwrite an existing model folder.
+    """
+
+    base_model: str = "bundled:all-MiniLM-L6-v2"
+    name: str = "edgembed-model"
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    loss: str = "mnrl"
+    mini_batch_size: int = 16
+    hard_negatives: int = 0
+    matryoshka_dims: tuple[int, ...] = ()
+    max_seq_length: int | None = None
+    seed: int = 42
+    device: str = "auto"
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2:
+            raise ConfigError("epochs must be >= 1 and batch_size >= 2 (in-batch negatives)")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if self.loss not in ("mnrl", "cached-mnrl"):
+            raise ConfigError(f"loss must be 'mnrl' or 'cached-mnrl', got '{self.loss}'")
+        if self.hard_negatives < 0:
+            raise ConfigError("hard_negatives must not be negative")
+        if any(d <= 0 for d in self.matryoshka_dims):
+            raise ConfigError("matryoshka dimensions must be positive")
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise ConfigError(f"model name '{self.name}' must be a plain folder name")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """What `edgembed evaluate` compares.
+
+    Attributes:
+        model: the fine-tuned model (a folder or model name); None: the newest under models/.
+        base_model: the model it started from; None: read from the model's training metrics.
+        questions: a JSONL of real questions (see edgembed.trainer.questions); None: none.
+        samples: how many sample queries to show with their top hits before and after.
+        tolerance: NDCG@10 differences smaller than this count as a tie.
+    """
+
+    model: str | None = None
+    base_model: str | None = None
+    questions: Path | None = None
+    samples: int = 3
+    tolerance: float = 0.005
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -272,3 +344,40 @@ class GenerateConfig:
 
 
 ISA_CHOICES = ("auto", "avx512_vnni", "avx2", "arm64")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """What `edgembed export` turns into an export folder, and how.
+
+    Attributes:
+        model: a model folder, ``bundled:all-MiniLM-L6-v2`` or a cached hub id; None: the newest
+            folder under WORKSPACE/models/.
+        name: the export's name (the folder name and the name the server announces); None: the
+            model folder's name.
+        out: the export folder; None: WORKSPACE/exports/<name>.
+        force: replace an existing export folder.
+        quantize: also write model.int8.onnx (dynamic int8 quantization).
+        isa: the CPU instruction set the int8 model is tuned for (``auto``: this machine's).
+        accept_parity_loss: keep the int8 model even when it fails the accuracy gate.
+        parity_texts: at most this many eval queries and this many passages in the parity check.
+    """
+
+    model: str | None = None
+    name: str | None = None
+    out: Path | None = None
+    force: bool = False
+    quantize: bool = True
+    isa: str = "auto"
+    accept_parity_loss: bool = False
+    parity_texts: int = 500
+
+    def __post_init__(self) -> None:
+        if self.isa not in ISA_CHOICES:
+            raise ConfigError(f"isa must be one of {', '.join(ISA_CHOICES)}, got '{self.isa}'")
+        if self.parity_texts < 10:
+            raise ConfigError(f"parity_texts must be at least 10, got {self.parity_texts}")
+        if self.name is not None and (
+            not self.name or "/" in self.name or "\\" in self.name or self.name.startswith(".")
+        ):
+            raise ConfigError(f"export name '{self.name}' must be a plain folder name")

@@ -9,9 +9,12 @@ import click
 
 from edgembed import __version__
 from edgembed.cli.chunk import chunk
+from edgembed.cli.evaluate import evaluate
+from edgembed.cli.export import export
 from edgembed.cli.generate import generate
 from edgembed.cli.options import CliState
 from edgembed.cli.serve import serve
+from edgembed.cli.train import train
 from edgembed.config import Workspace, load_toml
 from edgembed.errors import EdgembedError
 from edgembed.progress import configure_logging
@@ -86,6 +89,9 @@ def cli(
 cli.add_command(chunk)
 cli.add_command(generate)
 cli.add_command(serve)
+cli.add_command(train)
+cli.add_command(evaluate)
+cli.add_command(export)
 
 
 def main() -> None:

@@ -24,7 +24,10 @@ def read_chunks(path: Path) -> list[Chunk]:
         InputError: the file is missing or malformed; the message says how to make it.
     """
     if not path.exists():
-        raise InputError(f"{path} not found. Run `edgembed chunk DOCS` (or `generate`) first.")
+        raise InputError(
+            f"{path} not found. Run `edgembed generate DOCS` first "
+            "(or `edgembed chunk DOCS` for the chunks alone)."
+        )
     try:
         return [Chunk.from_json(row) for row in read_jsonl(path)]
     except (ValueError, KeyError, TypeError) as exc:

@@ -1,0 +1,115 @@
+"""`edgembed train`: fine-tune an embedding model on the workspace's pairs."""
+
+from __future__ import annotations
+
+import click
+
+from edgembed.cli.options import CliState, force_option, pass_state, seed_option
+from edgembed.cli.table import format_table
+from edgembed.config import TrainConfig
+from edgembed.errors import ConfigError
+
+__all__ = ["train"]
+
+
+def _dims(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"--matryoshka must be comma-separated integers, got '{value}'") from exc
+
+
+@click.command()
+@click.option(
+    "--base-model",
+    default="bundled:all-MiniLM-L6-v2",
+    show_default=True,
+    help="Model to start from: bundled:all-MiniLM-L6-v2 (offline default), a local folder, "
+    "or a Hugging Face id already in the local cache (e.g. BAAI/bge-small-en-v1.5).",
+)
+@click.option(
+    "--name",
+    default="edgembed-model",
+    show_default=True,
+    help="Folder name under WORKSPACE/models/.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=2),
+    default=16,
+    show_default=True,
+    help="Pairs per batch; the other pairs of a batch are each query's negatives.",
+)
+@click.option(
+    "--lr", "learning_rate", type=float, default=2e-5, show_default=True, help="Peak learning rate."
+)
+@click.option("--warmup-ratio", type=click.FloatRange(0, 1), default=0.1, show_default=True)
+@click.option(
+    "--loss",
+    type=click.Choice(["mnrl", "cached-mnrl"]),
+    default="mnrl",
+    show_default=True,
+    help="cached-mnrl: the same loss with gradient caching, for big batches on small memory.",
+)
+@click.option(
+    "--mini-batch-size",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Step size of cached-mnrl.",
+)
+@click.option(
+    "--hard-negatives",
+    type=click.IntRange(0, 1),
+    default=0,
+    show_default=True,
+    help="Mine one hard negative per pair from the corpus with the base model.",
+)
+@click.option(
+    "--matryoshka", default="", help="Also train truncated dimensions, e.g. 384,256,128,64."
+)
+@click.option(
+    "--max-seq-length",
+    type=click.IntRange(min=8),
+    default=None,
+    help="Token limit (default: the model's own).",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@seed_option
+@force_option("the model folder")
+@pass_state
+def train(state: CliState, /, matryoshka: str, **options: object) -> None:
+    """Fine-tune an embedding model on WORKSPACE/pairs.train.jsonl.
+
+    Uses MultipleNegativesRankingLoss (each query's passage against the batch's other
+    passages), evaluates NDCG@10 over the whole chunk corpus on pairs.eval.jsonl after every
+    epoch, and keeps the best epoch. Writes WORKSPACE/models/NAME/ (a sentence-transformers
+    folder, edgembed_training.json and a model card). Runs on CUDA when present, else CPU.
+    """
+    from edgembed.trainer.finetune import train_model
+
+    config = TrainConfig(matryoshka_dims=_dims(matryoshka), **options)  # type: ignore[arg-type]
+    result = train_model(config, state.workspace)
+    if state.verbosity < 0:
+        return
+    click.echo(
+        format_table(
+            ["model", "base NDCG@10", "best NDCG@10", "best epoch", "seconds"],
+            [
+                [
+                    str(result.model_dir),
+                    result.base_ndcg_at_10,
+                    result.best_ndcg_at_10,
+                    result.best_epoch,
+                    round(result.seconds, 1),
+                ]
+            ],
+        )
+    )
+    click.echo(
+        "NDCG@10 on the held-out synthetic eval pairs; "
+        "run `edgembed evaluate` for the full comparison."
+    )

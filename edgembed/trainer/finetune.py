@@ -1,0 +1,226 @@
+"""Fine-tuning with sentence-transformers: contrastive loss, per-epoch retrieval evaluation over
+the whole chunk corpus, best checkpoint kept, model folder written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgembed.atomic import write_json
+from edgembed.config import TrainConfig, Workspace
+from edgembed.errors import MissingExtraError, OutputExistsError, TrainingError
+from edgembed.progress import progress_enabled
+from edgembed.trainer.base_model import load_sentence_transformer, pick_device, resolve_model
+from edgembed.trainer.model_card import write_model_card
+from edgembed.trainer.training_data import TrainingData, load_training_data, mine_hard_negatives
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.evaluation import (
+        InformationRetrievalEvaluator,
+    )
+
+__all__ = ["TRAINING_METRICS", "TrainResult", "corpus_evaluator", "train_model"]
+
+log = logging.getLogger(__name__)
+
+TRAINING_METRICS = "edgembed_training.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the model went and how it scored on the eval pairs (NDCG@10 over the corpus)."""
+
+    model_dir: Path
+    base_ndcg_at_10: float
+    best_ndcg_at_10: float
+    best_epoch: float
+    seconds: float
+    metrics: dict[str, Any]
+
+
+def corpus_evaluator(data: TrainingData, name: str = "corpus") -> InformationRetrievalEvaluator:
+    """An IR evaluator: eval questions against the whole chunk corpus."""
+    from sentence_transformers.sentence_transformer.evaluation import (
+        InformationRetrievalEvaluator,
+    )
+
+    queries = {f"q{i}": pair.query for i, pair in enumerate(data.eval)}
+    relevant = {f"q{i}": {pair.positive_id} for i, pair in enumerate(data.eval)}
+    return InformationRetrievalEvaluator(
+        queries=queries,
+        corpus={chunk.id: chunk.text for chunk in data.chunks},
+        relevant_docs=relevant,
+        name=name,
+        accuracy_at_k=[1, 3, 5],
+        precision_recall_at_k=[10],
+        mrr_at_k=[10],
+        ndcg_at_k=[10],
+        map_at_k=[10],
+        show_progress_bar=False,
+        write_csv=False,
+    )
+
+
+def _dataset(model: SentenceTransformer, data: TrainingData, config: TrainConfig) -> Any:
+    from datasets import Dataset
+
+    columns = {
+        "anchor": [p.query for p in data.train],
+        "positive": [p.positive for p in data.train],
+    }
+    if config.hard_negatives:
+        log.info("mining hard negatives with the base model")
+        columns["negative"] = mine_hard_negatives(model, data.train, data.chunks)
+    return Dataset.from_dict(columns)
+
+
+def _loss(model: SentenceTransformer, config: TrainConfig) -> Any:
+    from sentence_transformers.sentence_transformer import losses
+
+    loss: Any
+    if config.loss == "cached-mnrl":
+        loss = losses.CachedMultipleNegativesRankingLoss(
+            model, mini_batch_size=config.mini_batch_size
+        )
+    else:
+        loss = losses.MultipleNegativesRankingLoss(model)
+    if config.matryoshka_dims:
+        return losses.MatryoshkaLoss(model, loss, matryoshka_dims=list(config.matryoshka_dims))
+    return loss
+
+
+def _arguments(config: TrainConfig, output: Path, metric: str, device: str) -> Any:
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(output),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_ratio=config.warmup_ratio,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=True,
+        logging_strategy="epoch",
+        report_to="none",
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=device == "cpu",
+        disable_tqdm=not progress_enabled(),
+        save_only_model=True,
+    )
+
+
+def _prepare_output(workspace: Workspace, config: TrainConfig) -> tuple[Path, Path]:
+    target = workspace.models / config.name
+    if target.exists() and not config.force:
+        raise OutputExistsError(
+            f"{target} already exists. Pass --force to overwrite it, or --name to train another."
+        )
+    staging = workspace.models / f".{config.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return target, staging
+
+
+def _publish(staging: Path, target: Path) -> None:
+    """Swap the finished model in: the old folder is removed only once the new one is whole."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
+    """Fine-tune `config.base_model` on the workspace's pairs and write models/<name>/.
+
+    Raises:
+        InputError: pairs or chunks are missing.
+        ModelError: the base model is not available offline.
+        OutputExistsError: the model folder exists and config.force is false.
+        TrainingError: training failed (out of memory: the message suggests a smaller batch).
+    """
+    try:
+        from sentence_transformers import SentenceTransformerTrainer
+    except ImportError as exc:
+        raise MissingExtraError("sentence-transformers", "train") from exc
+    data = load_training_data(workspace)
+    target, staging = _prepare_output(workspace, config)
+    device = pick_device(config.device)
+    model = load_sentence_transformer(config.base_model, device)
+    if config.max_seq_length:
+        model.max_seq_length = config.max_seq_length
+    evaluator = corpus_evaluator(data)
+    base_scores = evaluator(model)
+    metric_key = str(evaluator.primary_metric)
+    started = time.perf_counter()
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=_arguments(config, staging / "checkpoints", f"eval_{metric_key}", device),
+        train_dataset=_dataset(model, data, config),
+        loss=_loss(model, config),
+        evaluator=evaluator,
+    )
+    try:
+        trainer.train()
+    except (RuntimeError, MemoryError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if "out of memory" in str(exc).lower() or isinstance(exc, MemoryError):
+            raise TrainingError(
+                f"out of memory with batch size {config.batch_size}. Use a smaller --batch-size, "
+                "or --loss cached-mnrl to keep the batch with less memory."
+            ) from exc
+        raise TrainingError(f"training failed: {exc}") from exc
+    seconds = time.perf_counter() - started
+    history = [row for row in trainer.state.log_history if f"eval_{metric_key}" in row]
+    best = max(history, key=lambda row: row[f"eval_{metric_key}"])
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    model.save(str(staging))
+    metrics = {
+        "base_model": config.base_model,
+        "base_model_path": str(resolve_model(config.base_model)),
+        "config": {**asdict(config), "matryoshka_dims": list(config.matryoshka_dims)},
+        "device": device,
+        "data": {
+            "chunks": len(data.chunks),
+            "train_pairs": len(data.train),
+            "eval_pairs": len(data.eval),
+        },
+        "metric": metric_key,
+        "base": {k: float(v) for k, v in base_scores.items()},
+        "epochs": [
+            {
+                "epoch": row["epoch"],
+                **{k.removeprefix("eval_"): v for k, v in row.items() if k.startswith("eval_")},
+            }
+            for row in history
+        ],
+        "best_epoch": best["epoch"],
+        "best_ndcg_at_10": float(best[f"eval_{metric_key}"]),
+        "base_ndcg_at_10": float(base_scores[metric_key]),
+        "train_seconds": round(seconds, 1),
+    }
+    write_json(staging / TRAINING_METRICS, metrics)
+    write_model_card(staging, metrics)
+    _publish(staging, target)
+    return TrainResult(
+        model_dir=target,
+        base_ndcg_at_10=metrics["base_ndcg_at_10"],
+        best_ndcg_at_10=metrics["best_ndcg_at_10"],
+        best_epoch=float(best["epoch"]),
+        seconds=seconds,
+        metrics=metrics,
+    )

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgembed.cli.main import cli
+from edgembed.config import EvaluateConfig, TrainConfig, Workspace
+from edgembed.errors import InputError, ModelError
+from edgembed.trainer.evaluate import evaluate_models
+from edgembed.trainer.finetune import train_model
+from edgembed.trainer.report import write_evaluation_report
+
+
+@pytest.fixture()
+def trained(workspace: Workspace, tiny_mean_model: Path) -> Workspace:
+    config = TrainConfig(
+        base_model=str(tiny_mean_model), name="m", epochs=1, batch_size=4, device="cpu"
+    )
+    train_model(config, workspace)
+    return workspace
+
+
+def test_evaluate_compares_four_systems_on_both_query_sets(
+    trained: Workspace, questions_file: Path
+) -> None:
+    report = evaluate_models(EvaluateConfig(questions=questions_file, device="cpu"), trained)
+    assert [qs.name for qs in report.query_sets] == ["eval pairs", "real questions"]
+    real = report.query_sets[1]
+    assert set(real.metrics) == {"base", "fine-tuned", "bm25", "hybrid"}
+    assert real.metrics["base"].queries == 8
+    assert report.decided_on == "real questions"
+    expected = real.metrics["fine-tuned"].ndcg_at_10 - real.metrics["base"].ndcg_at_10
+    assert report.delta_ndcg_at_10 == pytest.approx(expected)
+    assert 0.0 <= real.improved_share <= 1.0
+    paths = write_evaluation_report(report, trained.reports)
+    data = json.loads(paths[0].read_text())
+    assert data["query_sets"]["real questions"]["metrics"]["bm25"]["queries"] == 8
+    assert "| real questions | hybrid |" in paths[1].read_text()
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_flags_a_worse_model(trained: Workspace, tiny_cls_model: Path) -> None:
+    """A random model with other weights, posing as the fine-tuned one, must not look better
+    than the base when the base is the same model: the comparison is a tie by construction."""
+    same = evaluate_models(
+        EvaluateConfig(model=str(tiny_cls_model), base_model=str(tiny_cls_model), device="cpu"),
+        trained,
+    )
+    assert same.verdict == "tie" and same.delta_ndcg_at_10 == 0.0
+
+
+def test_evaluate_needs_something_to_evaluate(trained: Workspace) -> None:
+    trained.pairs_eval.unlink()
+    with pytest.raises(InputError, match="nothing to evaluate"):
+        evaluate_models(EvaluateConfig(device="cpu"), trained)
+
+
+def test_evaluate_without_model(workspace: Workspace) -> None:
+    with pytest.raises(ModelError, match="edgembed train"):
+        evaluate_models(EvaluateConfig(), workspace)
+
+
+def test_evaluate_cli(trained: Workspace, questions_file: Path) -> None:
+    args = ["--workspace", str(trained.root), "evaluate", "--questions", str(questions_file)]
+    result = CliRunner().invoke(cli, [*args, "--device", "cpu", "--allow-worse"])
+    assert result.exit_code == 0, result.output
+    assert "real questions" in result.output and "hybrid" in result.output
+    assert (trained.reports / "evaluate.md").exists()
+
+
+def test_evaluate_cli_bad_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--workspace", str(tmp_path), "evaluate"])
+    assert result.exit_code == 1 and "not found" in result.output
+    result = CliRunner().invoke(cli, ["evaluate", "--questions", str(tmp_path / "none.jsonl")])
+    assert result.exit_code != 0
+
+
+@pytest.mark.slow
+def test_evaluate_cli_fails_when_the_model_is_worse(
+    trained: Workspace, questions_file: Path, tiny_cls_model: Path, bundled_minilm: Path
+) -> None:
+    """A random tiny model posing as the fine-tuned one against the real MiniLM as its base."""
+    args = ["--workspace", str(trained.root), "evaluate", "--questions", str(questions_file)]
+    args += ["--model", str(tiny_cls_model), "--base", str(bundled_minilm), "--device", "cpu"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "WORSE" in result.output and "worse than the base model" in result.output
+    assert json.loads((trained.reports / "evaluate.json").read_text())["verdict"] == "worse"

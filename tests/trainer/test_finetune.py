@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgembed.cli.main import cli
+from edgembed.config import TrainConfig, Workspace
+from edgembed.errors import ConfigError, InputError, ModelError, OutputExistsError
+from edgembed.trainer.finetune import TRAINING_METRICS, train_model
+
+
+def test_train_writes_model_metrics_and_card(workspace: Workspace, tiny_mean_model: Path) -> None:
+    config = TrainConfig(
+        base_model=str(tiny_mean_model), name="m", epochs=2, batch_size=4, device="cpu"
+    )
+    result = train_model(config, workspace)
+    assert result.model_dir == workspace.models / "m"
+    assert (result.model_dir / "modules.json").exists()
+    metrics = json.loads((result.model_dir / TRAINING_METRICS).read_text())
+    assert [round(e["epoch"]) for e in metrics["epochs"]] == [1, 2]
+    assert metrics["best_ndcg_at_10"] == max(e[metrics["metric"]] for e in metrics["epochs"])
+    assert metrics["data"] == {"chunks": 8, "train_pairs": 12, "eval_pairs": 2}
+    assert "MultipleNegativesRankingLoss" in (result.model_dir / "README.md").read_text()
+    assert not list(workspace.models.glob(".*"))  # no staging folder left behind
+    with pytest.raises(OutputExistsError, match="--force"):
+        train_model(config, workspace)
+
+
+def test_train_cls_model_with_hard_negatives_and_matryoshka(
+    workspace: Workspace, tiny_cls_model: Path
+) -> None:
+    config = TrainConfig(
+        base_model=str(tiny_cls_model),
+        name="m",
+        epochs=1,
+        batch_size=4,
+        hard_negatives=1,
+        matryoshka_dims=(32, 16),
+        loss="cached-mnrl",
+        mini_batch_size=2,
+        device="cpu",
+    )
+    result = train_model(config, workspace)
+    card = (result.model_dir / "README.md").read_text()
+    assert "MatryoshkaLoss(CachedMultipleNegativesRankingLoss" in card
+
+
+def test_train_without_pairs_says_run_generate(tmp_path: Path, tiny_mean_model: Path) -> None:
+    with pytest.raises(InputError, match="edgembed"):
+        train_model(TrainConfig(base_model=str(tiny_mean_model)), Workspace(tmp_path))
+
+
+def test_unknown_model_is_a_clear_error(workspace: Workspace) -> None:
+    with pytest.raises(ModelError, match="not in the local Hugging Face cache"):
+        train_model(TrainConfig(base_model="nobody/no-such-model", device="cpu"), workspace)
+    assert not (workspace.models / "edgembed-model").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"epochs": 0}, {"batch_size": 1}, {"loss": "triplet"}, {"name": "../x"}]
+)
+def test_bad_config(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        TrainConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_train_cli(workspace: Workspace, tiny_mean_model: Path) -> None:
+    args = ["--workspace", str(workspace.root), "train", "--base-model", str(tiny_mean_model)]
+    args += ["--epochs", "1", "--batch-size", "4", "--device", "cpu", "--name", "cli"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "best NDCG@10" in result.output
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1 and "--force" in again.output
+    forced = CliRunner().invoke(cli, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+
+
+def test_train_cli_bad_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--workspace", str(tmp_path), "train"])
+    assert result.exit_code == 1 and "edgembed generate" in result.output
+    result = CliRunner().invoke(cli, ["train", "--matryoshka", "a,b"])
+    assert result.exit_code == 1 and "comma-separated" in result.output
