@@ -1,0 +1,146 @@
+"""`edgembed export`: a trained model -> WORKSPACE/exports/<name>/ (ONNX + manifest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgembed.cli.options import CliState, force_option, pass_state
+from edgembed.cli.table import format_table
+from edgembed.config import ISA_CHOICES, ExportConfig
+from edgembed.errors import ParityError
+from edgembed.exporter import ExportResult, export_model
+from edgembed.exporter.parity import VariantParity
+
+__all__ = ["export", "print_export_summary"]
+
+
+@click.command("export")
+@click.argument("model", required=False)
+@click.option("--name", default=None, help="Export name (default: the model folder's name).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Export folder (default: WORKSPACE/exports/<name>).",
+)
+@force_option("the export folder")
+@click.option(
+    "--quantize/--no-quantize",
+    default=True,
+    show_default=True,
+    help="Also write model.int8.onnx (dynamic int8: ~4x smaller, faster on CPU).",
+)
+@click.option(
+    "--isa",
+    type=click.Choice(ISA_CHOICES),
+    default="auto",
+    show_default=True,
+    help="CPU family the int8 model is tuned for. auto: this machine's; pass the serving "
+    "machine's when it differs (avx2 for older x86 servers, arm64 for Graviton/Apple).",
+)
+@click.option(
+    "--accept-parity-loss",
+    is_flag=True,
+    help="Keep the int8 model even when it fails the accuracy gate.",
+)
+@click.option(
+    "--parity-texts",
+    type=click.IntRange(min=10),
+    default=500,
+    show_default=True,
+    help="At most this many eval questions and this many passages in the parity check.",
+)
+@pass_state
+def export(
+    state: CliState,
+    model: str | None,
+    name: str | None,
+    out: Path | None,
+    force: bool,
+    quantize: bool,
+    isa: str,
+    accept_parity_loss: bool,
+    parity_texts: int,
+) -> None:
+    """Export MODEL to ONNX for serving on CPU without PyTorch.
+
+    MODEL is a model folder, bundled:all-MiniLM-L6-v2 or a cached hub id; by default the
+    newest folder under WORKSPACE/models/. Writes WORKSPACE/exports/<name>/ with model.onnx
+    (fp32), model.int8.onnx, tokenizer.json and manifest.json. The graphs include the model's
+    own pooling (mean or CLS) and L2 normalisation, so the server only tokenizes and runs them.
+
+    \b
+    Parity check: the eval questions (WORKSPACE/pairs.eval.jsonl) are run against the chunk
+    corpus with PyTorch, fp32 and int8, and the figures go into manifest.json. The int8 model
+    must keep at least 99% of PyTorch's NDCG@10 (without eval pairs: mean cosine >= 0.99);
+    otherwise the export keeps the fp32 model only and the command exits with status 1.
+
+    \b
+    Examples:
+      edgembed export                              # newest trained model
+      edgembed export bundled:all-MiniLM-L6-v2     # the base model, for comparison
+      edgembed export --isa avx2 --force           # int8 tuned for an AVX2 server
+    """
+    config = ExportConfig(
+        model=model,
+        name=name,
+        out=out,
+        force=force,
+        quantize=quantize,
+        isa=isa,
+        accept_parity_loss=accept_parity_loss,
+        parity_texts=parity_texts,
+    )
+    result = export_model(config, state.workspace)
+    print_export_summary(result, state)
+    if result.int8_rejected and result.gate is not None:
+        raise ParityError(
+            f"{result.gate.message}. {result.out} holds the fp32 model only (serve it with "
+            "--variant fp32). Pass --accept-parity-loss to keep int8 anyway."
+        )
+
+
+def print_export_summary(result: ExportResult, state: CliState) -> None:
+    """Print the parity table, the gate's verdict and what was written."""
+    if state.verbosity < 0:
+        return
+    parity = result.manifest.parity
+    pytorch_ndcg = parity.get("pytorch", {}).get("ndcg_at_10")
+    rows = []
+    if pytorch_ndcg is not None:  # only with eval pairs
+        rows.append(["pytorch", "", "", "", "", "", _num(pytorch_ndcg, 3), "100.0%"])
+    sizes = {f.variant: f"{f.bytes / 1e6:.1f}" for f in result.manifest.files if f.variant}
+    rows.append(_row(result.fp32, sizes["fp32"]))
+    rows += [_row(p, sizes.get("int8", "") if p is result.int8 else "") for p in result.int8_tried]
+    headers = ["model", "recipe", "MB", "cos min", "cos mean", "top-10", "NDCG@10", "vs torch"]
+    click.echo(format_table(headers, rows))
+    texts = parity.get("texts", {})
+    click.echo(
+        f"parity on {texts.get('queries', 0)} queries, {texts.get('passages', 0)} passages "
+        f"({texts.get('source', '?')})"
+    )
+    if result.gate is not None:
+        kept = "kept" if result.int8_kept else "left out"
+        click.echo(f"gate: {result.gate.message}; int8 {kept}")
+    files = ", ".join(f"{f.path} {f.bytes / 1e6:.1f} MB" for f in result.manifest.files)
+    click.echo(f"wrote {result.out} ({files}) in {result.seconds:.0f}s")
+
+
+def _row(parity: VariantParity, size_mb: str) -> list[str]:
+    ratio = f"{parity.ndcg_ratio:.1%}" if parity.ndcg_ratio is not None else ""
+    return [
+        parity.variant,
+        parity.recipe or "",
+        size_mb,
+        _num(parity.cosine_min, 4),
+        _num(parity.cosine_mean, 4),
+        _num(parity.top10_agreement, 3),
+        _num(parity.ndcg_at_10, 3),
+        ratio,
+    ]
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"

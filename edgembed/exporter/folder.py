@@ -1,0 +1,137 @@
+"""The export folder on disk: built in a hidden staging folder, described by manifest.json,
+then swapped into place whole, so a crash never leaves a half-written export.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edgembed import __version__
+from edgembed.atomic import write_json
+from edgembed.errors import OutputExistsError
+from edgembed.exporter.onnx_export import OUTPUT_NAME, GraphInfo
+from edgembed.exporter.source import SourceModel
+from edgembed.runtime.manifest import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    Manifest,
+    ManifestFile,
+    sha256_file,
+)
+
+__all__ = [
+    "FP32_FILE",
+    "INT8_FILE",
+    "TOKENIZER_FILE",
+    "ExportFolder",
+    "check_target",
+    "commit",
+    "staging_for",
+]
+
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse to replace `out` without --force, and never replace a folder that is not an export.
+
+    Raises:
+        OutputExistsError: `out` exists and may not be replaced.
+    """
+    if not out.exists():
+        return
+    if not force:
+        raise OutputExistsError(
+            f"{out} already exists. Pass --force to replace it, or --name/--out to export "
+            "somewhere else."
+        )
+    if out.is_file() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file()):
+        raise OutputExistsError(
+            f"{out} exists and is not an edgembed export (no {MANIFEST_NAME}); edgembed will not "
+            "replace it, even with --force. Choose another --out."
+        )
+
+
+def staging_for(out: Path) -> Path:
+    """A fresh, empty hidden folder beside `out` to build the export in."""
+    staging = out.parent / f".{out.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def commit(staging: Path, out: Path) -> None:
+    """Swap the finished export in; an old export is removed only once the new one is in place."""
+    old = out.parent / f".{out.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ExportFolder:
+    """What is known about an export while it is built in `staging`."""
+
+    staging: Path
+    name: str
+    source: SourceModel
+    graph: GraphInfo
+    created: str = ""
+
+    @classmethod
+    def start(cls, staging: Path, name: str, source: SourceModel, graph: GraphInfo) -> ExportFolder:
+        """Stamp the export with the current time."""
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        return cls(staging, name, source, graph, created)
+
+    def write_manifest(
+        self, quantization: Mapping[str, Any] | None, parity: Mapping[str, Any]
+    ) -> Manifest:
+        """Checksum the files and write manifest.json (with the int8 model when `quantization`
+        is given)."""
+        files = [self._entry(TOKENIZER_FILE), self._entry(FP32_FILE, "fp32")]
+        if quantization is not None:
+            files.append(self._entry(INT8_FILE, "int8", quantization))
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            name=self.name,
+            source_model=str(self.source.path),
+            base_model=self.source.base_model,
+            dimension=self.graph.dimension,
+            max_seq_length=self.graph.max_seq_length,
+            vocab_size=self.graph.vocab_size,
+            pad_token_id=self.graph.pad_token_id,
+            pooling=self.source.pooling,
+            normalize=True,
+            normalize_added=not self.source.has_normalize,
+            inputs=self.graph.inputs,
+            output=OUTPUT_NAME,
+            files=tuple(files),
+            parity=dict(parity),
+            evaluation=self.source.evaluation,
+            created=self.created,
+            edgembed_version=__version__,
+        )
+        write_json(self.staging / MANIFEST_NAME, manifest.to_json())
+        return manifest
+
+    def _entry(
+        self, name: str, variant: str | None = None, quantization: Mapping[str, Any] | None = None
+    ) -> ManifestFile:
+        path = self.staging / name
+        return ManifestFile(
+            path=name,
+            sha256=sha256_file(path),
+            bytes=path.stat().st_size,
+            variant=variant,
+            quantization=quantization,
+        )

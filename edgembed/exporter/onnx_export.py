@@ -1,0 +1,129 @@
+"""PyTorch -> ONNX: one graph from token ids to the final, L2-normalised sentence embedding.
+
+The graph is traced through the loaded SentenceTransformer's own modules (transformer, pooling,
+normalize, and any dense layers), so it computes exactly what ``model.encode`` does. It uses the
+TorchScript exporter: torch's newer dynamo exporter needs onnxscript, which edgembed does not
+depend on, and the TorchScript graph is proven by the parity check that follows every export.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgembed.atomic import write_text
+from edgembed.errors import ExportError
+from edgembed.runtime.manifest import INPUT_NAMES
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["OPSET", "OUTPUT_NAME", "GraphInfo", "export_onnx", "write_tokenizer"]
+
+OUTPUT_NAME = "sentence_embedding"
+OPSET = 17
+# Two sentences of different lengths, so the traced graph pads and masks like a real batch.
+_SAMPLE = ["edgembed traces this sentence to build the graph.", "short one"]
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """What the exported graph takes and gives."""
+
+    inputs: tuple[str, ...]
+    dimension: int
+    max_seq_length: int
+    vocab_size: int
+    pad_token_id: int
+
+
+def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> GraphInfo:
+    """Write the fp32 ONNX graph of `model` to `path`.
+
+    Args:
+        model: a loaded SentenceTransformer whose first module is a Hugging Face transformer.
+        path: the .onnx file to write.
+        add_normalize: append L2 normalisation (for models without a Normalize module).
+
+    Raises:
+        ExportError: the model is not transformer-based or cannot be traced.
+    """
+    import torch
+
+    transformer: Any = model[0]
+    tokenizer = getattr(transformer, "tokenizer", None)
+    if not hasattr(transformer, "auto_model") or tokenizer is None:
+        raise ExportError(
+            "only transformer-based sentence-transformers models can be exported "
+            f"(the first module is {type(transformer).__name__})"
+        )
+    max_seq_length = model.max_seq_length
+    if not max_seq_length:
+        raise ExportError("the model has no max_seq_length; set it in sentence_bert_config.json")
+    inputs = tuple(n for n in INPUT_NAMES if n in tokenizer.model_input_names)
+    sample = tokenizer(_SAMPLE, padding=True, truncation=True, return_tensors="pt")
+    wrapper = _sentence_embedding_module(model, inputs, add_normalize)
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in inputs}
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            # TracerWarnings about shape checks that are constant for padded text batches.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper,
+                tuple(sample[name] for name in inputs),
+                str(path),
+                input_names=list(inputs),
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}},
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+            dimension = int(wrapper(*(sample[name] for name in inputs)).shape[1])
+    except Exception as exc:  # torch raises many types while tracing
+        raise ExportError(f"ONNX export failed: {exc}") from exc
+    return GraphInfo(
+        inputs=inputs,
+        dimension=dimension,
+        max_seq_length=int(max_seq_length),
+        vocab_size=int(transformer.auto_model.get_input_embeddings().num_embeddings),
+        pad_token_id=int(tokenizer.pad_token_id or 0),
+    )
+
+
+def _sentence_embedding_module(
+    model: SentenceTransformer, inputs: tuple[str, ...], add_normalize: bool
+) -> Any:
+    """A torch module taking the graph inputs positionally and returning the embedding."""
+    import torch
+
+    class SentenceEmbedding(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            features = dict(zip(inputs, tensors, strict=True))
+            embedding: torch.Tensor = self.model(features)["sentence_embedding"]
+            if add_normalize:
+                embedding = torch.nn.functional.normalize(embedding, p=2.0, dim=1)
+            return embedding
+
+    return SentenceEmbedding().eval()
+
+
+def write_tokenizer(model: SentenceTransformer, path: Path) -> None:
+    """Write the model's fast tokenizer as tokenizer.json (what the runtime loads).
+
+    Raises:
+        ExportError: the model has no fast (Rust) tokenizer.
+    """
+    backend = getattr(model.tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ExportError(
+            "the model has no fast tokenizer (tokenizer.json), which the runtime needs. Save "
+            "the model with a fast tokenizer (AutoTokenizer.from_pretrained(..., use_fast=True))."
+        )
+    write_text(path, backend.to_str())

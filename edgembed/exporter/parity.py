@@ -1,0 +1,193 @@
+"""How close an exported model is to PyTorch, and the gate the int8 model must pass.
+
+Figures per variant: cosine to the PyTorch embedding of the same text (min and mean), how
+much of PyTorch's top 10 the variant also returns, and, with eval pairs, NDCG@10 of retrieval
+over the corpus and its ratio to PyTorch's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.errors import ExportError
+from edgembed.exporter.parity_texts import ParityTexts
+from edgembed.metrics import rank_corpus, retrieval_metrics, top_k
+from edgembed.progress import progress, progress_enabled
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = [
+    "FP32_MIN_COSINE",
+    "GATE_MEAN_COSINE",
+    "GATE_NDCG_RATIO",
+    "TARGET_MEAN_COSINE",
+    "TARGET_NDCG_RATIO",
+    "GateResult",
+    "Reference",
+    "VariantParity",
+    "check_fp32",
+    "embed_in_steps",
+    "int8_gate",
+    "measure",
+    "reference_embeddings",
+]
+
+FP32_MIN_COSINE = 0.999
+GATE_NDCG_RATIO = 0.99
+GATE_MEAN_COSINE = 0.99
+# A recipe that reaches the target is kept at once; one that only passes the gate makes the
+# exporter try the next, more careful recipe first.
+TARGET_NDCG_RATIO = 0.995
+TARGET_MEAN_COSINE = 0.995
+_STEP = 64
+
+Embeddings = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The PyTorch model's embeddings of the parity texts and its NDCG@10 (with eval pairs)."""
+
+    embeddings: Embeddings
+    ndcg_at_10: float | None
+
+
+@dataclass(frozen=True)
+class VariantParity:
+    """One ONNX variant against PyTorch."""
+
+    variant: str
+    recipe: str | None
+    cosine_min: float
+    cosine_mean: float
+    top10_agreement: float
+    ndcg_at_10: float | None
+    ndcg_ratio: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: round(v, 6) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Whether the int8 model may be kept, on which figure, and why."""
+
+    passed: bool
+    meets_target: bool
+    metric: str
+    value: float
+    threshold: float
+    target: float
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reference_embeddings(model: SentenceTransformer, texts: ParityTexts) -> Reference:
+    """Embed the parity texts with PyTorch (sentence-transformers ``encode``)."""
+    embeddings = model.encode(
+        texts.texts,
+        batch_size=32,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=progress_enabled(),
+    ).astype(np.float32)
+    return Reference(embeddings, _ndcg(embeddings, texts))
+
+
+def embed_in_steps(
+    embed: Callable[[Sequence[str]], Embeddings], texts: Sequence[str], desc: str
+) -> Embeddings:
+    """Run `embed` over `texts` in slices, with a progress bar."""
+    steps = range(0, len(texts), _STEP)
+    parts = [embed(texts[i : i + _STEP]) for i in progress(steps, desc=desc, unit="batch")]
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+def measure(
+    variant: str,
+    recipe: str | None,
+    embeddings: Embeddings,
+    reference: Reference,
+    texts: ParityTexts,
+) -> VariantParity:
+    """Compare a variant's embeddings of the parity texts with PyTorch's."""
+    ref = reference.embeddings
+    norms = np.linalg.norm(embeddings, axis=1) * np.linalg.norm(ref, axis=1)
+    cosine = (embeddings * ref).sum(axis=1) / np.maximum(norms, 1e-12)
+    ndcg = _ndcg(embeddings, texts)
+    ratio = None
+    if ndcg is not None and reference.ndcg_at_10:
+        ratio = ndcg / reference.ndcg_at_10
+    return VariantParity(
+        variant=variant,
+        recipe=recipe,
+        cosine_min=float(cosine.min()),
+        cosine_mean=float(cosine.mean()),
+        top10_agreement=_top10_agreement(embeddings, ref, len(texts.queries)),
+        ndcg_at_10=ndcg,
+        ndcg_ratio=ratio,
+    )
+
+
+def _ndcg(embeddings: Embeddings, texts: ParityTexts) -> float | None:
+    if not texts.queries:
+        return None
+    split = len(texts.queries)
+    ranked = rank_corpus(embeddings[:split], embeddings[split:], k=10)
+    return retrieval_metrics(ranked, [set(r) for r in texts.relevant]).ndcg_at_10
+
+
+def _neighbours(embeddings: Embeddings, queries: int) -> NDArray[np.intp]:
+    """Top 10 per query over the corpus; without queries, each text's 10 nearest others."""
+    if queries:
+        scores = embeddings[:queries] @ embeddings[queries:].T
+    else:
+        scores = embeddings @ embeddings.T
+        np.fill_diagonal(scores, -np.inf)
+    return top_k(scores, min(10, scores.shape[1] - (0 if queries else 1)))
+
+
+def _top10_agreement(embeddings: Embeddings, reference: Embeddings, queries: int) -> float:
+    ours, theirs = _neighbours(embeddings, queries), _neighbours(reference, queries)
+    if ours.shape[1] == 0:
+        return 1.0
+    shared = [len(set(a) & set(b)) / len(b) for a, b in zip(ours, theirs, strict=True)]
+    return float(np.mean(shared))
+
+
+def check_fp32(parity: VariantParity) -> None:
+    """The fp32 graph must reproduce PyTorch; anything less is an export bug.
+
+    Raises:
+        ExportError: the smallest cosine to PyTorch is under FP32_MIN_COSINE.
+    """
+    if parity.cosine_min < FP32_MIN_COSINE:
+        raise ExportError(
+            f"the fp32 ONNX model does not reproduce PyTorch (cosine min {parity.cosine_min:.4f} "
+            f"< {FP32_MIN_COSINE}). This model's architecture may not trace correctly; please "
+            "report it with the model's config.json."
+        )
+
+
+def int8_gate(parity: VariantParity) -> GateResult:
+    """Decide on the int8 model: NDCG@10 ratio >= 0.99 with eval pairs, else mean cosine."""
+    if parity.ndcg_ratio is not None:
+        metric, value = "ndcg_ratio", parity.ndcg_ratio
+        threshold, target = GATE_NDCG_RATIO, TARGET_NDCG_RATIO
+        figure = f"keeps {value:.2%} of PyTorch's NDCG@10 (gate: {threshold:.0%})"
+    else:
+        metric, value = "cosine_mean", parity.cosine_mean
+        threshold, target = GATE_MEAN_COSINE, TARGET_MEAN_COSINE
+        figure = f"has mean cosine {value:.4f} to PyTorch (gate: {threshold}; no eval pairs)"
+    passed = value >= threshold
+    recipe = f" ({parity.recipe})" if parity.recipe else ""
+    message = f"int8{recipe} {figure}: {'passes' if passed else 'fails'}"
+    return GateResult(passed, value >= target, metric, value, threshold, target, message)

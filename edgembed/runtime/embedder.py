@@ -1,0 +1,184 @@
+"""OnnxEmbedder: texts in, embeddings out, with tokenizers + onnxruntime + numpy only.
+
+The exported graph does the pooling and the L2 normalisation, so the embedder only tokenizes,
+pads each batch and runs the session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.errors import ConfigError, InputError, ManifestError
+from edgembed.runtime.manifest import VARIANTS, Manifest, read_manifest, verify_file
+from edgembed.runtime.session import create_session, load_tokenizer
+
+__all__ = ["OnnxEmbedder"]
+
+log = logging.getLogger(__name__)
+
+_PAD_SLACK = 16
+
+
+class OnnxEmbedder:
+    """Embeds texts with one ONNX variant of an export folder.
+
+    Loading checks the manifest and the sha256 of the files it uses, and refuses a folder that
+    is incomplete, tampered with or of an unknown format. Safe to call from several threads.
+
+    Args:
+        export_dir: the folder `edgembed export` wrote (holds manifest.json).
+        variant: ``int8`` (smaller, faster) or ``fp32`` (exactly the PyTorch model).
+        threads: onnxruntime intra-op threads; None: one per physical core.
+
+    Raises:
+        ConfigError: `variant` is not fp32 or int8, or `threads` is below 1.
+        ManifestError: the folder is not a whole, untouched export.
+        MissingExtraError: onnxruntime or tokenizers is not installed.
+    """
+
+    def __init__(
+        self, export_dir: Path | str, variant: str = "int8", threads: int | None = None
+    ) -> None:
+        if variant not in VARIANTS:
+            raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got '{variant}'")
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {threads}")
+        self.export_dir = Path(export_dir)
+        self.manifest: Manifest = read_manifest(self.export_dir)
+        self.variant = variant
+        model_path = verify_file(self.export_dir, self.manifest.model_file(variant))
+        tokenizer_path = verify_file(self.export_dir, self.manifest.tokenizer_file)
+        self._truncating = load_tokenizer(tokenizer_path, self.manifest.max_seq_length)
+        self._whole = load_tokenizer(tokenizer_path, None)
+        self._session = create_session(model_path, threads)
+        self._check_signature()
+        log.info("loaded %s (%s) from %s", self.manifest.name, variant, self.export_dir)
+
+    def _check_signature(self) -> None:
+        inputs = tuple(i.name for i in self._session.get_inputs())
+        outputs = tuple(o.name for o in self._session.get_outputs())
+        if set(inputs) != set(self.manifest.inputs) or self.manifest.output not in outputs:
+            raise ManifestError(
+                f"the {self.variant} model takes {inputs} and returns {outputs}, but "
+                f"manifest.json says {self.manifest.inputs} -> {self.manifest.output}. "
+                "Re-run `edgembed export --force`."
+            )
+
+    @property
+    def dimension(self) -> int:
+        """Length of one embedding."""
+        return self.manifest.dimension
+
+    @property
+    def max_seq_length(self) -> int:
+        """Most tokens per input, special tokens included; longer texts are truncated."""
+        return self.manifest.max_seq_length
+
+    @property
+    def model_name(self) -> str:
+        """The export's model name."""
+        return self.manifest.name
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids run from 0 to vocab_size - 1."""
+        return self.manifest.vocab_size
+
+    def tokenize(self, texts: Sequence[str], *, truncate: bool = True) -> list[list[int]]:
+        """Token ids per text, special tokens ([CLS] ... [SEP]) included.
+
+        Raises:
+            InputError: `truncate` is False and a text is longer than max_seq_length tokens.
+        """
+        if not texts:
+            return []
+        tokenizer = self._truncating if truncate else self._whole
+        ids = [encoding.ids for encoding in tokenizer.encode_batch(list(texts))]
+        if not truncate:
+            for index, row in enumerate(ids):
+                if len(row) > self.max_seq_length:
+                    raise InputError(
+                        f"input {index} has {len(row)} tokens; the model takes at most "
+                        f"{self.max_seq_length}. Shorten it or let it be truncated."
+                    )
+        return ids
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> NDArray[np.float32]:
+        """Embed texts (truncated to max_seq_length tokens).
+
+        Returns:
+            (len(texts), dimension) float32, one row per text in input order, L2-normalised
+            when the manifest says so (every edgembed export does).
+        """
+        return self.embed_ids(self.tokenize(texts), batch_size)
+
+    def embed_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 32) -> NDArray[np.float32]:
+        """Embed already-tokenized sequences (special tokens included).
+
+        Sequences are sorted by length inside the call and batched with others of similar
+        length, so each batch pads little; the result is in input order.
+
+        Raises:
+            InputError: a sequence is empty, too long, or holds an id outside the vocabulary.
+            ConfigError: `batch_size` is below 1.
+        """
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        self._check_ids(ids)
+        out = np.empty((len(ids), self.dimension), dtype=np.float32)
+        for rows in _length_batches([len(row) for row in ids], batch_size):
+            out[rows] = self._run([ids[i] for i in rows])
+        return out
+
+    def _check_ids(self, ids: Sequence[Sequence[int]]) -> None:
+        for index, row in enumerate(ids):
+            if not row:
+                raise InputError(f"input {index} is an empty token sequence")
+            if len(row) > self.max_seq_length:
+                raise InputError(
+                    f"input {index} has {len(row)} tokens; the model takes at most "
+                    f"{self.max_seq_length}"
+                )
+            if min(row) < 0 or max(row) >= self.vocab_size:
+                raise InputError(f"input {index} holds a token id outside 0..{self.vocab_size - 1}")
+
+    def _run(self, batch: list[Sequence[int]]) -> NDArray[np.float32]:
+        length = max(len(row) for row in batch)
+        input_ids = np.full((len(batch), length), self.manifest.pad_token_id, dtype=np.int64)
+        attention_mask = np.zeros((len(batch), length), dtype=np.int64)
+        for r, row in enumerate(batch):
+            input_ids[r, : len(row)] = row
+            attention_mask[r, : len(row)] = 1
+        feeds = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": np.zeros_like(input_ids),
+        }
+        result = self._session.run(
+            [self.manifest.output], {name: feeds[name] for name in self.manifest.inputs}
+        )
+        return np.asarray(result[0], dtype=np.float32)
+
+
+def _length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
+    """Indices sorted by length, cut into batches of at most `batch_size` whose longest member
+    is at most twice (or 16 tokens more than) the shortest.
+
+    Padding costs time, and with dynamic int8 it also costs accuracy: the padded positions
+    widen the activation range that each quantized matrix product scales to.
+    """
+    batch: list[int] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        shortest = lengths[batch[0]] if batch else 0
+        too_long = lengths[index] > max(2 * shortest, shortest + _PAD_SLACK)
+        if batch and (len(batch) == batch_size or too_long):
+            yield batch
+            batch = []
+        batch.append(index)
+    if batch:
+        yield batch

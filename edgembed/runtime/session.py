@@ -1,0 +1,80 @@
+"""onnxruntime and tokenizers set-up, in one place.
+
+Both are imported here, inside the functions, so that reading a manifest needs neither; a
+missing package becomes an error that names the extra to install.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edgembed.errors import ManifestError, MissingExtraError
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from tokenizers import Tokenizer  # type: ignore[import-untyped]
+
+__all__ = ["create_session", "load_tokenizer"]
+
+
+def create_session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
+    """An onnxruntime CPU session for one model file.
+
+    Args:
+        path: the ONNX file.
+        threads: intra-op threads; None lets onnxruntime use one per physical core.
+
+    Raises:
+        MissingExtraError: onnxruntime is not installed.
+        ManifestError: the file is not a model onnxruntime can load.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise MissingExtraError("onnxruntime", "serve") from exc
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # One graph runs at a time per call; parallelism comes from the threads inside each op.
+    options.inter_op_num_threads = 1
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own pybind exception types
+        raise ManifestError(
+            f"onnxruntime cannot load {path}: {exc}. The file is damaged or not an ONNX model; "
+            "re-run `edgembed export --force`."
+        ) from exc
+
+
+def load_tokenizer(path: Path, max_length: int | None) -> Tokenizer:
+    """A fast tokenizer from tokenizer.json that never pads and truncates to `max_length`.
+
+    Args:
+        path: the tokenizer.json file.
+        max_length: truncate to this many tokens, special tokens included; None: never.
+
+    Raises:
+        MissingExtraError: tokenizers is not installed.
+        ManifestError: the file is not a tokenizer.json.
+    """
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise MissingExtraError("tokenizers", "serve") from exc
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception on a bad file
+        raise ManifestError(
+            f"{path} is not a valid tokenizer.json ({exc}). Re-run `edgembed export --force`."
+        ) from exc
+    # Batches are padded by the embedder, per batch, after sorting by length.
+    tokenizer.no_padding()
+    if max_length is None:
+        tokenizer.no_truncation()
+    else:
+        tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer

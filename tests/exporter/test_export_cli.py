@@ -1,0 +1,97 @@
+"""`edgembed export` through click: success, the default model, and every way it can refuse."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import edgembed.exporter.parity as parity_module
+from edgembed.cli.main import cli
+from edgembed.runtime import read_manifest
+
+
+def _export(workspace: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--workspace", str(workspace), "-q", "export", *args])
+
+
+def _export_verbose(workspace: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--workspace", str(workspace), "export", *args])
+
+
+def test_exports_a_model_folder_and_prints_the_parity_table(
+    tiny_mean_model: Path, tmp_path: Path
+) -> None:
+    result = _export_verbose(tmp_path, str(tiny_mean_model), "--name", "tiny")
+    assert result.exit_code == 0, result.output
+    assert "per-channel" in result.output and "cos min" in result.output
+    assert "int8 kept" in result.output
+    manifest = read_manifest(tmp_path / "exports" / "tiny")
+    assert manifest.name == "tiny" and manifest.variants == ("fp32", "int8")
+
+
+def test_default_model_is_the_newest_trained_one(tiny_cls_model: Path, tmp_path: Path) -> None:
+    shutil.copytree(tiny_cls_model, tmp_path / "models" / "my-model")
+    result = _export(tmp_path, "--no-quantize")
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(tmp_path / "exports" / "my-model")
+    assert manifest.variants == ("fp32",) and manifest.pooling == "cls"
+
+
+def test_second_export_needs_force(tiny_cls_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere"
+    assert _export(tmp_path, str(tiny_cls_model), "--no-quantize", "--out", str(out)).exit_code == 0
+    again = _export(tmp_path, str(tiny_cls_model), "--no-quantize", "--out", str(out))
+    assert again.exit_code == 1 and "--force" in again.output
+    forced = _export(tmp_path, str(tiny_cls_model), "--no-quantize", "--out", str(out), "--force")
+    assert forced.exit_code == 0, forced.output
+
+
+@pytest.mark.slow
+def test_failed_gate_exits_non_zero_and_says_why(
+    tiny_mean_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parity_module, "GATE_MEAN_COSINE", 1.01)
+    monkeypatch.setattr(parity_module, "TARGET_MEAN_COSINE", 1.01)
+    result = _export(tmp_path, str(tiny_mean_model))
+    assert result.exit_code == 1
+    assert "fails" in result.output and "--accept-parity-loss" in result.output
+    assert "fp32 model only" in result.output
+    assert read_manifest(tmp_path / "exports" / "tiny-mean").variants == ("fp32",)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no trained model"),
+        (["no/such/model/here"], "not found"),
+        (["./missing-folder"], "not found"),
+    ],
+)
+def test_missing_model_is_a_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
+    result = _export(tmp_path, *args)
+    assert result.exit_code == 1 and message in result.output
+    assert not (tmp_path / "exports").exists()
+
+
+def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    result = _export(tmp_path, str(tmp_path / "docs"))
+    assert result.exit_code == 1 and "not a model folder" in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["--isa", "sse2"], ["--parity-texts", "5"], ["--name", "a/b", "x"]]
+)
+def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
+    result = _export(tmp_path, *args)
+    assert result.exit_code != 0
+    assert "Error" in result.output
+
+
+def test_help_teaches_the_gate() -> None:
+    result = CliRunner().invoke(cli, ["export", "--help"])
+    assert result.exit_code == 0
+    assert "NDCG@10" in result.output and "--accept-parity-loss" in result.output

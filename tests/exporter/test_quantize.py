@@ -1,0 +1,50 @@
+"""int8 quantization of the tiny model's graph, per instruction set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from edgembed.exporter import ISAS, RECIPES, ExportResult, detect_isa
+from edgembed.exporter.quantize import ffn_output_nodes, optimize_graph, quantize_int8
+
+
+def test_detect_isa_names_a_known_family() -> None:
+    assert detect_isa() in ISAS
+
+
+def _run(path: Path) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ids = np.array([[101, 7592, 2088, 102, 0], [101, 2023, 2003, 1037, 102]], dtype=np.int64)
+    mask = (ids != 0).astype(np.int64)
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    return np.asarray(session.run(None, feeds)[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_each_isa_quantizes_to_a_close_graph(
+    isa: str, tiny_exports: dict[str, ExportResult], tmp_path: Path
+) -> None:
+    fp32 = tiny_exports["mean"].out / "model.onnx"
+    fused = tmp_path / "fused.onnx"
+    assert optimize_graph(fp32, fused)
+    settings = quantize_int8(fused, tmp_path / "int8.onnx", isa, RECIPES[0])
+    assert settings["isa"] == isa
+    assert settings["weights"] == ("uint8" if isa == "avx2" else "int8")
+    cosine = (_run(fp32) * _run(tmp_path / "int8.onnx")).sum(axis=1)
+    assert cosine.min() > 0.99
+    assert (tmp_path / "int8.onnx").stat().st_size < fp32.stat().st_size / 2
+
+
+def test_ffn_recipe_keeps_the_down_projections_in_fp32(
+    tiny_exports: dict[str, ExportResult], tmp_path: Path
+) -> None:
+    fused = tmp_path / "fused.onnx"
+    optimize_graph(tiny_exports["cls"].out / "model.onnx", fused)
+    nodes = ffn_output_nodes(fused)
+    assert len(nodes) == 2  # one per layer of the 2-layer model
+    settings = quantize_int8(fused, tmp_path / "int8.onnx", "avx512_vnni", RECIPES[1])
+    assert settings["fp32_nodes"] == nodes

@@ -1,0 +1,105 @@
+"""Reading the model to export: pooling in both config layouts, names, training metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from edgembed.config import Workspace
+from edgembed.errors import ExportError, ModelError
+from edgembed.exporter.source import find_source, read_pooling
+
+POOLING_MODULE = [{"idx": 1, "name": "1", "path": "1_Pooling", "type": "x.models.Pooling"}]
+
+
+def _pooling_folder(tmp_path: Path, config: dict[str, object]) -> Path:
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(config))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"embedding_dimension": 32, "pooling_mode": "cls"}, "cls"),
+        ({"embedding_dimension": 32, "pooling_mode": "mean"}, "mean"),
+        ({"embedding_dimension": 32, "pooling_mode": ["mean"]}, "mean"),
+        ({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}, "cls"),
+        ({"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True}, "mean"),
+    ],
+)
+def test_read_pooling_understands_new_and_old_layouts(
+    tmp_path: Path, config: dict[str, object], expected: str
+) -> None:
+    assert read_pooling(_pooling_folder(tmp_path, config), POOLING_MODULE) == expected
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"pooling_mode": "max"},
+        {"pooling_mode": ["mean", "cls"]},
+        {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": True},
+        {"pooling_mode_max_tokens": True},
+        {},
+    ],
+)
+def test_read_pooling_refuses_what_it_cannot_export(
+    tmp_path: Path, config: dict[str, object]
+) -> None:
+    with pytest.raises(ExportError, match="mean or CLS"):
+        read_pooling(_pooling_folder(tmp_path, config), POOLING_MODULE)
+
+
+def test_read_pooling_needs_a_pooling_module(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="0 Pooling modules"):
+        read_pooling(tmp_path, [{"path": "", "type": "x.Transformer"}])
+
+
+def test_tiny_models_pool_as_built(tiny_mean_model: Path, tiny_cls_model: Path) -> None:
+    ws = Workspace(tiny_mean_model.parent / "unused-ws")
+    assert find_source(str(tiny_mean_model), ws).pooling == "mean"
+    cls = find_source(str(tiny_cls_model), ws)
+    assert (cls.pooling, cls.has_normalize, cls.name) == ("cls", True, "tiny-cls")
+    assert cls.base_model is None and cls.evaluation is None
+
+
+def test_bundled_minilm_uses_old_layout_and_its_own_name(bundled_minilm: Path) -> None:
+    source = find_source("bundled:all-MiniLM-L6-v2", Workspace(Path("unused")))
+    assert (source.name, source.pooling, source.has_normalize) == (
+        "all-MiniLM-L6-v2",
+        "mean",
+        True,
+    )
+
+
+def test_default_is_newest_trained_model_with_its_metrics(
+    tiny_mean_model: Path, tiny_cls_model: Path, workspace: Workspace
+) -> None:
+    old = workspace.models / "older"
+    new = workspace.models / "newer"
+    shutil.copytree(tiny_mean_model, old)
+    shutil.copytree(tiny_cls_model, new)
+    metrics = {"base_model": "bundled:all-MiniLM-L6-v2", "best_ndcg_at_10": 0.9}
+    (new / "edgembed_training.json").write_text(json.dumps(metrics))
+    os.utime(old, (1_000_000, 1_000_000))
+    os.utime(new, (2_000_000, 2_000_000))
+    source = find_source(None, workspace)
+    assert source.path == new
+    assert source.base_model == "bundled:all-MiniLM-L6-v2"
+    assert source.evaluation == metrics
+
+
+def test_no_trained_model_says_what_to_do(workspace: Workspace) -> None:
+    with pytest.raises(ModelError, match="edgembed train"):
+        find_source(None, workspace)
+
+
+def test_plain_hf_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ExportError, match="no modules.json"):
+        find_source(str(tmp_path), Workspace(tmp_path))

@@ -1,0 +1,145 @@
+"""OnnxEmbedder on a real export: shapes, order, batching, tokenization, and refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgembed.errors import ConfigError, InputError, ManifestError
+from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
+from edgembed.runtime.embedder import _length_batches
+
+TEXTS = [
+    "a short one",
+    "a somewhat longer sentence about leave policies and how to request time off",
+    "",
+    "numbers 12 345 and symbols #@!",
+    "word " * 300,
+]
+
+
+@pytest.fixture(scope="module")
+def embedder(tiny_export: Path) -> OnnxEmbedder:
+    return OnnxEmbedder(tiny_export, variant="fp32", threads=1)
+
+
+def test_properties_come_from_the_manifest(embedder: OnnxEmbedder) -> None:
+    assert (embedder.dimension, embedder.max_seq_length) == (32, 128)
+    assert (embedder.model_name, embedder.vocab_size) == ("tiny-mean", 30522)
+
+
+def test_embeddings_are_normalised_float32_in_input_order(embedder: OnnxEmbedder) -> None:
+    out = embedder.embed(TEXTS, batch_size=2)
+    assert out.shape == (len(TEXTS), 32) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    one_by_one = np.concatenate([embedder.embed([t]) for t in TEXTS])
+    np.testing.assert_allclose(out, one_by_one, atol=1e-5)
+    reversed_out = embedder.embed(TEXTS[::-1], batch_size=32)
+    np.testing.assert_allclose(reversed_out[::-1], out, atol=1e-5)
+
+
+def test_embed_ids_matches_embed(embedder: OnnxEmbedder) -> None:
+    ids = embedder.tokenize(TEXTS)
+    np.testing.assert_allclose(
+        embedder.embed_ids(ids, batch_size=3), embedder.embed(TEXTS), atol=1e-6
+    )
+
+
+def test_empty_input_gives_an_empty_matrix(embedder: OnnxEmbedder) -> None:
+    assert embedder.embed([]).shape == (0, 32)
+    assert embedder.tokenize([]) == []
+
+
+def test_tokenize_adds_special_tokens_and_truncates(embedder: OnnxEmbedder) -> None:
+    short, long = embedder.tokenize(["hello world", "word " * 300])
+    assert short[0] == 101 and short[-1] == 102  # [CLS] ... [SEP]
+    assert len(long) == 128 and long[-1] == 102
+    with pytest.raises(InputError, match="input 1 has 302 tokens.*at most 128"):
+        embedder.tokenize(["fine", "word " * 300], truncate=False)
+    assert embedder.tokenize(["fine"], truncate=False) == embedder.tokenize(["fine"])
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        ([[101, 102], []], "input 1 is an empty"),
+        ([[101] * 129], "129 tokens"),
+        ([[101, 30522, 102]], "outside 0..30521"),
+        ([[101, -1, 102]], "outside"),
+    ],
+)
+def test_embed_ids_refuses_bad_sequences(
+    embedder: OnnxEmbedder, ids: list[list[int]], message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        embedder.embed_ids(ids)
+
+
+def test_bad_arguments(tiny_export: Path, embedder: OnnxEmbedder) -> None:
+    with pytest.raises(ConfigError, match="variant"):
+        OnnxEmbedder(tiny_export, variant="fp16")
+    with pytest.raises(ConfigError, match="threads"):
+        OnnxEmbedder(tiny_export, threads=0)
+    with pytest.raises(ConfigError, match="batch_size"):
+        embedder.embed(["x"], batch_size=0)
+
+
+def test_int8_is_the_default_and_close_to_fp32(tiny_export: Path, embedder: OnnxEmbedder) -> None:
+    int8 = OnnxEmbedder(tiny_export)
+    assert int8.variant == "int8"
+    cosine = (int8.embed(TEXTS) * embedder.embed(TEXTS)).sum(axis=1)
+    assert cosine.min() > 0.99
+
+
+def test_tampered_model_is_refused(export_copy: Path) -> None:
+    with (export_copy / "model.int8.onnx").open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ManifestError, match="does not match the sha256"):
+        OnnxEmbedder(export_copy)
+    OnnxEmbedder(export_copy, variant="fp32")  # the untouched variant still loads
+
+
+def test_tampered_tokenizer_is_refused(export_copy: Path) -> None:
+    path = export_copy / "tokenizer.json"
+    path.write_text(path.read_text().replace("[CLS]", "[XLS]"))
+    with pytest.raises(ManifestError, match="tokenizer.json does not match"):
+        OnnxEmbedder(export_copy, variant="fp32")
+
+
+def test_corrupted_onnx_with_matching_checksum_is_refused(export_copy: Path) -> None:
+    model = export_copy / "model.onnx"
+    model.write_bytes(b"this is not a protobuf" * 100)
+    data = json.loads((export_copy / MANIFEST_NAME).read_text())
+    data["files"]["model.onnx"].update(sha256=sha256_file(model), bytes=model.stat().st_size)
+    (export_copy / MANIFEST_NAME).write_text(json.dumps(data))
+    with pytest.raises(ManifestError, match="onnxruntime cannot load"):
+        OnnxEmbedder(export_copy, variant="fp32")
+
+
+def test_missing_files_and_folders_are_refused(export_copy: Path, tmp_path: Path) -> None:
+    (export_copy / "model.int8.onnx").unlink()
+    with pytest.raises(ManifestError, match="missing: the export is incomplete"):
+        OnnxEmbedder(export_copy)
+    (export_copy / MANIFEST_NAME).unlink()
+    with pytest.raises(ManifestError, match="no manifest.json"):
+        OnnxEmbedder(export_copy, variant="fp32")
+    with pytest.raises(ManifestError, match="does not exist"):
+        OnnxEmbedder(tmp_path / "no-such-export")
+
+
+def test_graph_that_disagrees_with_the_manifest_is_refused(export_copy: Path) -> None:
+    data = json.loads((export_copy / MANIFEST_NAME).read_text())
+    data["inputs"] = ["input_ids", "attention_mask"]
+    (export_copy / MANIFEST_NAME).write_text(json.dumps(data))
+    assert read_manifest(export_copy).inputs == ("input_ids", "attention_mask")
+    with pytest.raises(ManifestError, match="manifest.json says"):
+        OnnxEmbedder(export_copy, variant="fp32")
+
+
+def test_batches_hold_sequences_of_similar_length() -> None:
+    assert list(_length_batches([5, 100, 6, 7, 201, 8], 32)) == [[0, 2, 3, 5], [1], [4]]
+    assert list(_length_batches([3] * 5, 2)) == [[0, 1], [2, 3], [4]]
+    assert list(_length_batches([], 4)) == []
