@@ -12,12 +12,19 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from edgembed.corpus import Chunk
 from edgembed.trainer.datagen.pairs import PairKind
 
-__all__ = ["Candidate", "ChatBackend", "Generation", "Paraphraser", "QuestionGenerator"]
+__all__ = [
+    "AnswerShape",
+    "Candidate",
+    "ChatBackend",
+    "Generation",
+    "Paraphraser",
+    "QuestionGenerator",
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,29 @@ class Paraphraser(Protocol):
         """Propose `count` rewordings of each of `chunk`'s questions."""
 
 
+@dataclass(frozen=True)
+class AnswerShape:
+    """The answer a prompt asks for: a JSON object with up to `max_items` strings under `key`.
+
+    Backends use it to bound the answer's length and, where they can, to constrain the output
+    to this shape (llama.cpp turns the schema into a grammar), which keeps small models from
+    rambling until the token limit.
+    """
+
+    key: str
+    max_items: int
+
+    @property
+    def max_tokens(self) -> int:
+        """A generous token budget: about 48 tokens per item plus the JSON around them."""
+        return 64 + 48 * self.max_items
+
+    def json_schema(self) -> dict[str, Any]:
+        items = {"type": "string", "minLength": 8, "maxLength": 200}
+        array = {"type": "array", "items": items, "minItems": 1, "maxItems": self.max_items}
+        return {"type": "object", "properties": {self.key: array}, "required": [self.key]}
+
+
 class ChatBackend(Protocol):
     """One LLM behind a chat API that answers in JSON."""
 
@@ -103,8 +133,8 @@ class ChatBackend(Protocol):
     def check(self) -> None:
         """Make sure the LLM is reachable and has the model, before any work."""
 
-    def chat(self, system: str, user: str) -> str:
-        """Send one system + user message and return the assistant's text.
+    def chat(self, system: str, user: str, shape: AnswerShape) -> str:
+        """Send one system + user message and return the assistant's text (JSON of `shape`).
 
         Raises:
             LLMUnavailableError: the server went away or lost the model.

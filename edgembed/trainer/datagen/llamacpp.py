@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.errors import ConfigError, GeneratorError, InputError, MissingExtraError
+from edgembed.trainer.datagen.base import AnswerShape
 
 __all__ = ["LlamaCppBackend", "bundled_smollm2"]
 
 _CONTEXT_TOKENS = 4096
-_MAX_TOKENS = 512
 
 
 def bundled_smollm2() -> Path | None:
@@ -71,8 +71,8 @@ class LlamaCppBackend:
         except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on a bad file
             raise GeneratorError(f"cannot load {self.path} with llama.cpp: {exc}") from exc
 
-    def chat(self, system: str, user: str) -> str:
-        """One chat completion, constrained to a JSON object by llama.cpp's grammar."""
+    def chat(self, system: str, user: str, shape: AnswerShape) -> str:
+        """One chat completion, constrained to `shape`'s JSON schema by llama.cpp's grammar."""
         if self._llm is None:
             self.check()
         try:
@@ -81,9 +81,9 @@ class LlamaCppBackend:
                     {"role": "system", "content": system},
                     {"role": "user", "content": user},
                 ],
-                response_format={"type": "json_object"},
+                response_format={"type": "json_object", "schema": shape.json_schema()},
                 temperature=self._temperature,
-                max_tokens=_MAX_TOKENS,
+                max_tokens=shape.max_tokens,
             )
         except ValueError as exc:  # e.g. the prompt does not fit the context window
             raise GeneratorError(

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from edgembed.corpus import Chunk
-from edgembed.trainer.datagen.base import Candidate, ChatBackend, Generation
+from edgembed.trainer.datagen.base import AnswerShape, Candidate, ChatBackend, Generation
 from edgembed.trainer.datagen.pairs import PairKind
 from edgembed.trainer.datagen.parsing import ParsedItems, parse_items
 from edgembed.trainer.datagen.prompts import (
@@ -63,7 +63,7 @@ class LLMQuestionGenerator:
         dropped: Counter[str] = Counter()
         parsed = ParsedItems((), "unparseable")
         for _ in range(2):
-            raw = self._backend.chat(SYSTEM, prompt)
+            raw = self._backend.chat(SYSTEM, prompt, AnswerShape(key, limit))
             parsed = parse_items(raw, key)
             if parsed.status == "ok":
                 break

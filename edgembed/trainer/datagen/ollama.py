@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgembed.errors import GeneratorError, LLMUnavailableError, MissingExtraError
+from edgembed.trainer.datagen.base import AnswerShape
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_MODEL", "OllamaBackend"]
 
@@ -34,7 +35,7 @@ class OllamaBackend:
             raise MissingExtraError("ollama", "llm") from exc
         self.model = model
         self.host = host or DEFAULT_HOST
-        self._options = {"temperature": temperature}
+        self._temperature = temperature
         self._client = ollama.Client(host=self.host, timeout=timeout_s)
 
     def _unreachable(self, detail: str) -> LLMUnavailableError:
@@ -69,7 +70,7 @@ class OllamaBackend:
         if self.model not in names and f"{self.model}:latest" not in names:
             raise self._missing_model()
 
-    def chat(self, system: str, user: str) -> str:
+    def chat(self, system: str, user: str, shape: AnswerShape) -> str:
         """One non-streaming /api/chat call with ``format: json``."""
         import httpx
         import ollama
@@ -80,7 +81,10 @@ class OllamaBackend:
         ]
         try:
             response = self._client.chat(
-                model=self.model, messages=messages, format="json", options=self._options
+                model=self.model,
+                messages=messages,
+                format="json",
+                options={"temperature": self._temperature, "num_predict": shape.max_tokens},
             )
         except ConnectionError as exc:
             raise self._unreachable("cannot connect") from exc

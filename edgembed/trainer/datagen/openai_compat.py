@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from edgembed.errors import ConfigError, GeneratorError, LLMUnavailableError, MissingExtraError
+from edgembed.trainer.datagen.base import AnswerShape
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIBackend"]
 
 log = logging.getLogger(__name__)
-
-_MAX_TOKENS = 512  # a handful of questions; also stops a small model that never ends its JSON
 
 
 class OpenAIBackend:
@@ -92,7 +91,7 @@ class OpenAIBackend:
         elif offered and self._model not in offered:
             log.warning("the server lists %s, not %s; trying anyway", offered, self._model)
 
-    def chat(self, system: str, user: str) -> str:
+    def chat(self, system: str, user: str, shape: AnswerShape) -> str:
         """One chat completion; JSON mode unless the server rejected it."""
         import openai
 
@@ -102,16 +101,16 @@ class OpenAIBackend:
         ]
         if self._json_mode:
             try:
-                return self._complete(messages, json_mode=True)
+                return self._complete(messages, shape, json_mode=True)
             except openai.BadRequestError as exc:
                 log.info("the server rejected JSON mode (%s); asking for plain text", exc)
                 self._json_mode = False
         try:
-            return self._complete(messages, json_mode=False)
+            return self._complete(messages, shape, json_mode=False)
         except openai.BadRequestError as exc:
             raise GeneratorError(f"the server rejected the chat request: {exc}") from exc
 
-    def _complete(self, messages: list[Any], json_mode: bool) -> str:
+    def _complete(self, messages: list[Any], shape: AnswerShape, json_mode: bool) -> str:
         import openai
 
         extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
@@ -120,7 +119,7 @@ class OpenAIBackend:
                 model=self.model,
                 messages=messages,
                 temperature=self._temperature,
-                max_tokens=_MAX_TOKENS,
+                max_tokens=shape.max_tokens,
                 **extra,
             )
         except openai.BadRequestError:

@@ -26,6 +26,8 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _TEXT_KEYS = ("question", "query", "paraphrase", "text", "q")
+# A complete JSON string holding a question, inside JSON cut short by the token limit.
+_QUOTED_QUESTION = re.compile(r'"((?:[^"\\\n]|\\.){8,}?\?)"')
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,7 @@ def parse_items(text: str, key: str) -> ParsedItems:
         text: the raw answer.
         key: the JSON key the prompt asked for (``questions``, ``paraphrases``).
     """
-    items = _from_json(text, key)
-    if not items:
-        items = _from_lines(text)
+    items = _from_json(text, key) or _from_truncated_json(text) or _from_lines(text)
     cleaned = tuple(c for c in (_clean(item) for item in items) if c)
     if cleaned:
         return ParsedItems(cleaned, "ok")
@@ -81,6 +81,13 @@ def _from_json(text: str, key: str) -> list[str]:
         if items:
             return items
     return []
+
+
+def _from_truncated_json(text: str) -> list[str]:
+    """The complete question strings of JSON that was cut off before its end."""
+    if not text.lstrip().startswith(("{", "[", "```")):
+        return []
+    return [json.loads(f'"{item}"') for item in _QUOTED_QUESTION.findall(text)]
 
 
 def _strings(data: Any, key: str) -> list[str]:

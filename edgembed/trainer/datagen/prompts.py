@@ -30,13 +30,13 @@ Rules:
 - Ask in your own words, as someone who has not read the passage: do not copy its sentences.
 - Each question asks about a different fact of the passage.
 - Each question is one sentence of at most 25 words, ending with a question mark.
-Answer with JSON: {{"{key}": ["first question?", "second question?"]}}"""
+Answer with JSON: {{"{key}": ["...?", "...?"]}}"""
 
 _PARAPHRASE = """Rewrite each of these questions {count} time(s) in different words, as a busy \
 person would type them, keeping exactly the same meaning:
 {numbered}
 
-Answer with JSON: {{"{key}": ["rewritten question?", "another rewritten question?"]}}"""
+Answer with JSON: {{"{key}": ["...?", "...?"]}}"""
 
 
 def question_prompt(chunk: Chunk, count: int) -> str:

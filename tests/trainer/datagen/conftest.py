@@ -12,8 +12,8 @@ import pytest
 
 from edgembed.config import ChunkConfig, GenerateConfig, Workspace
 from edgembed.corpus import Chunk
-from edgembed.trainer.datagen import GENERATORS, Generation, QuestionGenerator
-from edgembed.trainer.datagen.base import Candidate
+from edgembed.trainer.datagen import GENERATORS, GenerateSummary, Generation, QuestionGenerator
+from edgembed.trainer.datagen.base import AnswerShape, Candidate
 from edgembed.trainer.datagen.llm import LLMQuestionGenerator
 from tests.conftest import SAMPLE_DOCS
 from tests.trainer.datagen.fake_llm import scripted_reply
@@ -36,9 +36,9 @@ def workspace(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path / "ws")
 
 
-def make_config(docs: Path, **options: object) -> GenerateConfig:
-    """A GenerateConfig over `docs` with small chunks, so that tests have ~20 of them."""
-    chunk = ChunkConfig(docs=docs, chunk_words=150, overlap_words=20)
+def make_config(docs: Path, chunk_words: int = 150, **options: object) -> GenerateConfig:
+    """A GenerateConfig over `docs`; small chunks by default, so that tests have ~20 of them."""
+    chunk = ChunkConfig(docs=docs, chunk_words=chunk_words, overlap_words=20)
     return GenerateConfig(chunk=chunk, **options)  # type: ignore[arg-type]
 
 
@@ -95,7 +95,7 @@ class ScriptedChat:
     def check(self) -> None:
         pass
 
-    def chat(self, system: str, user: str) -> str:
+    def chat(self, system: str, user: str, shape: AnswerShape) -> str:
         self.prompts.append(user)
         return self.reply(user)
 
@@ -109,6 +109,15 @@ def use_generator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[object]
         return "scripted"
 
     yield register
+
+
+_LLM_ONLY_REASONS = ("unparseable", "refusal", "not_a_question", "too_short", "too_long")
+
+
+def llm_verdicts(summary: GenerateSummary) -> int:
+    """LLM questions kept, plus LLM output rejected for reasons only LLM output can have."""
+    rejected = sum(summary.dropped.get(reason, 0) for reason in _LLM_ONLY_REASONS)
+    return summary.kinds.get("question", 0) + summary.dropped.get("copies_passage", 0) + rejected
 
 
 def llm_generator(chat: ScriptedChat | None = None) -> QuestionGenerator:

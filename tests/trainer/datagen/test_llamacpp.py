@@ -14,7 +14,7 @@ from edgembed.trainer.datagen import generate_pairs, read_pairs
 from edgembed.trainer.datagen import llamacpp as llamacpp_module
 from edgembed.trainer.datagen.llamacpp import LlamaCppBackend, bundled_smollm2
 from tests.conftest import SAMPLE_DOCS
-from tests.trainer.datagen.conftest import make_config
+from tests.trainer.datagen.conftest import llm_verdicts, make_config
 
 
 def test_a_missing_gguf_file_is_an_input_error(docs: Path, workspace: Workspace) -> None:
@@ -55,10 +55,9 @@ def test_smollm2_in_process(tmp_path: Path, workspace: Workspace) -> None:
     docs = tmp_path / "one-doc"
     docs.mkdir()
     shutil.copy(SAMPLE_DOCS / "social_media_policy.txt", docs)
-    config = make_config(docs, generator="llamacpp", paraphrases=0, mix_ict=True)
+    config = make_config(docs, chunk_words=500, generator="llamacpp", paraphrases=0, mix_ict=True)
     summary = generate_pairs(config, workspace)
     assert summary.model == gguf.stem and summary.chunks_done == summary.chunks
-    answers = summary.kinds.get("question", 0) + sum(summary.dropped.values())
-    assert answers > 0 and summary.kinds["ict"] > 0
+    assert llm_verdicts(summary) >= summary.chunks_done and summary.kinds["ict"] > 0
     pairs = read_pairs(workspace.pairs_train) + read_pairs(workspace.pairs_eval)
     assert {p.generator for p in pairs if p.kind == "question"} <= {"llamacpp"}

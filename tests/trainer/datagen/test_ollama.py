@@ -10,6 +10,7 @@ import pytest
 from edgembed.config import LLMConfig, Workspace
 from edgembed.errors import GeneratorError, LLMUnavailableError
 from edgembed.trainer.datagen import generate_pairs, read_pairs
+from edgembed.trainer.datagen.base import AnswerShape
 from edgembed.trainer.datagen.ollama import OllamaBackend
 from tests.trainer.datagen.conftest import make_config
 from tests.trainer.datagen.fake_llm import FakeLLMServer
@@ -34,7 +35,7 @@ def test_questions_and_paraphrases_from_ollama(docs: Path, workspace: Workspace)
     assert {(p.generator, p.model) for p in pairs} == {("ollama", "llama3.1:8b")}
     body = server.chats("/api/chat")[0]["body"]
     assert body["model"] == "llama3.1:8b" and body["format"] == "json"
-    assert body["stream"] is False
+    assert body["stream"] is False and body["options"]["num_predict"] == 64 + 48 * 3
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert "<passage>" in body["messages"][1]["content"]
 
@@ -57,7 +58,7 @@ def test_chat_404_for_a_missing_model_names_ollama_pull() -> None:
     with FakeLLMServer() as server:
         backend = OllamaBackend("gone:1b", server.url)
         with pytest.raises(LLMUnavailableError, match=r"`ollama pull gone:1b`"):
-            backend.chat("system", "user")
+            backend.chat("system", "user", AnswerShape("questions", 3))
 
 
 def test_an_unreachable_server_names_ollama_serve(docs: Path, workspace: Workspace) -> None:

@@ -17,11 +17,12 @@ import pytest
 from edgembed.config import GenerateConfig, LLMConfig, Workspace
 from edgembed.errors import ConfigError, LLMUnavailableError
 from edgembed.trainer.datagen import generate_pairs, load_corpus, make_generator, read_pairs
+from edgembed.trainer.datagen.base import AnswerShape
 from edgembed.trainer.datagen.llamacpp import bundled_smollm2
 from edgembed.trainer.datagen.openai_compat import OpenAIBackend
 from edgembed.trainer.datagen.prompts import SYSTEM, question_prompt
 from tests.conftest import SAMPLE_DOCS
-from tests.trainer.datagen.conftest import make_config
+from tests.trainer.datagen.conftest import llm_verdicts, make_config
 from tests.trainer.datagen.fake_llm import FakeLLMServer
 from tests.trainer.datagen.test_ollama import free_port
 
@@ -74,7 +75,7 @@ def test_an_unknown_model_is_a_clear_error() -> None:
     with FakeLLMServer(models=("a",)) as server:
         backend = OpenAIBackend(f"{server.url}/v1", "zzz", None)
         with pytest.raises(LLMUnavailableError, match="no model 'zzz'.*--model"):
-            backend.chat("system", "user")
+            backend.chat("system", "user", AnswerShape("questions", 3))
 
 
 def test_an_unreachable_server_and_a_missing_base_url(docs: Path, workspace: Workspace) -> None:
@@ -124,18 +125,18 @@ def test_a_real_llama_cpp_server(llama_server: str, tmp_path: Path, workspace: W
     assert backend.model.endswith(".gguf")  # llama.cpp names its model after the file
     config = make_config(
         docs,
+        chunk_words=500,
         generator="openai",
         llm=LLMConfig(base_url=f"{llama_server}/v1", temperature=0.2),
         paraphrases=0,
         mix_ict=True,
     )
     chunk = load_corpus(config.chunk)[0][0]
-    answer = backend.chat(SYSTEM, question_prompt(chunk, 3))
+    answer = backend.chat(SYSTEM, question_prompt(chunk, 3), AnswerShape("questions", 3))
     assert answer.strip().startswith("{")  # JSON mode: llama.cpp constrains it with a grammar
     summary = generate_pairs(config, workspace)
     assert summary.generator == "openai" and summary.chunks_done == summary.chunks
     assert summary.kinds["ict"] > 0
-    answers = summary.kinds.get("question", 0) + summary.dropped.get("unparseable", 0)
-    assert answers > 0  # every chunk's answer was parsed into questions or counted as junk
+    assert llm_verdicts(summary) >= summary.chunks_done  # every LLM answer was judged
     pairs = read_pairs(workspace.pairs_train) + read_pairs(workspace.pairs_eval)
     assert all(p.model == backend.model for p in pairs if p.kind != "ict")

@@ -80,3 +80,11 @@ def test_garbage_is_unparseable(answer: str) -> None:
 def test_items_keep_order_and_skip_empty_strings() -> None:
     parsed = parse_items('{"questions": ["B?", "", "  ", "A?"]}', "questions")
     assert parsed.items == ("B?", "A?")
+
+
+def test_json_cut_off_by_the_token_limit_keeps_its_complete_questions() -> None:
+    answer = '{"questions": ["How many PTO days can I carry over?", "When must carried-over days '
+    answer += 'be used?", "Who approves excep'
+    assert parse_items(answer, "questions").items == (Q1, Q2)
+    escaped = '{"questions": ["What is the \\"close period\\" for PTO?", "Why'
+    assert parse_items(escaped, "questions").items == ('What is the "close period" for PTO?',)
