@@ -67,7 +67,9 @@ class OllamaBackend:
         except ValueError as exc:  # pydantic: the answer is not Ollama's
             raise self._unreachable(f"not an Ollama server: {exc}") from exc
         names = {entry.model for entry in listing.models if entry.model}
-        if self.model not in names and f"{self.model}:latest" not in names:
+        # Old servers list models under "name" only, which the client drops: then the first
+        # chat call's 404 is what tells a missing model.
+        if names and self.model not in names and f"{self.model}:latest" not in names:
             raise self._missing_model()
 
     def chat(self, system: str, user: str, shape: AnswerShape) -> str:

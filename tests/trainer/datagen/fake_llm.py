@@ -51,6 +51,7 @@ class FakeLLMServer:
         delay_s: seconds to wait before each chat answer (to interrupt a run mid-call).
         reject_json_mode: answer 400 to OpenAI requests with ``response_format``.
         api_key: OpenAI routes answer 401 unless sent ``Authorization: Bearer <api_key>``.
+        legacy_tags: list models the way old Ollama servers did, under ``name`` only.
     """
 
     def __init__(
@@ -60,12 +61,14 @@ class FakeLLMServer:
         delay_s: float = 0.0,
         reject_json_mode: bool = False,
         api_key: str | None = None,
+        legacy_tags: bool = False,
     ) -> None:
         self.reply = reply
         self.models = models
         self.delay_s = delay_s
         self.reject_json_mode = reject_json_mode
         self.api_key = api_key
+        self.legacy_tags = legacy_tags
         self.requests: list[dict[str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -108,7 +111,10 @@ class FakeLLMServer:
                 if self._refused():
                     return
                 if self.path == "/api/tags":
-                    self._send(200, {"models": [_ollama_model(m) for m in fake.models]})
+                    models = [_ollama_model(m) for m in fake.models]
+                    if fake.legacy_tags:
+                        models = [{k: v for k, v in m.items() if k != "model"} for m in models]
+                    self._send(200, {"models": models})
                 elif self.path == "/v1/models":
                     data = [_openai_model(m) for m in fake.models]
                     self._send(200, {"object": "list", "data": data})

@@ -54,6 +54,15 @@ def test_a_model_tag_without_latest_matches(docs: Path) -> None:
         OllamaBackend("mistral", server.url).check()
 
 
+def test_old_servers_listing_names_only_are_checked_by_the_chat_call(docs: Path) -> None:
+    with FakeLLMServer(models=("qwen2.5:0.5b",), legacy_tags=True) as server:
+        OllamaBackend("qwen2.5:0.5b", server.url).check()
+        backend = OllamaBackend("llama3.1:8b", server.url)
+        backend.check()  # cannot tell from the listing...
+        with pytest.raises(LLMUnavailableError, match=r"`ollama pull llama3.1:8b`"):
+            backend.chat("system", "user", AnswerShape("questions", 3))  # ...the 404 does
+
+
 def test_chat_404_for_a_missing_model_names_ollama_pull() -> None:
     with FakeLLMServer() as server:
         backend = OllamaBackend("gone:1b", server.url)
