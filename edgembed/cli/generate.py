@@ -101,8 +101,8 @@ def llm_options(func: click.decorators.FC) -> click.decorators.FC:
 @click.option(
     "--mix-ict",
     is_flag=True,
-    help="With an LLM generator, add ICT pairs from every chunk too (LLM questions alone "
-    "from small models scored below ICT on real questions).",
+    help="With an LLM generator, also take --questions-per-chunk ICT queries from every "
+    "chunk (LLM questions alone from small models scored below ICT on real questions).",
 )
 @click.option(
     "--eval-fraction",
