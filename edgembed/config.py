@@ -23,12 +23,15 @@ from typing import Any
 from edgembed.errors import ConfigError
 
 __all__ = [
+    "BENCH_SECTIONS",
+    "BenchConfig",
     "ChunkConfig",
     "EvaluateConfig",
     "ExportConfig",
     "GenerateConfig",
     "ISA_CHOICES",
     "LLMConfig",
+    "PipelineConfig",
     "ServeSettings",
     "TrainConfig",
     "Workspace",
@@ -381,3 +384,81 @@ class ExportConfig:
             not self.name or "/" in self.name or "\\" in self.name or self.name.startswith(".")
         ):
             raise ConfigError(f"export name '{self.name}' must be a plain folder name")
+
+
+BENCH_SECTIONS = ("latency", "peak", "accuracy", "coldstart")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What `edgembed bench` measures, how long it repeats, and what it checks against.
+
+    Attributes:
+        export_dir: the export to measure; None: the newest folder under WORKSPACE/exports/.
+        model: the PyTorch model to compare with; None: the export manifest's source model.
+        questions: a JSONL of real questions for the accuracy section; None: eval pairs only.
+        threads: intra-op threads of every backend; None: each library's default (one per
+            physical core).
+        quick: CI mode: the 1 x 16 and 32 x 128 shapes, shorter repetition, no peak and no
+            cold start.
+        skip: sections to leave out (latency, peak, accuracy, coldstart).
+        max_seconds: the time bound of one shape's interleaved repetition; None: 15 s quick,
+            60 s otherwise.
+        http_url: a running `edgembed serve` on this machine to load-test.
+        serve: start `edgembed serve EXPORT_DIR` on a free loopback port for the HTTP section.
+        api_key: the server's API key, when it needs one.
+        check: a baseline file; the run fails when a figure is worse than it allows.
+        save_baseline: write this run's gated figures as a new baseline file.
+    """
+
+    export_dir: Path | None = None
+    model: str | None = None
+    questions: Path | None = None
+    threads: int | None = None
+    quick: bool = False
+    skip: tuple[str, ...] = ()
+    max_seconds: float | None = None
+    http_url: str | None = None
+    serve: bool = False
+    api_key: str | None = field(default=None, repr=False)
+    check: Path | None = None
+    save_baseline: Path | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.skip) - set(BENCH_SECTIONS)
+        if unknown:
+            raise ConfigError(
+                f"unknown bench section(s) {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(BENCH_SECTIONS)}"
+            )
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {self.threads}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ConfigError(f"max_seconds must be positive, got {self.max_seconds}")
+        if self.http_url is not None and self.serve:
+            raise ConfigError("pass either --http URL (a running server) or --serve, not both")
+
+    def runs(self, section: str) -> bool:
+        """Whether `section` is measured in this run."""
+        if section in self.skip:
+            return False
+        return not (self.quick and section in ("peak", "coldstart"))
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """`edgembed pipeline`: every stage, each skipped when its output is up to date.
+
+    Attributes:
+        generate: the generate stage's configuration (it holds the chunking too).
+        train: the train stage's configuration.
+        questions: real questions for evaluate; None: DOCS/questions.jsonl when it exists.
+        bench: run the short benchmark after the export.
+        force: allow replacing a model or export whose inputs changed.
+    """
+
+    generate: GenerateConfig
+    train: TrainConfig
+    questions: Path | None = None
+    bench: bool = True
+    force: bool = False

@@ -8,11 +8,13 @@ from typing import Any
 import click
 
 from edgembed import __version__
+from edgembed.cli.bench import bench
 from edgembed.cli.chunk import chunk
 from edgembed.cli.evaluate import evaluate
 from edgembed.cli.export import export
 from edgembed.cli.generate import generate
 from edgembed.cli.options import CliState
+from edgembed.cli.pipeline import pipeline
 from edgembed.cli.serve import serve
 from edgembed.cli.train import train
 from edgembed.config import Workspace, load_toml
@@ -91,7 +93,9 @@ cli.add_command(generate)
 cli.add_command(serve)
 cli.add_command(train)
 cli.add_command(evaluate)
+cli.add_command(pipeline)
 cli.add_command(export)
+cli.add_command(bench)
 
 
 def main() -> None:

@@ -1,0 +1,247 @@
+"""`edgembed pipeline`: chunk, generate, train, evaluate, export and bench in one run.
+
+Each stage records a fingerprint of its inputs in WORKSPACE/pipeline.json when it finishes.
+On the next run a stage whose outputs exist and whose inputs hash the same is skipped, so a
+re-run after a crash or an edit continues where it stopped. `generate` keeps its own per-chunk
+journal and resumes by itself. A stage whose inputs changed never replaces a trained model or
+an export without `force`.
+
+When the fine-tuned model loses to its base model on retrieval, the pipeline exports the base
+model instead and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from edgembed.atomic import write_json
+from edgembed.config import (
+    BenchConfig,
+    EvaluateConfig,
+    ExportConfig,
+    PipelineConfig,
+    Workspace,
+)
+from edgembed.errors import OutputExistsError
+
+__all__ = ["PipelineResult", "StageRun", "run_pipeline"]
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "pipeline.json"
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """How one stage went: ``ran`` or ``skipped`` (up to date), and in how many seconds."""
+
+    name: str
+    status: str
+    seconds: float
+    note: str = ""
+
+
+@dataclass
+class PipelineResult:
+    """What the pipeline did and the figures of its final summary."""
+
+    stages: list[StageRun] = field(default_factory=list)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    exported_model: str = ""
+    export_dir: Path | None = None
+    export_note: str = ""
+    parity: dict[str, Any] = field(default_factory=dict)
+    bench: dict[str, Any] = field(default_factory=dict)
+
+
+def _hash_file(digest: Any, path: Path) -> None:
+    digest.update(path.as_posix().encode())
+    if path.is_file():
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+
+
+def fingerprint(paths: Iterable[Path], settings: Any) -> str:
+    """A hash of files' contents (folders: every file inside) and of a settings object."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            _hash_file(digest, file)
+    return digest.hexdigest()
+
+
+class _State:
+    """WORKSPACE/pipeline.json: the input fingerprint each stage last finished with."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.path = workspace.root / STATE_FILE
+        self.data: dict[str, str] = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def fresh(self, stage: str, key: str, outputs: Iterable[Path]) -> bool:
+        return self.data.get(stage) == key and all(p.exists() for p in outputs)
+
+    def done(self, stage: str, key: str) -> None:
+        self.data[stage] = key
+        write_json(self.path, self.data)
+
+
+class _Runner:
+    def __init__(self, config: PipelineConfig, workspace: Workspace, echo: Callable[[str], None]):
+        self.config, self.workspace, self.echo = config, workspace, echo
+        self.state = _State(workspace)
+        self.result = PipelineResult()
+
+    def stage(
+        self, name: str, key: str, outputs: list[Path], run: Callable[[], str | None]
+    ) -> None:
+        if self.state.fresh(name, key, outputs):
+            self.result.stages.append(StageRun(name, "skipped", 0.0, "up to date"))
+            self.echo(f"[{name}] up to date, skipped")
+            return
+        self.echo(f"[{name}] running")
+        started = time.perf_counter()
+        note = run() or ""
+        seconds = time.perf_counter() - started
+        self.state.done(name, key)
+        self.result.stages.append(StageRun(name, "ran", seconds, note))
+        self.echo(f"[{name}] done in {seconds:.1f} s" + (f": {note}" if note else ""))
+
+    def guard(self, what: Path, key_stage: str, key: str) -> None:
+        """Refuse to replace `what` when it was made from other inputs, unless forced."""
+        if what.exists() and self.state.data.get(key_stage) != key and not self.config.force:
+            raise OutputExistsError(
+                f"{what} exists but was made from other inputs than this run's. Pass --force "
+                "to replace it, or use another --workspace or --name."
+            )
+
+
+def _generate(runner: _Runner) -> None:
+    from edgembed.trainer.datagen import generate_pairs
+
+    config = runner.config.generate
+    ws = runner.workspace
+    key = fingerprint([config.chunk.docs], asdict(config))
+    outputs = [ws.chunks, ws.pairs_train, ws.pairs_eval]
+
+    def run() -> str:
+        summary = generate_pairs(replace(config, force=config.force or runner.config.force), ws)
+        return f"{summary.train_pairs} train / {summary.eval_pairs} eval pairs"
+
+    runner.stage("generate", key, outputs, run)
+
+
+def _train(runner: _Runner) -> Path:
+    from edgembed.trainer.finetune import train_model
+
+    config = runner.config.train
+    ws = runner.workspace
+    target = ws.models / config.name
+    key = fingerprint([ws.chunks, ws.pairs_train, ws.pairs_eval], asdict(config))
+    runner.guard(target, "train", key)
+
+    def run() -> str:
+        result = train_model(replace(config, force=True), ws)
+        return f"eval NDCG@10 {result.base_ndcg_at_10:.3f} -> {result.best_ndcg_at_10:.3f}"
+
+    runner.stage("train", key, [target], run)
+    return target
+
+
+def _questions(config: PipelineConfig) -> Path | None:
+    """--questions, or DOCS/questions.jsonl when it exists (generate never reads it)."""
+    default = config.generate.chunk.docs / "questions.jsonl"
+    return config.questions or (default if default.is_file() else None)
+
+
+def _evaluate(runner: _Runner, model: Path) -> dict[str, Any]:
+    from edgembed.trainer.evaluate import evaluate_models
+    from edgembed.trainer.report import write_evaluation_report
+
+    ws = runner.workspace
+    questions = _questions(runner.config)
+    inputs = [model, ws.chunks, ws.pairs_eval, *([questions] if questions else [])]
+    key = fingerprint(inputs, {"questions": str(questions)})
+    report_path = ws.reports / "evaluate.json"
+
+    def run() -> str:
+        config = EvaluateConfig(
+            model=str(model), questions=questions, device=runner.config.train.device
+        )
+        report = evaluate_models(config, ws)
+        write_evaluation_report(report, ws.reports)
+        return f"{report.verdict} ({report.delta_ndcg_at_10:+.3f} NDCG@10 on {report.decided_on})"
+
+    runner.stage("evaluate", key, [report_path], run)
+    data: dict[str, Any] = json.loads(report_path.read_text())
+    runner.result.evaluation = data
+    return data
+
+
+def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
+    from edgembed.exporter import export_model
+
+    ws = runner.workspace
+    chosen, note = str(model), "the fine-tuned model"
+    if evaluation.get("verdict") == "worse":
+        chosen = evaluation["base_model"]
+        note = (
+            f"the BASE model {chosen}: the fine-tuned one lost "
+            f"{-evaluation['delta_ndcg_at_10']:.3f} NDCG@10 on {evaluation['decided_on']}"
+        )
+    out = ws.exports / runner.config.train.name
+    key = fingerprint([model], {"chosen": chosen})
+    runner.guard(out, "export", key)
+
+    def run() -> str:
+        config = ExportConfig(model=chosen, name=runner.config.train.name, out=out, force=True)
+        export_model(config, ws)
+        return f"exported {note}"
+
+    runner.stage("export", key, [out / "manifest.json"], run)
+    runner.result.exported_model, runner.result.export_note = chosen, note
+    runner.result.export_dir = out
+    manifest = json.loads((out / "manifest.json").read_text())
+    runner.result.parity = manifest.get("parity", {})
+    return out
+
+
+def _bench(runner: _Runner, export_dir: Path, questions: Path | None) -> None:
+    from edgembed.bench.run import bench
+
+    ws = runner.workspace
+    key = fingerprint([export_dir / "manifest.json"], {"bench": "quick", "q": str(questions)})
+    report = ws.reports / "bench.json"
+
+    def run() -> None:
+        bench(BenchConfig(export_dir=export_dir, questions=questions, quick=True), ws)
+
+    runner.stage("bench", key, [report], run)
+    runner.result.bench = json.loads(report.read_text())
+
+
+def run_pipeline(
+    config: PipelineConfig, workspace: Workspace, echo: Callable[[str], None] = log.info
+) -> PipelineResult:
+    """Run every stage in order, skipping those that are up to date.
+
+    Raises:
+        EdgembedError: from any stage; OutputExistsError when a model or export would be
+            replaced by one made from other inputs without `force`.
+    """
+    runner = _Runner(config, workspace, echo)
+    _generate(runner)
+    model = _train(runner)
+    evaluation = _evaluate(runner, model)
+    export_dir = _export(runner, model, evaluation)
+    if config.bench:
+        _bench(runner, export_dir, _questions(config))
+    return runner.result
