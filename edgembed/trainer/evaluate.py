@@ -209,10 +209,13 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
             "Run `edgembed generate` or pass --questions."
         )
     texts = [chunk.text for chunk in chunks]
-    models = {}
-    for system, spec in (("base", base_spec), ("fine-tuned", model_spec)):
-        model = load_sentence_transformer(spec, config.device)
-        models[system] = (model, _encode(model, texts))
+    tuned = load_sentence_transformer(model_spec, config.device)
+    base = load_sentence_transformer(base_spec, config.device)
+    # The same token window for both, so the comparison measures the fine-tuning alone.
+    base.max_seq_length = tuned.max_seq_length
+    models = {
+        system: (m, _encode(m, texts)) for system, m in (("base", base), ("fine-tuned", tuned))
+    }
     bm25 = BM25(texts)
     results = [
         _query_set(name, q, rel, models, bm25, chunks, config.samples)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgembed.atomic import write_json
 from edgembed.config import TrainConfig, Workspace
+from edgembed.corpus import Chunk
 from edgembed.errors import MissingExtraError, OutputExistsError, TrainingError
 from edgembed.progress import progress_enabled
 from edgembed.trainer.base_model import load_sentence_transformer, pick_device, resolve_model
@@ -25,7 +27,13 @@ if TYPE_CHECKING:
         InformationRetrievalEvaluator,
     )
 
-__all__ = ["TRAINING_METRICS", "TrainResult", "corpus_evaluator", "train_model"]
+__all__ = [
+    "TRAINING_METRICS",
+    "TrainResult",
+    "corpus_evaluator",
+    "fit_max_seq_length",
+    "train_model",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,25 @@ class TrainResult:
     best_epoch: float
     seconds: float
     metrics: dict[str, Any]
+
+
+def fit_max_seq_length(model: SentenceTransformer, chunks: Sequence[Chunk]) -> int:
+    """A token window long enough for the corpus's passages, within what the model supports.
+
+    all-MiniLM-L6-v2 ships with 256 tokens (~190 words), so ~500-word chunks would be cut off
+    after their first third; its position table has 512 entries. We take the 95th percentile
+    of the chunks' token counts, rounded up to a multiple of 64, between the model's own
+    setting and its position limit.
+    """
+    current = int(model.max_seq_length or 128)
+    config = getattr(model[0], "auto_model", None)
+    limit = int(getattr(getattr(config, "config", None), "max_position_embeddings", current))
+    tokenizer = model.tokenizer
+    lengths = sorted(len(tokenizer(chunk.text)["input_ids"]) for chunk in chunks)
+    if not lengths:
+        return current
+    p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))]
+    return max(current, min(limit, -(-p95 // 64) * 64))
 
 
 def corpus_evaluator(data: TrainingData, name: str = "corpus") -> InformationRetrievalEvaluator:
@@ -161,8 +188,8 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
     target, staging = _prepare_output(workspace, config)
     device = pick_device(config.device)
     model = load_sentence_transformer(config.base_model, device)
-    if config.max_seq_length:
-        model.max_seq_length = config.max_seq_length
+    model.max_seq_length = config.max_seq_length or fit_max_seq_length(model, data.chunks)
+    log.info("max_seq_length %d tokens", model.max_seq_length)
     evaluator = corpus_evaluator(data)
     base_scores = evaluator(model)
     metric_key = str(evaluator.primary_metric)
@@ -194,6 +221,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         "base_model_path": str(resolve_model(config.base_model)),
         "config": {**asdict(config), "matryoshka_dims": list(config.matryoshka_dims)},
         "device": device,
+        "max_seq_length": model.max_seq_length,
         "data": {
             "chunks": len(data.chunks),
             "train_pairs": len(data.train),
