@@ -64,7 +64,7 @@ def fit_max_seq_length(model: SentenceTransformer, chunks: Sequence[Chunk]) -> i
     config = getattr(model[0], "auto_model", None)
     limit = int(getattr(getattr(config, "config", None), "max_position_embeddings", current))
     tokenizer = model.tokenizer
-    lengths = sorted(len(tokenizer(chunk.text)["input_ids"]) for chunk in chunks)
+    lengths = sorted(len(tokenizer(chunk.text, verbose=False)["input_ids"]) for chunk in chunks)
     if not lengths:
         return current
     p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))]
