@@ -1,0 +1,145 @@
+"""The backends the bench compares: the PyTorch model and the export's ONNX variants.
+
+Each is loaded the way a user runs it: sentence-transformers `encode` for PyTorch (the model
+the export was made from), `OnnxEmbedder.embed` for fp32 and int8. Texts in, normalised
+embeddings out, tokenization included.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.errors import EdgembedError, MissingExtraError
+from edgembed.runtime import read_manifest
+
+__all__ = ["PYTORCH", "Backend", "load_backend", "load_backends", "physical_cores"]
+
+log = logging.getLogger(__name__)
+
+PYTORCH = "pytorch"
+BATCH_SIZE = 32
+
+Embed = Callable[[Sequence[str]], NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One way of embedding texts.
+
+    Attributes:
+        name: ``pytorch``, ``fp32`` or ``int8``.
+        embed: texts -> (n, dimension) float32, normalised.
+        threads: the intra-op threads it computes with.
+        detail: library versions and settings, for the report.
+    """
+
+    name: str
+    embed: Embed
+    threads: int
+    detail: str
+
+
+def physical_cores() -> int:
+    """Physical cores of this machine (what onnxruntime uses by default), from /proc/cpuinfo."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return os.cpu_count() or 1
+    cores: set[tuple[str, str]] = set()
+    physical = core = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "physical id":
+            physical = value.strip()
+        elif key.strip() == "core id":
+            core = value.strip()
+            cores.add((physical, core))
+    return len(cores) or os.cpu_count() or 1
+
+
+def load_backend(name: str, export_dir: Path, model: str | None, threads: int | None) -> Backend:
+    """Load one backend.
+
+    Args:
+        name: ``pytorch``, ``fp32`` or ``int8``.
+        export_dir: the export folder.
+        model: the PyTorch model (folder, bundled: name or cached hub id); None: the export
+            manifest's source model.
+        threads: intra-op threads; None: each library's default (one per physical core).
+
+    Raises:
+        MissingExtraError: torch / sentence-transformers or onnxruntime is not installed.
+        ModelError, ManifestError: the model or the export cannot be loaded.
+    """
+    if name == PYTORCH:
+        return _pytorch(model or read_manifest(export_dir).source_model, threads)
+    from edgembed.runtime import OnnxEmbedder
+
+    embedder = OnnxEmbedder(export_dir, variant=name, threads=threads)
+    import onnxruntime
+
+    recipe = embedder.manifest.model_file(name).quantization or {}
+    detail = f"onnxruntime {onnxruntime.__version__}"
+    if recipe:
+        detail += f", {recipe.get('recipe', 'int8')} ({recipe.get('isa', '?')})"
+
+    def embed(texts: Sequence[str]) -> NDArray[np.float32]:
+        return embedder.embed(texts, batch_size=BATCH_SIZE)
+
+    return Backend(name, embed, threads or physical_cores(), detail)
+
+
+def _pytorch(model: str, threads: int | None) -> Backend:
+    try:
+        import torch
+    except ImportError as exc:
+        raise MissingExtraError("torch", "train") from exc
+    from edgembed.trainer.base_model import load_sentence_transformer
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    st = load_sentence_transformer(model, device="cpu")
+
+    def embed(texts: Sequence[str]) -> NDArray[np.float32]:
+        out: NDArray[np.float32] = st.encode(
+            list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return out
+
+    return Backend(PYTORCH, embed, torch.get_num_threads(), f"torch {torch.__version__}, {model}")
+
+
+def load_backends(
+    export_dir: Path, model: str | None, threads: int | None
+) -> tuple[list[Backend], list[str]]:
+    """PyTorch (when it can be loaded) and every ONNX variant of the export.
+
+    A PyTorch model that cannot be loaded is skipped with a note, unless `model` names it
+    explicitly (then its error is raised): the runtime image has no torch, and an export
+    copied from elsewhere may not have its source model beside it.
+
+    Returns:
+        the backends, PyTorch first; notes on what was skipped and why.
+    """
+    backends: list[Backend] = []
+    notes: list[str] = []
+    try:
+        backends.append(load_backend(PYTORCH, export_dir, model, threads))
+    except EdgembedError as exc:
+        if model is not None:
+            raise
+        notes.append(
+            f"PyTorch skipped: {exc}. Ratios to PyTorch are left out (pass --model to name "
+            "the PyTorch model)."
+        )
+        log.warning("%s", notes[-1])
+    for variant in read_manifest(export_dir).variants:
+        backends.append(load_backend(variant, export_dir, None, threads))
+    return backends, notes

@@ -1,0 +1,153 @@
+"""Cold start and memory: a fresh process per backend, timed from its start to its first
+embedding, with its resident memory.
+
+The child is this module run with ``python -m``: it imports only what its backend needs (the
+ONNX backends never import torch), embeds one query, reports, then embeds a 32 x 128 batch
+and reports its peak resident memory.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgembed.bench.stats import percentile
+from edgembed.errors import ModelError
+from edgembed.progress import progress
+
+__all__ = ["ColdStart", "measure_cold_start"]
+
+_QUERY = "How many vacation days do new employees get?"
+_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """One backend's start-up, over `runs` fresh processes (medians)."""
+
+    backend: str
+    runs: int
+    seconds_to_first: float
+    import_and_load_s: float
+    rss_first_mb: float
+    peak_rss_mb: float
+    torch_loaded: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "seconds_to_first_embedding": round(self.seconds_to_first, 3),
+            "import_and_load_s": round(self.import_and_load_s, 3),
+            "rss_after_first_mb": round(self.rss_first_mb, 1),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "torch_loaded": self.torch_loaded,
+        }
+
+
+def measure_cold_start(
+    backends: Sequence[str],
+    export_dir: Path,
+    model: str | None,
+    threads: int | None,
+    runs: int,
+    batch: Sequence[str],
+) -> list[ColdStart]:
+    """Start `runs` fresh processes per backend, interleaved, and take the medians.
+
+    Args:
+        batch: the texts each process embeds after its first query (for peak memory).
+
+    Raises:
+        ModelError: a child process failed or hung (its error output is in the message).
+    """
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in backends}
+    for _ in progress(range(runs), desc="cold start", unit="round"):
+        for name in backends:
+            samples[name].append(_one_process(name, export_dir, model, threads, batch))
+    return [_median(name, rows) for name, rows in samples.items()]
+
+
+def _one_process(
+    backend: str, export_dir: Path, model: str | None, threads: int | None, batch: Sequence[str]
+) -> dict[str, Any]:
+    command = [sys.executable, "-m", "edgembed.bench.coldstart", backend, str(export_dir)]
+    command += [model or "", str(threads or 0)]
+    started = time.time()
+    try:
+        done = subprocess.run(
+            command,
+            input=json.dumps(list(batch)),
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ModelError(
+            f"the {backend} cold-start process took over {_TIMEOUT_S}s; skip it with "
+            "--skip coldstart"
+        ) from exc
+    if done.returncode != 0:
+        raise ModelError(
+            f"the {backend} cold-start process failed (exit {done.returncode}): "
+            f"{done.stderr.strip()[-2000:]}"
+        )
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    row["seconds_to_first"] = row["first_at"] - started
+    return row
+
+
+def _median(backend: str, rows: list[dict[str, Any]]) -> ColdStart:
+    def mid(key: str) -> float:
+        return percentile([float(row[key]) for row in rows], 50)
+
+    return ColdStart(
+        backend=backend,
+        runs=len(rows),
+        seconds_to_first=mid("seconds_to_first"),
+        import_and_load_s=mid("load_s"),
+        rss_first_mb=mid("rss_first_mb"),
+        peak_rss_mb=mid("peak_rss_mb"),
+        torch_loaded=any(row["torch_loaded"] for row in rows),
+    )
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(argv: Sequence[str]) -> None:
+    """Load one backend, embed a query, then the batch read from stdin; print one JSON line."""
+    began = time.perf_counter()
+    from edgembed.bench.backends import load_backend
+
+    name, export_dir, model, threads = argv
+    batch = json.loads(sys.stdin.read())
+    backend = load_backend(name, Path(export_dir), model or None, int(threads) or None)
+    loaded = time.perf_counter()
+    backend.embed([_QUERY])
+    first_at = time.time()
+    rss_first = _rss_mb()
+    backend.embed(batch)
+    report = {
+        "first_at": first_at,
+        "load_s": loaded - began,
+        "rss_first_mb": rss_first,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "torch_loaded": "torch" in sys.modules,
+    }
+    print(json.dumps(report), flush=True)
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1:])

@@ -1,0 +1,184 @@
+"""HTTP load: drive a running `edgembed serve` on this machine at bounded concurrency and
+compare its latency with the raw engine's.
+
+The load generator is the server's own (edgembed.server.loadtest): raw keep-alive HTTP/1.1,
+cheap enough that the figures are the server's. Only loopback addresses are accepted: the
+bench measures this machine, it is not a load-testing tool for other people's servers.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from edgembed.errors import ConfigError, InputError, ModelError
+from edgembed.progress import progress
+from edgembed.server.loadtest import run_load
+
+__all__ = ["CONCURRENCY", "HttpResult", "check_loopback", "local_server", "measure_http"]
+
+CONCURRENCY = (1, 4, 16)
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_WARMUP_REQUESTS = 20
+_READY_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """The server at each concurrency, beside the raw engine on the same text.
+
+    Attributes:
+        url: the server.
+        levels: run_load's figures per concurrency (req_per_s, latency_ms, status, ...).
+        engine_p50_ms: the engine's median on the same text in this run (None if not timed).
+    """
+
+    url: str
+    levels: list[dict[str, Any]]
+    engine_p50_ms: float | None
+
+    @property
+    def latency_ratio(self) -> float | None:
+        """Server median at concurrency 1 / engine median: 1.0 would be a free server."""
+        p50 = self.levels[0]["latency_ms"].get("p50") if self.levels else None
+        if p50 is None or not self.engine_p50_ms:
+            return None
+        return float(p50) / self.engine_p50_ms
+
+    @property
+    def overhead_ms(self) -> float | None:
+        """What one request at concurrency 1 costs beyond the engine call, in milliseconds."""
+        p50 = self.levels[0]["latency_ms"].get("p50") if self.levels else None
+        if p50 is None or self.engine_p50_ms is None:
+            return None
+        return float(p50) - self.engine_p50_ms
+
+    def to_json(self) -> dict[str, Any]:
+        ratio, overhead = self.latency_ratio, self.overhead_ms
+        return {
+            "url": self.url,
+            "engine_p50_ms": self.engine_p50_ms,
+            "latency_ratio_c1": round(ratio, 3) if ratio is not None else None,
+            "overhead_ms_c1": round(overhead, 3) if overhead is not None else None,
+            "levels": self.levels,
+        }
+
+
+def check_loopback(url: str) -> None:
+    """Refuse a URL that is not http:// on this machine.
+
+    Raises:
+        ConfigError: it is not.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in _LOOPBACK:
+        raise ConfigError(
+            f"--http must be an http:// URL on this machine (127.0.0.1, localhost or ::1), got "
+            f"'{url}'. Start the server here with `edgembed serve EXPORT_DIR`, or pass --serve."
+        )
+
+
+def measure_http(
+    url: str,
+    text: str,
+    *,
+    requests: int,
+    seconds: float,
+    api_key: str | None,
+    engine_p50_ms: float | None,
+    concurrency: Sequence[int] = CONCURRENCY,
+) -> HttpResult:
+    """Send `requests` one-text requests (at most `seconds`) at each concurrency level.
+
+    Raises:
+        ConfigError: the URL is not a loopback http:// URL.
+        InputError: the server cannot be reached, or answers no request successfully.
+    """
+    check_loopback(url)
+    _wait_ready(url, timeout=5)
+    run_load(url, 1, _WARMUP_REQUESTS, [text], seconds, api_key=api_key)
+    levels = []
+    for level in progress(concurrency, desc="http", unit="level"):
+        result = run_load(url, level, requests, [text], seconds, api_key=api_key)
+        if not result["status"].get(200):
+            raise InputError(
+                f"{url} answered no request with 200 at concurrency {level} "
+                f"(statuses: {result['status']}). Check --api-key and the server's log."
+            )
+        levels.append(result)
+    return HttpResult(url, levels, engine_p50_ms)
+
+
+def _wait_ready(url: str, timeout: float) -> None:
+    """Poll GET /ready until it answers 2xx, for up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url.rstrip('/')}/ready", timeout=5):
+                return
+        except OSError as exc:  # URLError and HTTPError (e.g. 503 while loading) included
+            if time.monotonic() > deadline:
+                raise InputError(
+                    f"cannot reach the server at {url} ({exc}). Start it with `edgembed serve "
+                    "EXPORT_DIR`, or pass --serve to let the bench start one."
+                ) from exc
+        time.sleep(0.05)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def local_server(export_dir: Path, variant: str, threads: int | None) -> Iterator[str]:
+    """Run `edgembed serve EXPORT_DIR` on a free 127.0.0.1 port; yield its URL; stop it.
+
+    Raises:
+        ModelError: the server exited or did not become ready in time.
+    """
+    port = _free_port()
+    command = [sys.executable, "-c", "from edgembed.cli.main import main; main()", "-q"]
+    command += ["serve", str(export_dir), "--port", str(port), "--variant", variant]
+    command += ["--threads", str(threads)] if threads else []
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            _await_process(process, url, log)
+            yield url
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _await_process(process: subprocess.Popen[bytes], url: str, log: Any) -> None:
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            tail = log.read().decode(errors="replace").strip()[-2000:]
+            raise ModelError(f"`edgembed serve` exited with {process.returncode}: {tail}")
+        try:
+            _wait_ready(url, timeout=0)
+            return
+        except InputError:
+            time.sleep(0.1)
+    raise ModelError(f"`edgembed serve` was not ready after {_READY_TIMEOUT_S}s")

@@ -1,0 +1,240 @@
+"""The machine's limit: the int8 and fp32 matrix-multiply peak of this CPU under onnxruntime,
+the model's cost in operations, and each backend's share of the peak.
+
+The peak is timed on a one-node graph (a big MatMulInteger, and a big MatMul) run by the
+same onnxruntime with the same threads as the model, so "share of peak" says how much of
+what onnxruntime can do on this CPU the whole model reaches, not a datasheet figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgembed.bench.latency import ShapeLatency
+from edgembed.bench.stats import Interleaved, StopRule, percentile, run_interleaved
+from edgembed.errors import MissingExtraError
+
+if TYPE_CHECKING:
+    import onnx
+
+__all__ = ["GEMM", "ModelCost", "Peak", "measure_peak", "model_cost", "peak_shares"]
+
+GEMM = (4096, 1024, 1024)
+"""M x K x N of the peak test: 8.6 GOP, big enough that call overhead does not count."""
+
+_WEIGHT_INPUT = {"MatMul": 1, "MatMulInteger": 1, "Gemm": 1, "QAttention": 1, "Attention": 1}
+_INT8_OPS = {"MatMulInteger", "QAttention", "QLinearMatMul", "DynamicQuantizeMatMul"}
+_ATTENTION_OPS = {"Softmax", "Attention", "QAttention", "MultiHeadAttention"}
+
+
+@dataclass(frozen=True)
+class Peak:
+    """Operations per second of one big int8 and fp32 matrix product (median and best)."""
+
+    int8_gops: float
+    fp32_gops: float
+    int8_best_gops: float
+    fp32_best_gops: float
+    threads: int
+    run: Interleaved
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "gemm_mkn": list(GEMM),
+            "threads": self.threads,
+            "int8_gops": round(self.int8_gops, 1),
+            "fp32_gops": round(self.fp32_gops, 1),
+            "int8_best_gops": round(self.int8_best_gops, 1),
+            "fp32_best_gops": round(self.fp32_best_gops, 1),
+            **self.run.to_json(),
+        }
+
+
+def _gemm_graph(int8: bool) -> tuple[bytes, np.ndarray[Any, Any]]:
+    """A model computing A @ B with B a constant, and an input A for it."""
+    try:
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError as exc:
+        raise MissingExtraError("onnx", "train") from exc
+    m, k, n = GEMM
+    rng = np.random.default_rng(0)
+    if int8:
+        # u8 activations x s8 weights with an activation zero point: what dynamic int8 runs.
+        a: np.ndarray[Any, Any] = rng.integers(0, 255, (m, k), dtype=np.uint8)
+        weights = numpy_helper.from_array(rng.integers(-127, 127, (k, n), dtype=np.int8), "B")
+        zero = numpy_helper.from_array(np.array(128, dtype=np.uint8), "zero")
+        node = helper.make_node("MatMulInteger", ["A", "B", "zero"], ["Y"])
+        types, initializers = (TensorProto.UINT8, TensorProto.INT32), [weights, zero]
+    else:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        weights = numpy_helper.from_array(rng.standard_normal((k, n)).astype(np.float32), "B")
+        node = helper.make_node("MatMul", ["A", "B"], ["Y"])
+        types, initializers = (TensorProto.FLOAT, TensorProto.FLOAT), [weights]
+    graph = helper.make_graph(
+        [node],
+        "peak",
+        [helper.make_tensor_value_info("A", types[0], [m, k])],
+        [helper.make_tensor_value_info("Y", types[1], [m, n])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString(), a
+
+
+def measure_peak(threads: int | None, rule: StopRule) -> Peak:
+    """Time the int8 and fp32 products, interleaved, with the model's session settings.
+
+    Raises:
+        MissingExtraError: onnx or onnxruntime is not installed.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise MissingExtraError("onnxruntime", "serve") from exc
+    options = ort.SessionOptions()
+    options.inter_op_num_threads = 1
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    calls = {}
+    for name in ("int8", "fp32"):
+        blob, a = _gemm_graph(name == "int8")
+        session = ort.InferenceSession(blob, options, providers=["CPUExecutionProvider"])
+        calls[name] = _runner(session, a)
+    run = run_interleaved(calls, rule)
+    ops = 2.0 * GEMM[0] * GEMM[1] * GEMM[2] / 1e9
+
+    def gops(name: str, q: float) -> float:
+        return ops / percentile(run.times[name], q)
+
+    from edgembed.bench.backends import physical_cores
+
+    return Peak(
+        int8_gops=gops("int8", 50),
+        fp32_gops=gops("fp32", 50),
+        int8_best_gops=gops("int8", 0),
+        fp32_best_gops=gops("fp32", 0),
+        threads=threads or physical_cores(),
+        run=run,
+    )
+
+
+def _runner(session: Any, a: np.ndarray[Any, Any]) -> Any:
+    def call() -> object:
+        return session.run(None, {"A": a})
+
+    return call
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """Where a model's arithmetic goes, counted from its ONNX graph.
+
+    Attributes:
+        int8_params: weights of matrix products run in int8.
+        fp32_params: weights of matrix products run in fp32.
+        layers: attention blocks.
+        hidden: the width attention works at.
+    """
+
+    int8_params: int
+    fp32_params: int
+    layers: int
+    hidden: int
+
+    def attention_flops(self, tokens: int) -> float:
+        """Per token of a `tokens`-long sequence: Q.K^T and softmax(.).V (always fp32)."""
+        return 4.0 * tokens * self.hidden * self.layers
+
+    def flops_per_token(self, tokens: int) -> float:
+        """Operations per token: 2 per weight (multiply and add) plus attention."""
+        return 2.0 * (self.int8_params + self.fp32_params) + self.attention_flops(tokens)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "int8_params": self.int8_params,
+            "fp32_params": self.fp32_params,
+            "layers": self.layers,
+            "hidden": self.hidden,
+            "mflop_per_token_at_128": round(self.flops_per_token(128) / 1e6, 2),
+        }
+
+
+def model_cost(path: Path) -> ModelCost:
+    """Count the matrix-product weights (by precision) and attention blocks of an ONNX file.
+
+    Raises:
+        MissingExtraError: onnx is not installed.
+    """
+    try:
+        import onnx
+    except ImportError as exc:
+        raise MissingExtraError("onnx", "train") from exc
+    graph = onnx.load(str(path), load_external_data=False).graph
+    shapes = {init.name: tuple(init.dims) for init in graph.initializer}
+    int8 = fp32 = layers = hidden = 0
+    for node in graph.node:
+        layers += node.op_type in _ATTENTION_OPS
+        weight = _weight_shape(node, shapes)
+        if weight is None:
+            continue
+        hidden = hidden or weight[0]
+        if node.op_type in _INT8_OPS:
+            int8 += int(np.prod(weight))
+        else:
+            fp32 += int(np.prod(weight))
+    return ModelCost(int8, fp32, layers, hidden)
+
+
+def _weight_shape(
+    node: onnx.NodeProto, shapes: dict[str, tuple[int, ...]]
+) -> tuple[int, ...] | None:
+    index = _WEIGHT_INPUT.get(node.op_type)
+    if index is None or len(node.input) <= index:
+        return None
+    shape = shapes.get(node.input[index])
+    return shape if shape is not None and len(shape) == 2 else None
+
+
+def peak_shares(
+    latency: Sequence[ShapeLatency], costs: dict[str, ModelCost], peak: Peak
+) -> list[dict[str, Any]]:
+    """Each backend's operations per second on each shape, as a share of its precision's peak.
+
+    int8 runs are compared with the int8 peak (the target figure) and also with the bound of
+    a mixed model: its int8 products at the int8 peak plus its fp32 products and attention
+    at the fp32 peak (an int8 export that keeps some products in fp32 cannot beat that).
+    """
+    rows = []
+    for result in latency:
+        tokens = result.shape.batch * result.shape.tokens
+        for name, figures in result.backends.items():
+            cost = costs.get(name) or costs.get("fp32")
+            if cost is None:
+                continue
+            seconds = figures.summary.p50_ms / 1000
+            flops = tokens * cost.flops_per_token(result.shape.tokens)
+            gops = flops / seconds / 1e9
+            is_int8 = cost.int8_params > 0
+            row: dict[str, Any] = {
+                "shape": result.shape.label,
+                "backend": name,
+                "gops": round(gops, 1),
+                "peak": "int8" if is_int8 else "fp32",
+                "share_of_peak": round(gops / (peak.int8_gops if is_int8 else peak.fp32_gops), 4),
+            }
+            if is_int8:
+                bound = (
+                    2 * cost.int8_params * tokens / peak.int8_gops
+                    + (2 * cost.fp32_params + cost.attention_flops(result.shape.tokens))
+                    * tokens
+                    / peak.fp32_gops
+                ) / 1e9
+                row["share_of_mixed_bound"] = round(bound / seconds, 4)
+            rows.append(row)
+    return rows

@@ -1,0 +1,161 @@
+"""Everything one bench run measured, its flat figures (what the gate reads) and the targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgembed.bench.accuracy import AccuracyResult
+from edgembed.bench.coldstart import ColdStart
+from edgembed.bench.http import HttpResult
+from edgembed.bench.latency import ShapeLatency
+from edgembed.bench.peak import ModelCost, Peak
+
+__all__ = ["TARGETS", "BenchReport", "Target", "TargetResult", "slug"]
+
+
+def slug(name: str) -> str:
+    """A query-set name as used in figure names: 'eval pairs' -> 'eval_pairs'."""
+    return name.replace(" ", "_")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal the bench shows a figure against: ``figure >= minimum``."""
+
+    what: str
+    figure: str
+    minimum: float
+    unit: str  # "x" (a ratio) or "%" (a share)
+
+    def format(self, value: float) -> str:
+        return f"{value:.1%}" if self.unit == "%" else f"{value:.2f}x"
+
+
+TARGETS = (
+    Target("int8 speed-up over PyTorch, 1 x 16 tokens", "speedup.int8.1x16", 5.0, "x"),
+    Target("int8 speed-up over PyTorch, 32 x 128 tokens", "speedup.int8.32x128", 4.0, "x"),
+    Target("int8 share of the int8 matmul peak, 32 x 256", "peak_share.int8.32x256", 0.60, "%"),
+    Target(
+        "int8 NDCG@10 / PyTorch's, eval pairs", "accuracy.int8.eval_pairs.ndcg_ratio", 0.995, "%"
+    ),
+    Target(
+        "int8 NDCG@10 / PyTorch's, real questions",
+        "accuracy.int8.real_questions.ndcg_ratio",
+        0.995,
+        "%",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """A target beside its measured value (None when this run did not measure it)."""
+
+    target: Target
+    value: float | None
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.value is None else self.value >= self.target.minimum
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "what": self.target.what,
+            "figure": self.target.figure,
+            "minimum": self.target.minimum,
+            "value": self.value,
+            "met": self.met,
+        }
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    """One bench run.
+
+    Attributes:
+        export_dir: the export benchmarked.
+        model: the export's model name.
+        machine: CPU, cores, ISA, library versions, load average before and after.
+        settings: mode, stop rule, shapes, threads asked for.
+        backends: per backend its threads and library details.
+        latency: per shape, every backend's timings.
+        peak: the CPU's int8 and fp32 matmul peak (None when not measured).
+        costs: per ONNX variant, where its arithmetic goes.
+        shares: per shape and backend, operations per second as a share of the peak.
+        accuracy: per query set, every backend's retrieval figures.
+        coldstart: per backend, start-up time and memory.
+        http: the server under load (None without --http / --serve).
+        notes: what was skipped, and why.
+        seconds: the run's wall time.
+    """
+
+    export_dir: Path
+    model: str
+    machine: dict[str, Any]
+    settings: dict[str, Any]
+    backends: list[dict[str, Any]]
+    latency: list[ShapeLatency] = field(default_factory=list)
+    peak: Peak | None = None
+    costs: dict[str, ModelCost] = field(default_factory=dict)
+    shares: list[dict[str, Any]] = field(default_factory=list)
+    accuracy: list[AccuracyResult] = field(default_factory=list)
+    coldstart: list[ColdStart] = field(default_factory=list)
+    http: HttpResult | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def figures(self) -> dict[str, float | None]:
+        """Flat named figures, the vocabulary of baselines and targets."""
+        out: dict[str, float | None] = {}
+        for result in self.latency:
+            for name, figures in result.backends.items():
+                if figures.speedup is not None and name != "pytorch":
+                    out[f"speedup.{name}.{result.shape.label}"] = figures.speedup
+        for row in self.shares:
+            out[f"peak_share.{row['backend']}.{row['shape']}"] = row["share_of_peak"]
+        for acc in self.accuracy:
+            for name in acc.metrics:
+                if name == "pytorch":
+                    continue
+                key = f"accuracy.{name}.{slug(acc.query_set)}"
+                out[f"{key}.ndcg_ratio"] = acc.ndcg_ratio(name)
+                out[f"{key}.ndcg_delta"] = acc.delta(name, "ndcg_at_10")
+                out[f"{key}.acc3_delta"] = acc.delta(name, "accuracy_at_3")
+        for cold in self.coldstart:
+            out[f"coldstart.{cold.backend}.seconds"] = cold.seconds_to_first
+            out[f"memory.{cold.backend}.peak_rss_mb"] = cold.peak_rss_mb
+        if self.http is not None:
+            out["http.latency_ratio_c1"] = self.http.latency_ratio
+            out["http.overhead_ms_c1"] = self.http.overhead_ms
+            for level in self.http.levels:
+                out[f"http.c{level['concurrency']}.req_per_s"] = level["req_per_s"]
+        return out
+
+    def targets(self) -> list[TargetResult]:
+        figures = self.figures()
+        return [TargetResult(target, figures.get(target.figure)) for target in TARGETS]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "export_dir": str(self.export_dir),
+            "model": self.model,
+            "seconds": round(self.seconds, 1),
+            "machine": self.machine,
+            "settings": self.settings,
+            "backends": self.backends,
+            "notes": self.notes,
+            "targets": [target.to_json() for target in self.targets()],
+            "figures": {
+                name: round(value, 5) if value is not None else None
+                for name, value in self.figures().items()
+            },
+            "latency": [result.to_json() for result in self.latency],
+            "peak": self.peak.to_json() if self.peak else None,
+            "model_cost": {name: cost.to_json() for name, cost in self.costs.items()},
+            "peak_shares": self.shares,
+            "accuracy": [result.to_json() for result in self.accuracy],
+            "coldstart": {cold.backend: cold.to_json() for cold in self.coldstart},
+            "http": self.http.to_json() if self.http else None,
+        }

@@ -1,0 +1,282 @@
+"""`edgembed bench`: every section, in one run, against one export."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from edgembed.bench.accuracy import AccuracyResult, load_query_sets, measure_accuracy
+from edgembed.bench.backends import Backend, load_backends, physical_cores
+from edgembed.bench.coldstart import measure_cold_start
+from edgembed.bench.gate import (
+    GateResult,
+    baseline_from_figures,
+    check_figures,
+    load_baseline,
+    save_baseline,
+)
+from edgembed.bench.http import HttpResult, check_loopback, local_server, measure_http
+from edgembed.bench.inputs import QUICK_SHAPES, SHAPES, Shape, Tokenize, exact_texts
+from edgembed.bench.latency import ShapeLatency, measure_latency
+from edgembed.bench.peak import ModelCost, Peak, measure_peak, model_cost, peak_shares
+from edgembed.bench.report import write_bench_report
+from edgembed.bench.result import BenchReport
+from edgembed.bench.stats import StopRule
+from edgembed.config import BENCH_SECTIONS, BenchConfig, Workspace
+from edgembed.errors import ManifestError, MissingExtraError
+from edgembed.runtime import MANIFEST_NAME, read_manifest, verify_file
+from edgembed.runtime.session import load_tokenizer
+
+__all__ = ["BenchOutcome", "bench", "find_export", "run_bench", "stop_rule"]
+
+log = logging.getLogger(__name__)
+
+HTTP_SHAPE = Shape(1, 16)
+"""The HTTP section sends the 1 x 16 latency text, so the engine's figure is its baseline."""
+_COLD_RUNS = 3
+
+
+def find_export(export_dir: Path | None, workspace: Workspace) -> Path:
+    """The export to measure: `export_dir` (a folder, or a name under WORKSPACE/exports), or
+    the newest export in the workspace.
+
+    Raises:
+        ManifestError: there is none.
+    """
+    if export_dir is not None:
+        if export_dir.is_dir():
+            return export_dir
+        named = workspace.exports / export_dir
+        if named.is_dir():
+            return named
+        raise ManifestError(
+            f"{export_dir} is not a folder, nor the name of one under {workspace.exports}. "
+            "Run `edgembed export` first, or pass the folder it wrote."
+        )
+    found = sorted(workspace.exports.glob(f"*/{MANIFEST_NAME}"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise ManifestError(
+            f"no export under {workspace.exports}. Run `edgembed export` first, or pass EXPORT_DIR."
+        )
+    return found[-1].parent
+
+
+def stop_rule(config: BenchConfig) -> StopRule:
+    """Repetition bounds: shorter in --quick mode (CI), longer for a report."""
+    if config.quick:
+        return StopRule(
+            warmup=2, min_rounds=10, max_rounds=300, max_seconds=config.max_seconds or 15
+        )
+    return StopRule(warmup=3, min_rounds=20, max_rounds=1000, max_seconds=config.max_seconds or 60)
+
+
+@dataclass(frozen=True)
+class BenchOutcome:
+    """A run, the gate's verdict on it (with --check) and the files written."""
+
+    report: BenchReport
+    gate: GateResult | None
+    paths: list[Path]
+
+
+def bench(config: BenchConfig, workspace: Workspace) -> BenchOutcome:
+    """Run the bench, gate it against `config.check`, write the reports (and a baseline).
+
+    The baseline is read before anything is measured, so a bad path fails at once. The
+    reports are written whether or not the gate passes; the caller decides what a failed
+    gate means (the CLI exits non-zero).
+
+    Raises:
+        ConfigError: the baseline cannot be read, or there is nothing to save in one.
+        and whatever `run_bench` raises.
+    """
+    baseline = load_baseline(config.check) if config.check is not None else None
+    report = run_bench(config, workspace)
+    gate = None
+    if baseline is not None and config.check is not None:
+        gate = check_figures(report.figures(), baseline, config.check)
+    paths = write_bench_report(report, workspace.reports, gate)
+    if config.save_baseline is not None:
+        about = (
+            f"{report.model} on {report.machine.get('cpu')} "
+            f"({report.settings.get('mode')} mode, {time.strftime('%Y-%m-%d')})"
+        )
+        save_baseline(baseline_from_figures(report.figures(), about), config.save_baseline)
+        paths.append(config.save_baseline)
+    return BenchOutcome(report, gate, paths)
+
+
+def run_bench(config: BenchConfig, workspace: Workspace) -> BenchReport:
+    """Measure latency, the CPU's peak, accuracy, cold start and (optionally) HTTP load.
+
+    Raises:
+        ManifestError: the export cannot be found or loaded.
+        ConfigError: a bad option (e.g. a non-loopback --http URL).
+        InputError: the workspace's pairs or the questions file are malformed, or the server
+            cannot be reached.
+        ModelError: the PyTorch model named by --model cannot be loaded, or a cold-start
+            process failed.
+    """
+    started = time.monotonic()
+    if config.http_url is not None:
+        check_loopback(config.http_url)
+    export_dir = find_export(config.export_dir, workspace)
+    manifest = read_manifest(export_dir)
+    machine = {**_machine(), "load_before": os.getloadavg()}
+    backends, notes = load_backends(export_dir, config.model, config.threads)
+    rule = stop_rule(config)
+    shapes = QUICK_SHAPES if config.quick else SHAPES
+    tokenize = _tokenizer(export_dir)
+    latency: list[ShapeLatency] = []
+    if config.runs("latency"):
+        latency, skipped = measure_latency(
+            backends, tokenize, shapes, rule, manifest.max_seq_length
+        )
+        notes += skipped
+    peak, costs, shares = (
+        _peak_section(config, rule, export_dir, latency, notes)
+        if config.runs("peak")
+        else (None, {}, [])
+    )
+    accuracy = _accuracy_section(backends, workspace, config, notes)
+    coldstart = []
+    if config.runs("coldstart"):
+        batch = exact_texts(tokenize, min(128, manifest.max_seq_length), 32)
+        names = [backend.name for backend in backends]
+        coldstart = measure_cold_start(
+            names, export_dir, config.model, config.threads, _COLD_RUNS, batch
+        )
+    http = _http_section(config, export_dir, tokenize, latency)
+    machine["load_after"] = os.getloadavg()
+    return BenchReport(
+        export_dir=export_dir,
+        model=manifest.name,
+        machine=machine,
+        settings=_settings(config, rule, shapes),
+        backends=[{"name": b.name, "threads": b.threads, "detail": b.detail} for b in backends],
+        latency=latency,
+        peak=peak,
+        costs=costs,
+        shares=shares,
+        accuracy=accuracy,
+        coldstart=coldstart,
+        http=http,
+        notes=notes,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _tokenizer(export_dir: Path) -> Tokenize:
+    """The export's own tokenizer, never truncating (to build and check exact lengths)."""
+    path = verify_file(export_dir, read_manifest(export_dir).tokenizer_file)
+    tokenizer = load_tokenizer(path, None)
+
+    def tokenize(texts: Sequence[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in tokenizer.encode_batch(list(texts))]
+
+    return tokenize
+
+
+def _peak_section(
+    config: BenchConfig,
+    rule: StopRule,
+    export_dir: Path,
+    latency: list[ShapeLatency],
+    notes: list[str],
+) -> tuple[Peak | None, dict[str, ModelCost], list[dict[str, Any]]]:
+    manifest = read_manifest(export_dir)
+    try:
+        peak = measure_peak(config.threads, rule)
+        costs = {
+            variant: model_cost(export_dir / manifest.model_file(variant).path)
+            for variant in manifest.variants
+        }
+    except MissingExtraError as exc:
+        notes.append(f"peak skipped: {exc}")
+        return None, {}, []
+    return peak, costs, peak_shares(latency, costs, peak)
+
+
+def _accuracy_section(
+    backends: list[Backend], workspace: Workspace, config: BenchConfig, notes: list[str]
+) -> list[AccuracyResult]:
+    if not config.runs("accuracy"):
+        return []
+    chunks, query_sets = load_query_sets(workspace, config.questions)
+    if not query_sets:
+        notes.append(
+            f"accuracy skipped: {workspace.root} has no chunks.jsonl with pairs.eval.jsonl "
+            "and no --questions was given (run `edgembed generate DOCS` first)"
+        )
+        return []
+    return measure_accuracy(backends, chunks, query_sets)
+
+
+def _http_section(
+    config: BenchConfig, export_dir: Path, tokenize: Tokenize, latency: list[ShapeLatency]
+) -> HttpResult | None:
+    if config.http_url is None and not config.serve:
+        return None
+    variants = read_manifest(export_dir).variants
+    variant = "int8" if "int8" in variants else variants[0]
+    engine = next(
+        (r.backends[variant].summary.p50_ms for r in latency if r.shape == HTTP_SHAPE), None
+    )
+    text = exact_texts(tokenize, HTTP_SHAPE.tokens, 1)[0]
+    requests, seconds = (200, 15.0) if config.quick else (1000, 30.0)
+    server: AbstractContextManager[str] = (
+        local_server(export_dir, variant, config.threads)
+        if config.serve
+        else nullcontext(str(config.http_url))
+    )
+    with server as url:
+        return measure_http(
+            url,
+            text,
+            requests=requests,
+            seconds=seconds,
+            api_key=config.api_key,
+            engine_p50_ms=engine,
+        )
+
+
+def _machine() -> dict[str, Any]:
+    """The CPU and software the figures belong to."""
+    import onnxruntime
+
+    from edgembed.exporter.quantize import detect_isa
+
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "logical_cpus": os.cpu_count(),
+        "physical_cores": physical_cores(),
+        "isa": detect_isa(),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def _settings(config: BenchConfig, rule: StopRule, shapes: Sequence[Shape]) -> dict[str, Any]:
+    return {
+        "mode": "quick" if config.quick else "full",
+        "threads_requested": config.threads,
+        "shapes": [shape.label for shape in shapes],
+        "stop_rule": asdict(rule),
+        "sections": [s for s in BENCH_SECTIONS if config.runs(s)],
+        "questions": str(config.questions) if config.questions else None,
+    }

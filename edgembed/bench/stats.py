@@ -1,0 +1,177 @@
+"""Timing statistics: percentiles, spread, and interleaved repetition until the figures settle.
+
+The bench shares its CPU with whatever else runs, so one backend is never timed alone: every
+round calls each backend once, in an order that rotates, and a ratio between two backends is
+taken from the same rounds. Rounds go on until the medians stop moving (or a bound is hit).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Interleaved",
+    "StopRule",
+    "Summary",
+    "paired_ratios",
+    "percentile",
+    "run_interleaved",
+    "spread",
+    "summarize",
+]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) of `values`, linearly interpolated.
+
+    Raises:
+        ValueError: `values` is empty or `q` is outside 0..100.
+    """
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile must be between 0 and 100, got {q}")
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def spread(values: Sequence[float]) -> float:
+    """Interquartile range relative to the median: 0.05 means the middle half of the
+    values lies within a band 5% of the median wide."""
+    median = percentile(values, 50)
+    return (percentile(values, 75) - percentile(values, 25)) / median if median else 0.0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Latency figures of one series of timings, in milliseconds."""
+
+    samples: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    min_ms: float
+    spread: float
+
+    def to_json(self) -> dict[str, float | int]:
+        return {
+            "samples": self.samples,
+            "p50_ms": round(self.p50_ms, 3),
+            "p95_ms": round(self.p95_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "mean_ms": round(self.mean_ms, 3),
+            "min_ms": round(self.min_ms, 3),
+            "spread": round(self.spread, 4),
+        }
+
+
+def summarize(seconds: Sequence[float]) -> Summary:
+    """Percentiles and spread of timings given in seconds.
+
+    Raises:
+        ValueError: `seconds` is empty.
+    """
+    ms = [value * 1000 for value in seconds]
+    return Summary(
+        samples=len(ms),
+        p50_ms=percentile(ms, 50),
+        p95_ms=percentile(ms, 95),
+        p99_ms=percentile(ms, 99),
+        mean_ms=sum(ms) / len(ms),
+        min_ms=min(ms),
+        spread=spread(ms),
+    )
+
+
+def paired_ratios(reference: Sequence[float], other: Sequence[float]) -> list[float]:
+    """reference[i] / other[i] per round: how many times faster `other` was in each round."""
+    return [ref / value for ref, value in zip(reference, other, strict=True) if value > 0]
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """When interleaved timing stops.
+
+    Attributes:
+        warmup: untimed calls of each backend first (thread pools, caches, lazy init).
+        min_rounds: never fewer timed rounds than this (unless `max_seconds` runs out first,
+            and then never fewer than 3).
+        max_rounds: never more.
+        max_seconds: stop starting new rounds after this long.
+        block: check for stability every `block` rounds.
+        tolerance: settled when no median and no ratio between medians moved by more than
+            this fraction since the previous check.
+    """
+
+    warmup: int = 2
+    min_rounds: int = 10
+    max_rounds: int = 300
+    max_seconds: float = 30.0
+    block: int = 5
+    tolerance: float = 0.02
+
+
+@dataclass(frozen=True)
+class Interleaved:
+    """Timings (seconds) per backend, one per round, and how the loop ended."""
+
+    times: Mapping[str, Sequence[float]]
+    rounds: int
+    settled: bool
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "settled": self.settled, "seconds": round(self.seconds, 2)}
+
+
+def run_interleaved(
+    calls: Mapping[str, Callable[[], object]],
+    rule: StopRule,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Interleaved:
+    """Time each call once per round, rotating the order, until the medians settle.
+
+    Args:
+        calls: name -> a call to time (its result is ignored).
+        rule: warm-up, bounds and the stability test.
+        clock: seconds, monotonic (tests pass a fake one).
+    """
+    names = list(calls)
+    for name in names:
+        for _ in range(rule.warmup):
+            calls[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    started = clock()
+    previous: list[float] | None = None
+    rounds, settled = 0, False
+    while rounds < rule.max_rounds:
+        shift = rounds % len(names)
+        for name in names[shift:] + names[:shift]:
+            begin = clock()
+            calls[name]()
+            times[name].append(clock() - begin)
+        rounds += 1
+        if rounds >= rule.min_rounds and rounds % rule.block == 0:
+            current = _settling_figures(times)
+            if previous is not None and _moved(previous, current) <= rule.tolerance:
+                settled = True
+                break
+            previous = current
+        if clock() - started >= rule.max_seconds and rounds >= min(3, rule.min_rounds):
+            break
+    return Interleaved(times, rounds, settled, clock() - started)
+
+
+def _settling_figures(times: Mapping[str, Sequence[float]]) -> list[float]:
+    """Each median, and each median relative to the first backend's (the ratios reported)."""
+    medians = [percentile(series, 50) for series in times.values()]
+    return medians + [medians[0] / median for median in medians[1:] if median > 0]
+
+
+def _moved(before: Sequence[float], after: Sequence[float]) -> float:
+    return max((abs(a - b) / b for a, b in zip(after, before, strict=True) if b > 0), default=0.0)

@@ -1,0 +1,75 @@
+"""Accuracy per backend: query sets from a real workspace, metrics from edgembed.metrics."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.bench.accuracy import QuerySet, load_query_sets, measure_accuracy
+from edgembed.bench.backends import Backend
+from edgembed.config import Workspace
+from edgembed.corpus import read_chunks
+
+
+def bag_of_words(noise: float = 0.0) -> Backend:
+    """Hashed bag-of-words embeddings (+ noise): a backend whose retrieval is predictable."""
+
+    def embed(texts: Sequence[str]) -> NDArray[np.float32]:
+        out = np.zeros((len(texts), 256), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 256] += 1.0
+        out += noise * np.random.default_rng(0).standard_normal(out.shape).astype(np.float32)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    return Backend("x", embed, 1, "test")
+
+
+def test_query_sets_come_from_eval_pairs_and_questions(bench_workspace: Workspace) -> None:
+    chunks, sets = load_query_sets(bench_workspace, bench_workspace.root / "questions.jsonl")
+    assert len(chunks) == len(read_chunks(bench_workspace.chunks))
+    assert [s.name for s in sets] == ["eval pairs", "real questions"]
+    for query_set in sets:
+        assert len(query_set.queries) == len(query_set.relevant) > 0
+        assert all(rel and max(rel) < len(chunks) for rel in query_set.relevant)
+
+
+def test_no_chunks_means_no_query_sets(tmp_path: Path) -> None:
+    assert load_query_sets(Workspace(tmp_path), None) == ([], [])
+
+
+def test_accuracy_is_scored_per_backend_against_pytorch(bench_workspace: Workspace) -> None:
+    chunks, sets = load_query_sets(bench_workspace, bench_workspace.root / "questions.jsonl")
+    same, noisy = bag_of_words(), bag_of_words(noise=0.3)
+    backends = [
+        Backend("pytorch", same.embed, 1, ""),
+        Backend("fp32", same.embed, 1, ""),
+        Backend("int8", noisy.embed, 1, ""),
+    ]
+    results = measure_accuracy(backends, chunks, sets)
+    assert [r.query_set for r in results] == ["eval pairs", "real questions"]
+    for result in results:
+        assert result.ndcg_ratio("fp32") == 1.0
+        assert result.delta("fp32", "accuracy_at_3") == 0.0
+        assert result.metrics["pytorch"].ndcg_at_10 > 0.3  # words of the passage find it
+        assert result.delta("int8", "ndcg_at_10") < 0  # noise costs accuracy
+        row = result.to_json()["backends"]["int8"]
+        assert row["delta_ndcg_at_10"] == result.delta("int8", "ndcg_at_10")
+
+
+def test_without_pytorch_there_are_no_ratios() -> None:
+    chunks_texts = ["alpha beta", "gamma delta"]
+    from edgembed.corpus import Chunk
+
+    chunks = [
+        Chunk(id=str(i), doc="d", title="t", section="", text=t, words=2, position=i)
+        for i, t in enumerate(chunks_texts)
+    ]
+    sets = [QuerySet("q", ["alpha"], [{0}])]
+    (result,) = measure_accuracy([Backend("int8", bag_of_words().embed, 1, "")], chunks, sets)
+    assert result.metrics["int8"].accuracy_at_1 == 1.0
+    assert result.ndcg_ratio("int8") is None and result.delta("int8", "ndcg_at_10") is None

@@ -1,0 +1,130 @@
+"""bench.json, bench.md and the printed tables, from a hand-made report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from edgembed.bench.accuracy import AccuracyResult
+from edgembed.bench.coldstart import ColdStart
+from edgembed.bench.gate import Baseline, Check, check_figures
+from edgembed.bench.http import HttpResult
+from edgembed.bench.inputs import Shape
+from edgembed.bench.latency import BackendLatency, ShapeLatency
+from edgembed.bench.report import bench_tables, markdown_report, write_bench_report
+from edgembed.bench.result import BenchReport
+from edgembed.bench.stats import Interleaved, summarize
+from edgembed.cli.table import format_table
+from edgembed.metrics import RetrievalMetrics
+
+
+def _latency(shape: Shape, torch_s: float, int8_s: float) -> ShapeLatency:
+    run = Interleaved({}, 12, True, 3.0)
+    tokens = shape.batch * shape.tokens
+    return ShapeLatency(
+        shape,
+        {
+            "pytorch": BackendLatency(summarize([torch_s]), tokens / torch_s, 1.0, (1.0, 1.0)),
+            "int8": BackendLatency(
+                summarize([int8_s]), tokens / int8_s, torch_s / int8_s, (4.5, 6.5)
+            ),
+        },
+        run,
+    )
+
+
+def _metrics(ndcg: float, acc3: float) -> RetrievalMetrics:
+    return RetrievalMetrics(32, 0.5, acc3, 0.9, 0.6, ndcg, 0.9)
+
+
+def make_report() -> BenchReport:
+    http_level = {
+        "concurrency": 1,
+        "requests": 100,
+        "completed": 100,
+        "lost": 0,
+        "status": {200: 100},
+        "connection_errors": 0,
+        "seconds": 1.0,
+        "req_per_s": 100.0,
+        "latency_ms": {"p50": 3.0, "p99": 6.0},
+    }
+    return BenchReport(
+        export_dir=Path("/exports/minilm"),
+        model="minilm",
+        machine={"cpu": "Test CPU", "physical_cores": 2, "isa": "avx2", "load_before": [1.0]},
+        settings={"mode": "quick"},
+        backends=[
+            {"name": "pytorch", "threads": 2, "detail": "torch"},
+            {"name": "int8", "threads": 2, "detail": "onnxruntime"},
+        ],
+        latency=[_latency(Shape(1, 16), 0.010, 0.002), _latency(Shape(32, 128), 1.0, 0.3)],
+        accuracy=[
+            AccuracyResult(
+                "eval pairs", 32, {"pytorch": _metrics(0.8, 0.9), "int8": _metrics(0.796, 0.875)}
+            )
+        ],
+        coldstart=[ColdStart("int8", 3, 0.8, 0.5, 120.0, 180.0, False)],
+        http=HttpResult("http://127.0.0.1:8001", [http_level], 2.0),
+        notes=["32x256 skipped: the model takes at most 128 tokens"],
+        seconds=12.0,
+    )
+
+
+def test_figures_are_flat_and_named_for_the_gate() -> None:
+    figures = make_report().figures()
+    assert figures["speedup.int8.1x16"] == 5.0
+    assert abs(figures["speedup.int8.32x128"] - 1 / 0.3) < 1e-9  # type: ignore[operator]
+    assert "speedup.pytorch.1x16" not in figures
+    assert abs(figures["accuracy.int8.eval_pairs.ndcg_ratio"] - 0.995) < 1e-9  # type: ignore[operator]
+    assert abs(figures["accuracy.int8.eval_pairs.acc3_delta"] + 0.025) < 1e-9  # type: ignore[operator]
+    assert figures["http.latency_ratio_c1"] == 1.5
+    assert figures["http.overhead_ms_c1"] == 1.0
+    assert figures["http.c1.req_per_s"] == 100.0
+    assert figures["memory.int8.peak_rss_mb"] == 180.0
+
+
+def test_targets_stand_beside_their_measured_values() -> None:
+    targets = {t.target.figure: t for t in make_report().targets()}
+    assert targets["speedup.int8.1x16"].met is True
+    assert targets["speedup.int8.32x128"].met is False  # 3.33x < 4x
+    assert targets["accuracy.int8.eval_pairs.ndcg_ratio"].met is True  # exactly 99.5%
+    assert targets["peak_share.int8.32x256"].met is None  # not measured
+
+
+def test_tables_print_every_section() -> None:
+    tables = {table.title.split(" (")[0]: table for table in bench_tables(make_report())}
+    assert list(tables) == [
+        "Targets",
+        "Latency",
+        "Retrieval accuracy over the whole chunk corpus",
+        "Cold start and memory",
+        "HTTP load on http://127.0.0.1:8001",
+    ]
+    latency = format_table(tables["Latency"].headers, tables["Latency"].rows)
+    assert "5.00x (4.50-6.50)" in latency
+    assert "NO" in format_table(tables["Targets"].headers, tables["Targets"].rows)
+
+
+def test_reports_are_written_with_the_gate(tmp_path: Path) -> None:
+    report = make_report()
+    baseline = Baseline((Check("speedup.int8.1x16", 10.0, "higher", rel_tol=0.4),), "t")
+    gate = check_figures(report.figures(), baseline, Path("baseline.json"))
+    paths = write_bench_report(report, tmp_path / "reports", gate)
+    assert [p.name for p in paths] == ["bench.json", "bench.md"]
+    data = json.loads(paths[0].read_text())
+    assert data["figures"]["speedup.int8.1x16"] == 5.0
+    assert data["gate"]["passed"] is False
+    assert data["latency"][0]["backends"]["int8"]["speedup_band"] == [4.5, 6.5]
+    assert data["coldstart"]["int8"]["torch_loaded"] is False
+    markdown = paths[1].read_text()
+    assert "| 1x16 | int8 | 2 |" in markdown
+    assert "## Gate: FAILED" in markdown
+    assert "WORSE    speedup.int8.1x16: 5.000 (baseline 10.000" in markdown
+    assert "- 32x256 skipped" in markdown
+
+
+def test_markdown_escapes_pipes_in_cells() -> None:
+    report = make_report()
+    report.accuracy[0] = AccuracyResult("a|b", 1, report.accuracy[0].metrics)
+    assert "| a\\|b (1) | int8 |" in markdown_report(report, None)

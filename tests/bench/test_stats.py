@@ -1,0 +1,102 @@
+"""Percentiles, spread and the interleaved repeat-until-stable loop (with a fake clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from edgembed.bench.stats import (
+    StopRule,
+    paired_ratios,
+    percentile,
+    run_interleaved,
+    spread,
+    summarize,
+)
+
+
+def test_percentile_interpolates_and_rejects_bad_input() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 50) == pytest.approx(2.5)
+    assert percentile([7.0], 99) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        percentile(values, 101)
+
+
+def test_spread_is_the_interquartile_range_over_the_median() -> None:
+    assert spread([10.0] * 8) == 0.0
+    assert spread([8.0, 9.0, 10.0, 11.0, 12.0]) == pytest.approx((11.0 - 9.0) / 10.0)
+
+
+def test_summarize_reports_milliseconds() -> None:
+    summary = summarize([0.001 * i for i in range(1, 101)])
+    assert summary.samples == 100
+    assert summary.min_ms == pytest.approx(1.0)
+    assert summary.p50_ms == pytest.approx(50.5)
+    assert summary.p95_ms == pytest.approx(95.05)
+    assert summary.p99_ms == pytest.approx(99.01)
+    assert summary.mean_ms == pytest.approx(50.5)
+    assert summary.to_json()["p50_ms"] == 50.5
+
+
+def test_paired_ratios_compare_round_by_round() -> None:
+    assert paired_ratios([10.0, 20.0, 30.0], [2.0, 5.0, 0.0]) == [5.0, 4.0]
+
+
+class FakeClock:
+    """A clock that each timed call advances by its own cost."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call(self, costs: Callable[[int], float], log: list[str], name: str) -> Callable[[], None]:
+        count = [0]
+
+        def run() -> None:
+            log.append(name)
+            self.now += costs(count[0])
+            count[0] += 1
+
+        return run
+
+
+def test_interleaved_rounds_rotate_and_stop_once_settled() -> None:
+    clock, log = FakeClock(), []
+    calls = {
+        "slow": clock.call(lambda i: 0.010, log, "slow"),
+        "fast": clock.call(lambda i: 0.002, log, "fast"),
+    }
+    rule = StopRule(warmup=1, min_rounds=10, max_rounds=100, max_seconds=60, block=5)
+    run = run_interleaved(calls, rule, clock=clock)
+    assert run.settled
+    assert run.rounds == 15  # first check at 10 rounds, settled at the next one
+    assert log[:2] == ["slow", "fast"]  # warm-up
+    assert log[2:6] == ["slow", "fast", "fast", "slow"]  # the order rotates each round
+    assert run.times["slow"] == pytest.approx([0.010] * 15)
+
+
+def test_interleaved_keeps_going_while_the_median_moves_then_stops_at_max_rounds() -> None:
+    clock, log = FakeClock(), []
+    calls = {"drifting": clock.call(lambda i: 0.001 * 1.5**i, log, "drifting")}
+    rule = StopRule(warmup=0, min_rounds=5, max_rounds=30, max_seconds=1e9, block=5)
+    run = run_interleaved(calls, rule, clock=clock)
+    assert not run.settled
+    assert run.rounds == 30
+
+
+def test_interleaved_stops_at_the_time_bound_but_after_three_rounds() -> None:
+    clock, log = FakeClock(), []
+    calls = {"slow": clock.call(lambda i: 10.0, log, "slow")}
+    rule = StopRule(warmup=0, min_rounds=10, max_rounds=100, max_seconds=5)
+    run = run_interleaved(calls, rule, clock=clock)
+    assert run.rounds == 3
+    assert not run.settled
+    assert run.to_json() == {"rounds": 3, "settled": False, "seconds": 30.0}
