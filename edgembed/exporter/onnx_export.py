@@ -50,8 +50,6 @@ def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> 
     Raises:
         ExportError: the model is not transformer-based or cannot be traced.
     """
-    import torch
-
     transformer: Any = model[0]
     tokenizer = getattr(transformer, "tokenizer", None)
     if not hasattr(transformer, "auto_model") or tokenizer is None:
@@ -65,23 +63,9 @@ def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> 
     inputs = tuple(n for n in INPUT_NAMES if n in tokenizer.model_input_names)
     sample = tokenizer(_SAMPLE, padding=True, truncation=True, return_tensors="pt")
     wrapper = _sentence_embedding_module(model, inputs, add_normalize)
-    dynamic = {name: {0: "batch", 1: "sequence"} for name in inputs}
+    args = tuple(sample[name] for name in inputs)
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            # TracerWarnings about shape checks that are constant for padded text batches.
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                wrapper,
-                tuple(sample[name] for name in inputs),
-                str(path),
-                input_names=list(inputs),
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}},
-                opset_version=OPSET,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-            dimension = int(wrapper(*(sample[name] for name in inputs)).shape[1])
+        dimension = _trace(wrapper, args, inputs, path)
     except Exception as exc:  # torch raises many types while tracing
         raise ExportError(f"ONNX export failed: {exc}") from exc
     return GraphInfo(
@@ -91,6 +75,28 @@ def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> 
         vocab_size=int(transformer.auto_model.get_input_embeddings().num_embeddings),
         pad_token_id=int(tokenizer.pad_token_id or 0),
     )
+
+
+def _trace(wrapper: Any, args: tuple[Any, ...], inputs: tuple[str, ...], path: Path) -> int:
+    """Trace `wrapper` on `args` into `path`; return the embedding dimension."""
+    import torch
+
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in inputs}
+    with torch.no_grad(), warnings.catch_warnings():
+        # TracerWarnings about shape checks that are constant for padded text batches.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper,
+            args,
+            str(path),
+            input_names=list(inputs),
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}},
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+        return int(wrapper(*args).shape[1])
 
 
 def _sentence_embedding_module(
