@@ -11,6 +11,7 @@ from edgembed.cli.chunk import chunk_options
 from edgembed.cli.generate import llm_options
 from edgembed.cli.options import CliState, force_option, pass_state, seed_option
 from edgembed.cli.table import format_table
+from edgembed.cli.train import train_options
 from edgembed.config import ChunkConfig, GenerateConfig, LLMConfig, PipelineConfig, TrainConfig
 from edgembed.pipeline import PipelineResult, run_pipeline
 from edgembed.trainer.datagen import GENERATORS
@@ -32,24 +33,7 @@ __all__ = ["pipeline"]
 @click.option("--questions-per-chunk", type=click.IntRange(1, 20), default=3, show_default=True)
 @click.option("--mix-ict", is_flag=True, help="With an LLM generator, add ICT pairs too.")
 @chunk_options
-@click.option(
-    "--base-model",
-    default="bundled:all-MiniLM-L6-v2",
-    show_default=True,
-    help="Model to fine-tune (see `edgembed train --help`).",
-)
-@click.option(
-    "--name",
-    default="edgembed-model",
-    show_default=True,
-    help="Name of the model and export folders.",
-)
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=2), default=16, show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=2e-5, show_default=True)
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
-)
+@train_options
 @click.option(
     "--questions",
     type=click.Path(dir_okay=False, path_type=Path),

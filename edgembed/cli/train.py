@@ -9,7 +9,7 @@ from edgembed.cli.table import format_table
 from edgembed.config import TrainConfig
 from edgembed.errors import ConfigError
 
-__all__ = ["train"]
+__all__ = ["train", "train_options"]
 
 
 def _dims(value: str) -> tuple[int, ...]:
@@ -19,31 +19,46 @@ def _dims(value: str) -> tuple[int, ...]:
         raise ConfigError(f"--matryoshka must be comma-separated integers, got '{value}'") from exc
 
 
+def train_options(func: click.decorators.FC) -> click.decorators.FC:
+    """--base-model, --name, --epochs, --batch-size, --lr, --device: shared with `pipeline`."""
+    options = [
+        click.option(
+            "--base-model",
+            default="bundled:all-MiniLM-L6-v2",
+            show_default=True,
+            help="Model to start from: bundled:all-MiniLM-L6-v2 (offline default), a local "
+            "folder, or a Hugging Face id already in the local cache (BAAI/bge-small-en-v1.5).",
+        ),
+        click.option(
+            "--name",
+            default="edgembed-model",
+            show_default=True,
+            help="Folder name under WORKSPACE/models/ (and WORKSPACE/exports/).",
+        ),
+        click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=2),
+            default=16,
+            show_default=True,
+            help="Pairs per batch; the other pairs of a batch are each query's negatives.",
+        ),
+        click.option(
+            "--lr", "learning_rate", type=float, default=2e-5, show_default=True,
+            help="Peak learning rate.",
+        ),
+        click.option(
+            "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+            show_default=True, help="auto: CUDA when torch sees a GPU, else CPU.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @click.command()
-@click.option(
-    "--base-model",
-    default="bundled:all-MiniLM-L6-v2",
-    show_default=True,
-    help="Model to start from: bundled:all-MiniLM-L6-v2 (offline default), a local folder, "
-    "or a Hugging Face id already in the local cache (e.g. BAAI/bge-small-en-v1.5).",
-)
-@click.option(
-    "--name",
-    default="edgembed-model",
-    show_default=True,
-    help="Folder name under WORKSPACE/models/.",
-)
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=2),
-    default=16,
-    show_default=True,
-    help="Pairs per batch; the other pairs of a batch are each query's negatives.",
-)
-@click.option(
-    "--lr", "learning_rate", type=float, default=2e-5, show_default=True, help="Peak learning rate."
-)
+@train_options
 @click.option("--warmup-ratio", type=click.FloatRange(0, 1), default=0.1, show_default=True)
 @click.option(
     "--loss",
@@ -73,10 +88,8 @@ def _dims(value: str) -> tuple[int, ...]:
     "--max-seq-length",
     type=click.IntRange(min=8),
     default=None,
-    help="Token limit (default: the model's own).",
-)
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+    help="Token limit. Default: fitted to the passages (95th percentile), within the model's "
+    "position limit.",
 )
 @seed_option
 @force_option("the model folder")
