@@ -15,11 +15,22 @@ from typing import Any
 __all__ = ["append_jsonl", "read_jsonl", "write_bytes", "write_json", "write_jsonl", "write_text"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically, creating parent folders."""
+    """Write `data` to `path` atomically, creating parent folders.
+
+    The file gets the permissions a plain open() would give it (0666 less the umask), not
+    mkstemp's 0600, so that e.g. a non-root server can read an export written by root.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -13,7 +13,7 @@ from edgembed.errors import ManifestError, MissingExtraError
 
 if TYPE_CHECKING:
     import onnxruntime
-    from tokenizers import Tokenizer  # type: ignore[import-untyped]
+    from tokenizers import Tokenizer
 
 __all__ = ["create_session", "load_tokenizer"]
 
