@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 import click
 
 from edgembed import __version__
-from edgembed.cli.bench import bench
-from edgembed.cli.chunk import chunk
-from edgembed.cli.evaluate import evaluate
-from edgembed.cli.export import export
-from edgembed.cli.generate import generate
 from edgembed.cli.options import CliState
-from edgembed.cli.pipeline import pipeline
-from edgembed.cli.serve import serve
-from edgembed.cli.train import train
 from edgembed.config import Workspace, load_toml
 from edgembed.errors import EdgembedError
 from edgembed.progress import configure_logging
@@ -24,8 +17,25 @@ from edgembed.progress import configure_logging
 __all__ = ["cli", "main"]
 
 
+# Commands in pipeline order. Each module is imported only when its command runs (or for
+# --help), so `edgembed serve` starts without importing the training stack's CLI modules.
+COMMANDS = ("chunk", "generate", "train", "evaluate", "export", "bench", "serve", "pipeline")
+
+
 class EdgembedGroup(click.Group):
-    """Turns edgembed's own errors into clean CLI errors (message, exit 1, no traceback)."""
+    """Loads commands lazily and turns edgembed's own errors into clean CLI errors (message,
+    exit 1, no traceback)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        command: click.Command = getattr(
+            importlib.import_module(f"edgembed.cli.{cmd_name}"), cmd_name
+        )
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,8 +74,13 @@ def cli(
     OpenAI-compatible API on CPU.
 
     \b
-    Typical run:
-      edgembed chunk ./docs          # documents -> workspace/chunks.jsonl
+    Typical run (or all at once: edgembed pipeline ./docs):
+      edgembed generate ./docs       # documents -> chunks + training pairs (no LLM needed)
+      edgembed train                 # fine-tune the bundled all-MiniLM-L6-v2
+      edgembed evaluate --questions questions.jsonl   # base vs fine-tuned on retrieval
+      edgembed export                # int8 ONNX with a parity check
+      edgembed bench                 # ONNX vs PyTorch: speed and accuracy
+      edgembed serve workspace/exports/edgembed-model # OpenAI-compatible /v1/embeddings
 
     Options come from flags, then EDGEMBED_* environment variables (EDGEMBED_WORKSPACE,
     EDGEMBED_<COMMAND>_<OPTION>), then edgembed.toml.
@@ -86,16 +101,6 @@ def cli(
         ):
             workspace = Path(defaults["workspace"])
     ctx.obj = CliState(Workspace(workspace), -1 if quiet else verbose, config_path)
-
-
-cli.add_command(chunk)
-cli.add_command(generate)
-cli.add_command(serve)
-cli.add_command(train)
-cli.add_command(evaluate)
-cli.add_command(pipeline)
-cli.add_command(export)
-cli.add_command(bench)
 
 
 def main() -> None:
