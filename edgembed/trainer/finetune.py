@@ -149,6 +149,21 @@ def _arguments(config: TrainConfig, output: Path, metric: str, device: str) -> A
     )
 
 
+def _quiet_callbacks(trainer: Any) -> None:
+    """Keep the progress bar (unless --quiet) but not the raw metric dicts transformers prints
+    at every log step; the figures go to edgembed_training.json and the final table."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, *args: Any, **kwargs: Any) -> None:
+            log.info("%s", kwargs.get("logs"))
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if progress_enabled():
+        trainer.add_callback(BarOnly)
+
+
 def _prepare_output(workspace: Workspace, config: TrainConfig) -> tuple[Path, Path]:
     target = workspace.models / config.name
     if target.exists() and not config.force:
@@ -201,6 +216,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         loss=_loss(model, config),
         evaluator=evaluator,
     )
+    _quiet_callbacks(trainer)
     try:
         trainer.train()
     except (RuntimeError, MemoryError) as exc:
