@@ -15,7 +15,8 @@
     │   └── ParityError            the exported model does not match PyTorch closely enough
     ├── ManifestError              an export folder is incomplete, tampered with or too new
     ├── BenchRegressionError       a benchmark figure got worse than its baseline allows
-    └── RequestError               an HTTP request to `edgembed serve` cannot be answered
+    ├── RequestError               an HTTP request to `edgembed serve` cannot be answered
+    └── ClientError                `EdgembedEmbeddings` got no embeddings from the server
 
 Messages say what went wrong and what to do next; the CLI prints them without a traceback.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "BenchRegressionError",
+    "ClientError",
     "ConfigError",
     "DocumentError",
     "EdgembedError",
@@ -131,3 +133,16 @@ class RequestError(EdgembedError):
         self.param = param
         self.code = code
         self.retry_after = retry_after
+
+
+class ClientError(EdgembedError):
+    """The embedding client got no embeddings from the server.
+
+    ``status`` is the HTTP status (None when the server could not be reached) and ``code`` the
+    machine-readable code from OpenAI's error envelope, when the server sent one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
