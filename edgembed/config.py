@@ -402,7 +402,7 @@ class BenchConfig:
         quick: CI mode: the 1 x 16 and 32 x 128 shapes, shorter repetition, no peak and no
             cold start.
         skip: sections to leave out (latency, peak, accuracy, coldstart).
-        max_seconds: the time bound of one shape's interleaved repetition; None: 15 s quick,
+        max_seconds: the time bound of one shape's interleaved repetition; None: 25 s quick,
             60 s otherwise.
         http_url: a running `edgembed serve` on this machine to load-test.
         serve: start `edgembed serve EXPORT_DIR` on a free loopback port for the HTTP section.

@@ -9,7 +9,6 @@ and reports its peak resident memory.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -119,11 +118,16 @@ def _median(backend: str, rows: list[dict[str, Any]]) -> ColdStart:
     )
 
 
-def _rss_mb() -> float:
+def _memory_mb(field: str) -> float:
+    """VmRSS (resident now) or VmHWM (peak resident) of this process, from /proc.
+
+    Not getrusage's ru_maxrss: Linux carries it over from the parent across fork and exec,
+    so a child of the bench (which holds PyTorch) would report the parent's peak.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0
 
 
 def _child(argv: Sequence[str]) -> None:
@@ -137,13 +141,13 @@ def _child(argv: Sequence[str]) -> None:
     loaded = time.perf_counter()
     backend.embed([_QUERY])
     first_at = time.time()
-    rss_first = _rss_mb()
+    rss_first = _memory_mb("VmRSS")
     backend.embed(batch)
     report = {
         "first_at": first_at,
         "load_s": loaded - began,
         "rss_first_mb": rss_first,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _memory_mb("VmHWM"),
         "torch_loaded": "torch" in sys.modules,
     }
     print(json.dumps(report), flush=True)

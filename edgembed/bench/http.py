@@ -15,13 +15,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from edgembed.bench.stats import StopRule, percentile, run_interleaved
 from edgembed.errors import ConfigError, InputError, ModelError
 from edgembed.progress import progress
 from edgembed.server.loadtest import run_load
@@ -31,48 +32,57 @@ __all__ = ["CONCURRENCY", "HttpResult", "check_loopback", "local_server", "measu
 CONCURRENCY = (1, 4, 16)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _WARMUP_REQUESTS = 20
+_OVERHEAD_ROUNDS = 5
+_OVERHEAD_REQUESTS = 50
+_BLOCK_S = 0.3
 _READY_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
 class HttpResult:
-    """The server at each concurrency, beside the raw engine on the same text.
+    """The server at each concurrency, and its cost over the raw engine on the same text.
 
     Attributes:
         url: the server.
         levels: run_load's figures per concurrency (req_per_s, latency_ms, status, ...).
-        engine_p50_ms: the engine's median on the same text in this run (None if not timed).
+        engine_p50_ms: the engine's median on the text, in this process.
+        server_p50_ms: the server's median for the same text at concurrency 1, timed in
+            blocks alternating with the engine's (None when no engine was given).
     """
 
     url: str
     levels: list[dict[str, Any]]
-    engine_p50_ms: float | None
+    engine_p50_ms: float | None = None
+    server_p50_ms: float | None = None
 
     @property
     def latency_ratio(self) -> float | None:
-        """Server median at concurrency 1 / engine median: 1.0 would be a free server."""
-        p50 = self.levels[0]["latency_ms"].get("p50") if self.levels else None
-        if p50 is None or not self.engine_p50_ms:
+        """Server median / engine median at concurrency 1: 1.0 would be a free server."""
+        if self.server_p50_ms is None or not self.engine_p50_ms:
             return None
-        return float(p50) / self.engine_p50_ms
+        return self.server_p50_ms / self.engine_p50_ms
 
     @property
     def overhead_ms(self) -> float | None:
         """What one request at concurrency 1 costs beyond the engine call, in milliseconds."""
-        p50 = self.levels[0]["latency_ms"].get("p50") if self.levels else None
-        if p50 is None or self.engine_p50_ms is None:
+        if self.server_p50_ms is None or self.engine_p50_ms is None:
             return None
-        return float(p50) - self.engine_p50_ms
+        return self.server_p50_ms - self.engine_p50_ms
 
     def to_json(self) -> dict[str, Any]:
         ratio, overhead = self.latency_ratio, self.overhead_ms
         return {
             "url": self.url,
-            "engine_p50_ms": self.engine_p50_ms,
-            "latency_ratio_c1": round(ratio, 3) if ratio is not None else None,
-            "overhead_ms_c1": round(overhead, 3) if overhead is not None else None,
+            "engine_p50_ms": _round(self.engine_p50_ms),
+            "server_p50_ms_c1": _round(self.server_p50_ms),
+            "latency_ratio_c1": _round(ratio),
+            "overhead_ms_c1": _round(overhead),
             "levels": self.levels,
         }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def check_loopback(url: str) -> None:
@@ -96,10 +106,15 @@ def measure_http(
     requests: int,
     seconds: float,
     api_key: str | None,
-    engine_p50_ms: float | None,
+    engine: Callable[[], object] | None,
     concurrency: Sequence[int] = CONCURRENCY,
 ) -> HttpResult:
     """Send `requests` one-text requests (at most `seconds`) at each concurrency level.
+
+    Args:
+        engine: embeds `text` with the served model in this process; when given, blocks of
+            engine calls alternate with blocks of requests at concurrency 1 to measure what
+            the server adds.
 
     Raises:
         ConfigError: the URL is not a loopback http:// URL.
@@ -107,17 +122,42 @@ def measure_http(
     """
     check_loopback(url)
     _wait_ready(url, timeout=5)
-    run_load(url, 1, _WARMUP_REQUESTS, [text], seconds, api_key=api_key)
-    levels = []
-    for level in progress(concurrency, desc="http", unit="level"):
-        result = run_load(url, level, requests, [text], seconds, api_key=api_key)
-        if not result["status"].get(200):
-            raise InputError(
-                f"{url} answered no request with 200 at concurrency {level} "
-                f"(statuses: {result['status']}). Check --api-key and the server's log."
-            )
-        levels.append(result)
-    return HttpResult(url, levels, engine_p50_ms)
+    _load(url, 1, _WARMUP_REQUESTS, text, seconds, api_key)
+    engine_p50 = server_p50 = None
+    if engine is not None:
+        engine_p50, server_p50 = _overhead(url, text, api_key, engine)
+    levels = [
+        _load(url, level, requests, text, seconds, api_key)
+        for level in progress(concurrency, desc="http", unit="level")
+    ]
+    return HttpResult(url, levels, engine_p50, server_p50)
+
+
+def _overhead(
+    url: str, text: str, api_key: str | None, engine: Callable[[], object]
+) -> tuple[float, float]:
+    """Medians (ms) of engine blocks and of concurrency-1 request blocks, alternated."""
+    engine_ms, server_ms = [], []
+    block = StopRule(warmup=1, min_rounds=1, max_rounds=1, block_seconds=_BLOCK_S)
+    for _ in range(_OVERHEAD_ROUNDS):
+        times = run_interleaved({"engine": engine}, block).times["engine"]
+        engine_ms.append(percentile(times, 50) * 1000)
+        time.sleep(block.settle_seconds)
+        result = _load(url, 1, _OVERHEAD_REQUESTS, text, _BLOCK_S * 10, api_key)
+        server_ms.append(float(result["latency_ms"]["p50"]))
+    return percentile(engine_ms, 50), percentile(server_ms, 50)
+
+
+def _load(
+    url: str, level: int, requests: int, text: str, seconds: float, api_key: str | None
+) -> dict[str, Any]:
+    result = run_load(url, level, requests, [text], seconds, api_key=api_key)
+    if not result["status"].get(200):
+        raise InputError(
+            f"{url} answered no request with 200 at concurrency {level} "
+            f"(statuses: {result['status']}). Check --api-key and the server's log."
+        )
+    return result
 
 
 def _wait_ready(url: str, timeout: float) -> None:

@@ -7,7 +7,7 @@ ratio to PyTorch compares calls made under the same load.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,8 @@ class BackendLatency:
         summary: latency percentiles of one call (the whole batch).
         tokens_per_s: batch x tokens / median latency.
         speedup: PyTorch's median / this median (None without PyTorch).
-        speedup_band: the middle half (25th..75th percentile) of the per-round ratios.
+        speedup_band: the middle half (25th..75th percentile) of the per-round ratios of
+            block medians.
     """
 
     summary: Summary
@@ -78,6 +79,7 @@ def measure_latency(
     shapes: Sequence[Shape],
     rule: StopRule,
     max_tokens: int,
+    companions: Mapping[str, Callable[[], object]] | None = None,
 ) -> tuple[list[ShapeLatency], list[str]]:
     """Time every backend on every shape that fits the model.
 
@@ -87,18 +89,24 @@ def measure_latency(
         shapes: batch x tokens to time.
         rule: warm-up and when to stop repeating.
         max_tokens: the model's limit; longer shapes are skipped with a note.
+        companions: more calls (the matmul peak) to time in the same rounds as the last
+            shape that fits; their timings are in that shape's `run.times`.
 
     Returns:
         one result per shape timed; notes on shapes skipped.
     """
     results: list[ShapeLatency] = []
-    notes: list[str] = []
-    for shape in progress(shapes, desc="latency", unit="shape"):
-        if shape.tokens > max_tokens:
-            notes.append(f"{shape.label} skipped: the model takes at most {max_tokens} tokens")
-            continue
+    notes = [
+        f"{shape.label} skipped: the model takes at most {max_tokens} tokens"
+        for shape in shapes
+        if shape.tokens > max_tokens
+    ]
+    fitting = [shape for shape in shapes if shape.tokens <= max_tokens]
+    for shape in progress(fitting, desc="latency", unit="shape"):
         texts = exact_texts(tokenize, shape.tokens, shape.batch)
         calls = {backend.name: _bound(backend, texts) for backend in backends}
+        if shape == fitting[-1]:
+            calls.update(companions or {})
         run = run_interleaved(calls, rule)
         log.info(
             "%s: %d rounds in %.1fs (settled: %s)",
@@ -107,7 +115,8 @@ def measure_latency(
             run.seconds,
             run.settled,
         )
-        results.append(ShapeLatency(shape, _figures(run, shape), run))
+        names = [backend.name for backend in backends]
+        results.append(ShapeLatency(shape, _figures(run, shape, names), run))
     return results, notes
 
 
@@ -118,15 +127,16 @@ def _bound(backend: Backend, texts: list[str]) -> Callable[[], object]:
     return call
 
 
-def _figures(run: Interleaved, shape: Shape) -> dict[str, BackendLatency]:
+def _figures(run: Interleaved, shape: Shape, names: Sequence[str]) -> dict[str, BackendLatency]:
     reference = run.times.get(PYTORCH)
     figures = {}
-    for name, times in run.times.items():
+    for name in names:
+        times = run.times[name]
         summary = summarize(times)
         speedup = band = None
         if reference is not None:
             speedup = percentile(reference, 50) / percentile(times, 50)
-            ratios = paired_ratios(reference, times)
+            ratios = paired_ratios(run.round_medians[PYTORCH], run.round_medians[name])
             band = (percentile(ratios, 25), percentile(ratios, 75))
         tokens_per_s = shape.batch * shape.tokens / (summary.p50_ms / 1000)
         figures[name] = BackendLatency(summary, tokens_per_s, speedup, band)

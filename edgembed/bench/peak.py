@@ -3,12 +3,14 @@ the model's cost in operations, and each backend's share of the peak.
 
 The peak is timed on a one-node graph (a big MatMulInteger, and a big MatMul) run by the
 same onnxruntime with the same threads as the model, so "share of peak" says how much of
-what onnxruntime can do on this CPU the whole model reaches, not a datasheet figure.
+what onnxruntime can do on this CPU the whole model reaches, not a datasheet figure. The
+bench times the two products in the same interleaved rounds as its largest latency shape,
+so on a busy machine the peak and the model are measured under the same load.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,17 @@ from edgembed.errors import MissingExtraError
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["GEMM", "ModelCost", "Peak", "measure_peak", "model_cost", "peak_shares"]
+__all__ = [
+    "GEMM",
+    "PEAK_CALLS",
+    "ModelCost",
+    "Peak",
+    "measure_peak",
+    "model_cost",
+    "peak_calls",
+    "peak_from",
+    "peak_shares",
+]
 
 GEMM = (4096, 1024, 1024)
 """M x K x N of the peak test: 8.6 GOP, big enough that call overhead does not count."""
@@ -32,26 +44,34 @@ _INT8_OPS = {"MatMulInteger", "QAttention", "QLinearMatMul", "DynamicQuantizeMat
 _ATTENTION_OPS = {"Softmax", "Attention", "QAttention", "MultiHeadAttention"}
 
 
+PEAK_CALLS = {"int8": "matmul peak int8", "fp32": "matmul peak fp32"}
+"""The names the two peak products are timed under, beside the model's backends."""
+
+
 @dataclass(frozen=True)
 class Peak:
-    """Operations per second of one big int8 and fp32 matrix product (median and best)."""
+    """Operations per second of one big int8 and fp32 matrix product (median and best).
+
+    Attributes:
+        timed_with: the latency shape whose rounds the products were timed in (None: alone).
+    """
 
     int8_gops: float
     fp32_gops: float
     int8_best_gops: float
     fp32_best_gops: float
     threads: int
-    run: Interleaved
+    timed_with: str | None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "gemm_mkn": list(GEMM),
             "threads": self.threads,
+            "timed_with": self.timed_with,
             "int8_gops": round(self.int8_gops, 1),
             "fp32_gops": round(self.fp32_gops, 1),
             "int8_best_gops": round(self.int8_best_gops, 1),
             "fp32_best_gops": round(self.fp32_best_gops, 1),
-            **self.run.to_json(),
         }
 
 
@@ -87,8 +107,9 @@ def _gemm_graph(int8: bool) -> tuple[bytes, np.ndarray[Any, Any]]:
     return model.SerializeToString(), a
 
 
-def measure_peak(threads: int | None, rule: StopRule) -> Peak:
-    """Time the int8 and fp32 products, interleaved, with the model's session settings.
+def peak_calls(threads: int | None) -> dict[str, Callable[[], object]]:
+    """The int8 and fp32 products as calls to time, under the names of PEAK_CALLS, in
+    sessions set up as the model's are.
 
     Raises:
         MissingExtraError: onnx or onnxruntime is not installed.
@@ -102,17 +123,21 @@ def measure_peak(threads: int | None, rule: StopRule) -> Peak:
     if threads is not None:
         options.intra_op_num_threads = threads
     calls = {}
-    for name in ("int8", "fp32"):
-        blob, a = _gemm_graph(name == "int8")
+    for precision, name in PEAK_CALLS.items():
+        blob, a = _gemm_graph(precision == "int8")
         session = ort.InferenceSession(blob, options, providers=["CPUExecutionProvider"])
         calls[name] = _runner(session, a)
-    run = run_interleaved(calls, rule)
+    return calls
+
+
+def peak_from(run: Interleaved, threads: int | None, timed_with: str | None) -> Peak:
+    """The peak from a run that timed the calls of `peak_calls`."""
+    from edgembed.bench.backends import physical_cores
+
     ops = 2.0 * GEMM[0] * GEMM[1] * GEMM[2] / 1e9
 
-    def gops(name: str, q: float) -> float:
-        return ops / percentile(run.times[name], q)
-
-    from edgembed.bench.backends import physical_cores
+    def gops(precision: str, q: float) -> float:
+        return ops / percentile(run.times[PEAK_CALLS[precision]], q)
 
     return Peak(
         int8_gops=gops("int8", 50),
@@ -120,11 +145,20 @@ def measure_peak(threads: int | None, rule: StopRule) -> Peak:
         int8_best_gops=gops("int8", 0),
         fp32_best_gops=gops("fp32", 0),
         threads=threads or physical_cores(),
-        run=run,
+        timed_with=timed_with,
     )
 
 
-def _runner(session: Any, a: np.ndarray[Any, Any]) -> Any:
+def measure_peak(threads: int | None, rule: StopRule) -> Peak:
+    """Time the int8 and fp32 products alone, interleaved.
+
+    Raises:
+        MissingExtraError: onnx or onnxruntime is not installed.
+    """
+    return peak_from(run_interleaved(peak_calls(threads), rule), threads, None)
+
+
+def _runner(session: Any, a: np.ndarray[Any, Any]) -> Callable[[], object]:
     def call() -> object:
         return session.run(None, {"A": a})
 

@@ -74,7 +74,7 @@ def _latency(report: BenchReport) -> Table:
                     int(figures.tokens_per_s),
                     _ratio(figures.speedup, figures.speedup_band),
                     f"{summary.spread:.1%}",
-                    f"{result.run.rounds}{'' if result.run.settled else ' (bound)'}",
+                    f"{summary.samples}/{result.run.rounds}" + _bound(result.run.settled),
                 ]
             )
     headers = (
@@ -87,9 +87,14 @@ def _latency(report: BenchReport) -> Table:
         "tokens/s",
         "vs PyTorch (IQR)",
         "spread",
-        "rounds",
+        "calls/rounds",
     )
     return Table("Latency (batch x tokens; spread = IQR / median)", headers, rows)
+
+
+def _bound(settled: bool) -> str:
+    """Marks a figure whose repetition stopped at a bound before the medians settled."""
+    return "" if settled else " (bound)"
 
 
 def _shares(report: BenchReport) -> Table:
@@ -106,9 +111,10 @@ def _shares(report: BenchReport) -> Table:
     ]
     title = "Share of this CPU's matmul peak"
     if report.peak is not None:
+        timed = f", timed with {report.peak.timed_with}" if report.peak.timed_with else ""
         title += (
             f" (onnxruntime, {report.peak.threads} threads: int8 {report.peak.int8_gops:.0f} "
-            f"GOP/s, fp32 {report.peak.fp32_gops:.0f} GFLOP/s, medians)"
+            f"GOP/s, fp32 {report.peak.fp32_gops:.0f} GFLOP/s, medians{timed})"
         )
     headers = ("shape", "backend", "GOP/s", "peak", "share of peak", "share of mixed bound")
     return Table(title, headers, rows)

@@ -6,15 +6,15 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edgembed.bench.accuracy import AccuracyResult, load_query_sets, measure_accuracy
-from edgembed.bench.backends import Backend, load_backends, physical_cores
-from edgembed.bench.coldstart import measure_cold_start
+from edgembed.bench.backends import PYTORCH, Backend, load_backends, physical_cores
+from edgembed.bench.coldstart import ColdStart, measure_cold_start
 from edgembed.bench.gate import (
     GateResult,
     baseline_from_figures,
@@ -25,10 +25,10 @@ from edgembed.bench.gate import (
 from edgembed.bench.http import HttpResult, check_loopback, local_server, measure_http
 from edgembed.bench.inputs import QUICK_SHAPES, SHAPES, Shape, Tokenize, exact_texts
 from edgembed.bench.latency import ShapeLatency, measure_latency
-from edgembed.bench.peak import ModelCost, Peak, measure_peak, model_cost, peak_shares
+from edgembed.bench.peak import ModelCost, Peak, model_cost, peak_calls, peak_from, peak_shares
 from edgembed.bench.report import write_bench_report
 from edgembed.bench.result import BenchReport
-from edgembed.bench.stats import StopRule
+from edgembed.bench.stats import StopRule, run_interleaved
 from edgembed.config import BENCH_SECTIONS, BenchConfig, Workspace
 from edgembed.errors import ManifestError, MissingExtraError
 from edgembed.runtime import MANIFEST_NAME, read_manifest, verify_file
@@ -39,7 +39,7 @@ __all__ = ["BenchOutcome", "bench", "find_export", "run_bench", "stop_rule"]
 log = logging.getLogger(__name__)
 
 HTTP_SHAPE = Shape(1, 16)
-"""The HTTP section sends the 1 x 16 latency text, so the engine's figure is its baseline."""
+"""The HTTP section sends one 16-token query per request."""
 _COLD_RUNS = 3
 
 
@@ -72,7 +72,7 @@ def stop_rule(config: BenchConfig) -> StopRule:
     """Repetition bounds: shorter in --quick mode (CI), longer for a report."""
     if config.quick:
         return StopRule(
-            warmup=2, min_rounds=10, max_rounds=300, max_seconds=config.max_seconds or 15
+            warmup=2, min_rounds=10, max_rounds=300, max_seconds=config.max_seconds or 25
         )
     return StopRule(warmup=3, min_rounds=20, max_rounds=1000, max_seconds=config.max_seconds or 60)
 
@@ -131,31 +131,18 @@ def run_bench(config: BenchConfig, workspace: Workspace) -> BenchReport:
     manifest = read_manifest(export_dir)
     machine = {**_machine(), "load_before": os.getloadavg()}
     backends, notes = load_backends(export_dir, config.model, config.threads)
-    rule = stop_rule(config)
-    shapes = QUICK_SHAPES if config.quick else SHAPES
+    rule, shapes = stop_rule(config), QUICK_SHAPES if config.quick else SHAPES
     tokenize = _tokenizer(export_dir)
+    companions = _peak_calls(config, notes)
     latency: list[ShapeLatency] = []
     if config.runs("latency"):
         latency, skipped = measure_latency(
-            backends, tokenize, shapes, rule, manifest.max_seq_length
+            backends, tokenize, shapes, rule, manifest.max_seq_length, companions
         )
         notes += skipped
-    peak, costs, shares = (
-        _peak_section(config, rule, export_dir, latency, notes)
-        if config.runs("peak")
-        else (None, {}, [])
-    )
-    accuracy = _accuracy_section(backends, workspace, config, notes)
-    coldstart = []
-    if config.runs("coldstart"):
-        batch = exact_texts(tokenize, min(128, manifest.max_seq_length), 32)
-        names = [backend.name for backend in backends]
-        coldstart = measure_cold_start(
-            names, export_dir, config.model, config.threads, _COLD_RUNS, batch
-        )
-    http = _http_section(config, export_dir, tokenize, latency)
-    machine["load_after"] = os.getloadavg()
-    return BenchReport(
+    peak, costs, shares = _peak_section(config, rule, export_dir, latency, companions)
+    # The sections below run in the order of these arguments.
+    report = BenchReport(
         export_dir=export_dir,
         model=manifest.name,
         machine=machine,
@@ -165,12 +152,13 @@ def run_bench(config: BenchConfig, workspace: Workspace) -> BenchReport:
         peak=peak,
         costs=costs,
         shares=shares,
-        accuracy=accuracy,
-        coldstart=coldstart,
-        http=http,
+        accuracy=_accuracy_section(backends, workspace, config, notes),
+        coldstart=_coldstart_section(config, backends, export_dir, tokenize),
+        http=_http_section(config, export_dir, tokenize, backends),
         notes=notes,
-        seconds=time.monotonic() - started,
     )
+    machine["load_after"] = os.getloadavg()
+    return replace(report, seconds=time.monotonic() - started)
 
 
 def _tokenizer(export_dir: Path) -> Tokenize:
@@ -184,23 +172,37 @@ def _tokenizer(export_dir: Path) -> Tokenize:
     return tokenize
 
 
+def _peak_calls(config: BenchConfig, notes: list[str]) -> dict[str, Callable[[], object]]:
+    if not config.runs("peak"):
+        return {}
+    try:
+        return peak_calls(config.threads)
+    except MissingExtraError as exc:
+        notes.append(f"peak skipped: {exc}")
+        return {}
+
+
 def _peak_section(
     config: BenchConfig,
     rule: StopRule,
     export_dir: Path,
     latency: list[ShapeLatency],
-    notes: list[str],
+    companions: dict[str, Callable[[], object]],
 ) -> tuple[Peak | None, dict[str, ModelCost], list[dict[str, Any]]]:
-    manifest = read_manifest(export_dir)
-    try:
-        peak = measure_peak(config.threads, rule)
-        costs = {
-            variant: model_cost(export_dir / manifest.model_file(variant).path)
-            for variant in manifest.variants
-        }
-    except MissingExtraError as exc:
-        notes.append(f"peak skipped: {exc}")
+    """The peak (timed with the largest shape, or alone without latency), the model's cost
+    per variant, and each backend's share of the peak."""
+    if not companions:
         return None, {}, []
+    manifest = read_manifest(export_dir)
+    costs = {
+        variant: model_cost(export_dir / manifest.model_file(variant).path)
+        for variant in manifest.variants
+    }
+    with_shape = next((r for r in latency if set(companions) <= set(r.run.times)), None)
+    if with_shape is None:
+        peak = peak_from(run_interleaved(companions, rule), config.threads, None)
+    else:
+        peak = peak_from(with_shape.run, config.threads, with_shape.shape.label)
     return peak, costs, peak_shares(latency, costs, peak)
 
 
@@ -219,20 +221,28 @@ def _accuracy_section(
     return measure_accuracy(backends, chunks, query_sets)
 
 
+def _coldstart_section(
+    config: BenchConfig, backends: list[Backend], export_dir: Path, tokenize: Tokenize
+) -> list[ColdStart]:
+    if not config.runs("coldstart"):
+        return []
+    max_tokens = read_manifest(export_dir).max_seq_length
+    batch = exact_texts(tokenize, min(128, max_tokens), 32)
+    names = [backend.name for backend in backends]
+    return measure_cold_start(names, export_dir, config.model, config.threads, _COLD_RUNS, batch)
+
+
 def _http_section(
-    config: BenchConfig, export_dir: Path, tokenize: Tokenize, latency: list[ShapeLatency]
+    config: BenchConfig, export_dir: Path, tokenize: Tokenize, backends: list[Backend]
 ) -> HttpResult | None:
     if config.http_url is None and not config.serve:
         return None
-    variants = read_manifest(export_dir).variants
-    variant = "int8" if "int8" in variants else variants[0]
-    engine = next(
-        (r.backends[variant].summary.p50_ms for r in latency if r.shape == HTTP_SHAPE), None
-    )
+    onnx = {backend.name: backend for backend in backends if backend.name != PYTORCH}
+    served = onnx.get("int8") or next(iter(onnx.values()))
     text = exact_texts(tokenize, HTTP_SHAPE.tokens, 1)[0]
     requests, seconds = (200, 15.0) if config.quick else (1000, 30.0)
     server: AbstractContextManager[str] = (
-        local_server(export_dir, variant, config.threads)
+        local_server(export_dir, served.name, config.threads)
         if config.serve
         else nullcontext(str(config.http_url))
     )
@@ -243,7 +253,7 @@ def _http_section(
             requests=requests,
             seconds=seconds,
             api_key=config.api_key,
-            engine_p50_ms=engine,
+            engine=lambda: served.embed([text]),
         )
 
 

@@ -1,8 +1,9 @@
 """Timing statistics: percentiles, spread, and interleaved repetition until the figures settle.
 
 The bench shares its CPU with whatever else runs, so one backend is never timed alone: every
-round calls each backend once, in an order that rotates, and a ratio between two backends is
-taken from the same rounds. Rounds go on until the medians stop moving (or a bound is hit).
+round times a short block of calls of each backend, in an order that rotates, and a ratio
+between two backends is taken from the same rounds. Rounds go on until the medians stop
+moving (or a bound is hit).
 """
 
 from __future__ import annotations
@@ -95,32 +96,44 @@ def paired_ratios(reference: Sequence[float], other: Sequence[float]) -> list[fl
 
 @dataclass(frozen=True)
 class StopRule:
-    """When interleaved timing stops.
+    """How interleaved timing runs, and when it stops.
 
     Attributes:
         warmup: untimed calls of each backend first (thread pools, caches, lazy init).
-        min_rounds: never fewer timed rounds than this (unless `max_seconds` runs out first,
-            and then never fewer than 3).
+        min_rounds: never fewer rounds than this (unless `max_seconds` runs out first, and
+            then never fewer than 3).
         max_rounds: never more.
         max_seconds: stop starting new rounds after this long.
-        block: check for stability every `block` rounds.
+        block_seconds: in each round a backend is called back to back for this long (at least
+            once), so it is timed with its thread pool awake, as under steady traffic.
+        settle_seconds: pause before each block, so that the previous backend's threads,
+            which spin for a while after their last call, stop taking CPU from this one.
+        check_every: test for stability every this many rounds.
         tolerance: settled when no median and no ratio between medians moved by more than
-            this fraction since the previous check.
+            this fraction since the previous test.
     """
 
     warmup: int = 2
     min_rounds: int = 10
     max_rounds: int = 300
     max_seconds: float = 30.0
-    block: int = 5
+    block_seconds: float = 0.2
+    settle_seconds: float = 0.02
+    check_every: int = 5
     tolerance: float = 0.02
 
 
 @dataclass(frozen=True)
 class Interleaved:
-    """Timings (seconds) per backend, one per round, and how the loop ended."""
+    """Timings (seconds) per backend and how the loop ended.
+
+    Attributes:
+        times: every timed call.
+        round_medians: per round, the median of the backend's block (for paired ratios).
+    """
 
     times: Mapping[str, Sequence[float]]
+    round_medians: Mapping[str, Sequence[float]]
     rounds: int
     settled: bool
     seconds: float
@@ -133,30 +146,34 @@ def run_interleaved(
     calls: Mapping[str, Callable[[], object]],
     rule: StopRule,
     clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Interleaved:
-    """Time each call once per round, rotating the order, until the medians settle.
+    """Time each call in blocks, one block per backend per round, rotating the order, until
+    the medians settle.
 
     Args:
         calls: name -> a call to time (its result is ignored).
-        rule: warm-up, bounds and the stability test.
-        clock: seconds, monotonic (tests pass a fake one).
+        rule: warm-up, blocks, bounds and the stability test.
+        clock: seconds, monotonic; sleep: pause (tests pass fake ones).
     """
     names = list(calls)
     for name in names:
         for _ in range(rule.warmup):
             calls[name]()
     times: dict[str, list[float]] = {name: [] for name in names}
+    medians: dict[str, list[float]] = {name: [] for name in names}
     started = clock()
     previous: list[float] | None = None
     rounds, settled = 0, False
     while rounds < rule.max_rounds:
         shift = rounds % len(names)
         for name in names[shift:] + names[:shift]:
-            begin = clock()
-            calls[name]()
-            times[name].append(clock() - begin)
+            sleep(rule.settle_seconds)
+            block = _block(calls[name], rule.block_seconds, clock)
+            times[name] += block
+            medians[name].append(percentile(block, 50))
         rounds += 1
-        if rounds >= rule.min_rounds and rounds % rule.block == 0:
+        if rounds >= rule.min_rounds and rounds % rule.check_every == 0:
             current = _settling_figures(times)
             if previous is not None and _moved(previous, current) <= rule.tolerance:
                 settled = True
@@ -164,7 +181,17 @@ def run_interleaved(
             previous = current
         if clock() - started >= rule.max_seconds and rounds >= min(3, rule.min_rounds):
             break
-    return Interleaved(times, rounds, settled, clock() - started)
+    return Interleaved(times, medians, rounds, settled, clock() - started)
+
+
+def _block(call: Callable[[], object], seconds: float, clock: Callable[[], float]) -> list[float]:
+    samples: list[float] = []
+    start = clock()
+    while not samples or clock() - start < seconds:
+        begin = clock()
+        call()
+        samples.append(clock() - begin)
+    return samples
 
 
 def _settling_figures(times: Mapping[str, Sequence[float]]) -> list[float]:

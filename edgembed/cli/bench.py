@@ -49,7 +49,7 @@ __all__ = ["bench"]
     "--max-seconds",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Time bound of one shape's repetitions. Default: 15 (--quick) or 60.",
+    help="Time bound of one shape's repetitions. Default: 25 (--quick) or 60.",
 )
 @click.option(
     "--http",

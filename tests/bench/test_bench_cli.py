@@ -175,6 +175,7 @@ def test_full_bench_measures_peak(bench_workspace: Workspace) -> None:
     assert data["settings"]["shapes"] == ["1x16", "1x128", "32x128", "32x256"]
     assert [r["tokens"] for r in data["latency"]] == [16, 128, 128]
     assert data["peak"]["int8_gops"] > 0 and data["peak"]["threads"] == 1
+    assert data["peak"]["timed_with"] == "32x128"  # the largest shape that fits
     assert data["model_cost"]["int8"]["int8_params"] > 0
     assert {row["backend"] for row in data["peak_shares"]} == {"pytorch", "fp32", "int8"}
     assert data["coldstart"] == {}

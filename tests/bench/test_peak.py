@@ -49,14 +49,19 @@ def _latency(p50_s: float) -> BackendLatency:
 
 
 def test_shares_compare_each_precision_with_its_own_peak() -> None:
-    run = Interleaved({}, 1, True, 1.0)
+    run = Interleaved({}, {}, 1, True, 1.0)
     result = ShapeLatency(Shape(2, 10), {"fp32": _latency(1.0), "int8": _latency(0.5)}, run)
     costs = {
         "fp32": ModelCost(0, 1_000_000_000, 1, 10),
         "int8": ModelCost(600_000_000, 400_000_000, 1, 10),
     }
     peak = Peak(
-        int8_gops=400.0, fp32_gops=100.0, int8_best_gops=0, fp32_best_gops=0, threads=2, run=run
+        int8_gops=400.0,
+        fp32_gops=100.0,
+        int8_best_gops=0,
+        fp32_best_gops=0,
+        threads=2,
+        timed_with="2x10",
     )
     rows = {row["backend"]: row for row in peak_shares([result], costs, peak)}
     tokens, attention = 20, 4 * 10 * 10  # per token: 4 x length x width x layers

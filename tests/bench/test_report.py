@@ -19,7 +19,7 @@ from edgembed.metrics import RetrievalMetrics
 
 
 def _latency(shape: Shape, torch_s: float, int8_s: float) -> ShapeLatency:
-    run = Interleaved({}, 12, True, 3.0)
+    run = Interleaved({}, {}, 12, True, 3.0)
     tokens = shape.batch * shape.tokens
     return ShapeLatency(
         shape,
@@ -65,7 +65,7 @@ def make_report() -> BenchReport:
             )
         ],
         coldstart=[ColdStart("int8", 3, 0.8, 0.5, 120.0, 180.0, False)],
-        http=HttpResult("http://127.0.0.1:8001", [http_level], 2.0),
+        http=HttpResult("http://127.0.0.1:8001", [http_level], 2.0, 3.0),
         notes=["32x256 skipped: the model takes at most 128 tokens"],
         seconds=12.0,
     )

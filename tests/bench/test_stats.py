@@ -49,13 +49,16 @@ def test_paired_ratios_compare_round_by_round() -> None:
 
 
 class FakeClock:
-    """A clock that each timed call advances by its own cost."""
+    """A clock that each timed call advances by its own cost, and sleeping by its length."""
 
     def __init__(self) -> None:
         self.now = 0.0
 
     def __call__(self) -> float:
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
     def call(self, costs: Callable[[int], float], log: list[str], name: str) -> Callable[[], None]:
         count = [0]
@@ -74,20 +77,36 @@ def test_interleaved_rounds_rotate_and_stop_once_settled() -> None:
         "slow": clock.call(lambda i: 0.010, log, "slow"),
         "fast": clock.call(lambda i: 0.002, log, "fast"),
     }
-    rule = StopRule(warmup=1, min_rounds=10, max_rounds=100, max_seconds=60, block=5)
-    run = run_interleaved(calls, rule, clock=clock)
+    rule = StopRule(warmup=1, min_rounds=10, max_rounds=100, max_seconds=60, block_seconds=0)
+    run = run_interleaved(calls, rule, clock=clock, sleep=clock.sleep)
     assert run.settled
     assert run.rounds == 15  # first check at 10 rounds, settled at the next one
     assert log[:2] == ["slow", "fast"]  # warm-up
     assert log[2:6] == ["slow", "fast", "fast", "slow"]  # the order rotates each round
     assert run.times["slow"] == pytest.approx([0.010] * 15)
+    assert run.seconds == pytest.approx(15 * (0.012 + 2 * rule.settle_seconds))
+
+
+def test_each_round_times_a_block_of_calls_per_backend() -> None:
+    clock, log = FakeClock(), []
+    calls = {
+        "slow": clock.call(lambda i: 0.10, log, "slow"),
+        "fast": clock.call(lambda i: 0.01 if i % 2 else 0.03, log, "fast"),
+    }
+    rule = StopRule(warmup=0, min_rounds=2, max_rounds=2, block_seconds=0.05, check_every=1)
+    run = run_interleaved(calls, rule, clock=clock, sleep=clock.sleep)
+    # a block runs until block_seconds have passed, and always at least one call
+    assert log == ["slow"] + ["fast"] * 3 + ["fast"] * 3 + ["slow"]
+    assert len(run.times["fast"]) == 6 and len(run.times["slow"]) == 2
+    assert run.round_medians["fast"] == pytest.approx([0.03, 0.01])
+    assert run.round_medians["slow"] == pytest.approx([0.10, 0.10])
 
 
 def test_interleaved_keeps_going_while_the_median_moves_then_stops_at_max_rounds() -> None:
     clock, log = FakeClock(), []
     calls = {"drifting": clock.call(lambda i: 0.001 * 1.5**i, log, "drifting")}
-    rule = StopRule(warmup=0, min_rounds=5, max_rounds=30, max_seconds=1e9, block=5)
-    run = run_interleaved(calls, rule, clock=clock)
+    rule = StopRule(warmup=0, min_rounds=5, max_rounds=30, max_seconds=1e9, block_seconds=0)
+    run = run_interleaved(calls, rule, clock=clock, sleep=clock.sleep)
     assert not run.settled
     assert run.rounds == 30
 
@@ -95,8 +114,8 @@ def test_interleaved_keeps_going_while_the_median_moves_then_stops_at_max_rounds
 def test_interleaved_stops_at_the_time_bound_but_after_three_rounds() -> None:
     clock, log = FakeClock(), []
     calls = {"slow": clock.call(lambda i: 10.0, log, "slow")}
-    rule = StopRule(warmup=0, min_rounds=10, max_rounds=100, max_seconds=5)
-    run = run_interleaved(calls, rule, clock=clock)
+    rule = StopRule(warmup=0, min_rounds=10, max_rounds=100, max_seconds=5, settle_seconds=0)
+    run = run_interleaved(calls, rule, clock=clock, sleep=clock.sleep)
     assert run.rounds == 3
     assert not run.settled
     assert run.to_json() == {"rounds": 3, "settled": False, "seconds": 30.0}
