@@ -106,16 +106,17 @@ class Baseline:
 
 
 # The figures gated by a baseline written with --save-baseline, and their tolerances. rel_tol
-# 0.4 on a speed-up lets noise take 40% off it while a 2x regression (-50%) still fails.
+# 0.4 on a speed-up lets noise take 40% off it while a 2x regression (-50%) still fails; the
+# accuracy tolerances allow about two queries of 32 eval pairs, or five of 130 questions, to
+# move. The server's figure is loose: it is measured beside the engine on a shared CPU.
 DEFAULT_CHECKS: dict[str, dict[str, Any]] = {
     "speedup.int8.1x16": {"better": "higher", "rel_tol": 0.4},
     "speedup.int8.32x128": {"better": "higher", "rel_tol": 0.4},
-    "speedup.fp32.32x128": {"better": "higher", "rel_tol": 0.4},
-    "accuracy.int8.eval_pairs.ndcg_delta": {"better": "higher", "abs_tol": 0.01},
-    "accuracy.int8.eval_pairs.acc3_delta": {"better": "higher", "abs_tol": 0.04},
-    "accuracy.int8.real_questions.ndcg_delta": {"better": "higher", "abs_tol": 0.01},
+    "accuracy.int8.eval_pairs.ndcg_delta": {"better": "higher", "abs_tol": 0.02},
+    "accuracy.int8.eval_pairs.acc3_delta": {"better": "higher", "abs_tol": 0.07},
+    "accuracy.int8.real_questions.ndcg_delta": {"better": "higher", "abs_tol": 0.015},
     "accuracy.int8.real_questions.acc3_delta": {"better": "higher", "abs_tol": 0.04},
-    "http.latency_ratio_c1": {"better": "lower", "rel_tol": 0.8, "optional": True},
+    "http.latency_ratio_c1": {"better": "lower", "rel_tol": 1.0, "optional": True},
 }
 
 
