@@ -26,11 +26,11 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 export_dir="" target="runtime" tag="" base=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --export) export_dir="$2"; shift 2 ;;
-        --target) target="$2"; shift 2 ;;
-        --tag) tag="$2"; shift 2 ;;
-        --base) base="$2"; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --export) export_dir="${2:?--export needs a folder}"; shift 2 ;;
+        --target) target="${2:?--target needs runtime or build}"; shift 2 ;;
+        --tag) tag="${2:?--tag needs an image name}"; shift 2 ;;
+        --base) base="${2:?--base needs an image}"; shift 2 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -39,9 +39,12 @@ case "$target" in
     build) tag="${tag:-localhost/edgembed-build:latest}" ;;
     *) echo "--target must be runtime or build, not '$target'" >&2; exit 2 ;;
 esac
-if [ -n "$export_dir" ] && [ ! -f "$export_dir/manifest.json" ]; then
-    echo "$export_dir has no manifest.json: pass a folder written by 'edgembed export'" >&2
-    exit 2
+if [ -n "$export_dir" ]; then
+    if [ ! -f "$export_dir/manifest.json" ]; then
+        echo "$export_dir has no manifest.json: pass a folder written by 'edgembed export'" >&2
+        exit 2
+    fi
+    export_dir="$(cd "$export_dir" && pwd)"
 fi
 command -v buildah >/dev/null || {
     echo "buildah is not installed: apt-get install -y buildah (or use docker build, see Containerfile)" >&2

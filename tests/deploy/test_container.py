@@ -22,14 +22,11 @@ import pytest
 from tests.deploy.conftest import serving
 from tests.server.live import free_port
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("buildah") is None,
-        reason="buildah is not installed (apt-get install buildah debootstrap): the container "
-        "image cannot be built here",
-    ),
-]
+needs_buildah = pytest.mark.skipif(
+    shutil.which("buildah") is None,
+    reason="buildah is not installed (apt-get install buildah debootstrap): the container "
+    "image cannot be built here",
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = "localhost/edgembed-test:latest"
@@ -84,6 +81,23 @@ def run_in(storage: Path, container: str, *command: str) -> subprocess.Completed
     return buildah(storage, "run", "--isolation", "chroot", container, "--", *command, check=False)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "gpu"], "--target must be runtime or build"),
+        (["--export", "sample_docs"], "sample_docs has no manifest.json"),
+        (["--bogus"], "unknown option: --bogus"),
+    ],
+)
+def test_build_script_refuses_bad_input(args: list[str], message: str) -> None:
+    script = REPO / "scripts/build-container.sh"
+    refused = subprocess.run(["bash", str(script), *args], capture_output=True, text=True, cwd=REPO)
+    assert refused.returncode == 2
+    assert message in refused.stderr
+
+
+@pytest.mark.slow
+@needs_buildah
 def test_image_is_small_non_root_and_torch_free(
     storage: Path, image: dict[str, Any], container: str
 ) -> None:
@@ -103,6 +117,8 @@ def test_image_is_small_non_root_and_torch_free(
     assert {"manifest.json", "model.int8.onnx", "tokenizer.json"} <= set(listing)
 
 
+@pytest.mark.slow
+@needs_buildah
 def test_entrypoint_serves_the_openai_sdk_and_passes_its_healthcheck(
     storage: Path, image: dict[str, Any], container: str, real_export: Path
 ) -> None:
