@@ -6,6 +6,7 @@ missing package becomes an error that names the extra to install.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ def create_session(path: Path, threads: int | None = None) -> onnxruntime.Infere
         MissingExtraError: onnxruntime is not installed.
         ManifestError: the file is not a model onnxruntime can load.
     """
+    # On-prem: onnxruntime must not persist a device id or send usage telemetry.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime as ort
     except ImportError as exc:
