@@ -36,9 +36,9 @@ class BackendLatency:
     Attributes:
         summary: latency percentiles of one call (the whole batch).
         tokens_per_s: batch x tokens / median latency.
-        speedup: PyTorch's median / this median (None without PyTorch).
-        speedup_band: the middle half (25th..75th percentile) of the per-round ratios of
-            block medians.
+        speedup: how many times faster than PyTorch: the median over rounds of PyTorch's
+            block median / this backend's block median (None without PyTorch).
+        speedup_band: the middle half (25th..75th percentile) of those per-round ratios.
     """
 
     summary: Summary
@@ -128,15 +128,16 @@ def _bound(backend: Backend, texts: list[str]) -> Callable[[], object]:
 
 
 def _figures(run: Interleaved, shape: Shape, names: Sequence[str]) -> dict[str, BackendLatency]:
-    reference = run.times.get(PYTORCH)
+    reference = run.round_medians.get(PYTORCH)
     figures = {}
     for name in names:
         times = run.times[name]
         summary = summarize(times)
         speedup = band = None
         if reference is not None:
-            speedup = percentile(reference, 50) / percentile(times, 50)
+            # Ratios within a round cancel the load changes between rounds.
             ratios = paired_ratios(run.round_medians[PYTORCH], run.round_medians[name])
+            speedup = percentile(ratios, 50)
             band = (percentile(ratios, 25), percentile(ratios, 75))
         tokens_per_s = shape.batch * shape.tokens / (summary.p50_ms / 1000)
         figures[name] = BackendLatency(summary, tokens_per_s, speedup, band)
