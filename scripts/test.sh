@@ -12,3 +12,7 @@ bash scripts/install.sh train,serve,llm,gguf,dev
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
+# The bench regression gate (issue: ratios, not absolute times). Skip with EDGEMBED_SKIP_BENCH_GATE=1.
+if [ -z "${EDGEMBED_SKIP_BENCH_GATE:-}" ]; then
+    bash scripts/bench-gate.sh
+fi
