@@ -226,7 +226,7 @@ def load_documents(source: Path) -> LoadResult:
         try:
             documents.append(load_document(path, rel))
         except DocumentError as exc:
-            log.warning("skipped %s: %s", rel, exc)
+            log.info("skipped %s: %s", rel, exc)
             skipped.append((rel, str(exc)))
     if not documents:
         supported = ", ".join(sorted(LOADERS))
