@@ -65,44 +65,50 @@ def llm_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
+def pair_options(func: click.decorators.FC) -> click.decorators.FC:
+    """--generator, the LLM options, --max-pairs, --questions-per-chunk and --mix-ict: how
+    training pairs are made, shared with `pipeline`."""
+    func = click.option(
+        "--mix-ict",
+        is_flag=True,
+        help="With an LLM generator, also take --questions-per-chunk ICT queries from every "
+        "chunk (LLM questions alone from small models scored below ICT on real questions).",
+    )(func)
+    func = click.option(
+        "--questions-per-chunk",
+        type=click.IntRange(1, 20),
+        default=3,
+        show_default=True,
+        help="Queries asked of each chunk (ict: sentences taken out of it).",
+    )(func)
+    func = click.option(
+        "--max-pairs",
+        type=click.IntRange(min=1),
+        default=300,
+        show_default=True,
+        help="Stop at this many pairs (train + eval). Chunks are visited in a random order, "
+        "so a low cap still samples every document; raise it to use every chunk.",
+    )(func)
+    func = llm_options(func)
+    return click.option(
+        "--generator",
+        type=click.Choice(sorted(GENERATORS)),
+        default="ict",
+        show_default=True,
+        help="Who writes the queries: ict (no LLM: sentences taken out of each passage), "
+        "ollama, openai (any OpenAI-compatible server) or llamacpp (a GGUF file, in-process).",
+    )(func)
+
+
 @click.command()
 @click.argument("docs", type=click.Path(path_type=Path))
-@click.option(
-    "--generator",
-    type=click.Choice(sorted(GENERATORS)),
-    default="ict",
-    show_default=True,
-    help="Who writes the queries: ict (no LLM: sentences taken out of each passage), ollama, "
-    "openai (any OpenAI-compatible server) or llamacpp (a GGUF file, in-process).",
-)
-@llm_options
-@click.option(
-    "--max-pairs",
-    type=click.IntRange(min=1),
-    default=300,
-    show_default=True,
-    help="Stop at this many pairs (train + eval). Chunks are visited in a random order, so "
-    "a low cap still samples every document; raise it to use every chunk.",
-)
-@click.option(
-    "--questions-per-chunk",
-    type=click.IntRange(1, 20),
-    default=3,
-    show_default=True,
-    help="Queries asked of each chunk (ict: sentences taken out of it).",
-)
+@pair_options
 @click.option(
     "--paraphrases",
     type=click.IntRange(0, 5),
     default=None,
     help="Rewordings asked of each kept question. Default: 1 with an LLM generator; "
     "ict cannot paraphrase.",
-)
-@click.option(
-    "--mix-ict",
-    is_flag=True,
-    help="With an LLM generator, also take --questions-per-chunk ICT queries from every "
-    "chunk (LLM questions alone from small models scored below ICT on real questions).",
 )
 @click.option(
     "--eval-fraction",

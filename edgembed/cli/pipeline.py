@@ -8,30 +8,19 @@ from typing import Any
 import click
 
 from edgembed.cli.chunk import chunk_options
-from edgembed.cli.generate import llm_options
+from edgembed.cli.generate import pair_options
 from edgembed.cli.options import CliState, force_option, pass_state, seed_option
 from edgembed.cli.table import format_table
 from edgembed.cli.train import train_options
 from edgembed.config import ChunkConfig, GenerateConfig, LLMConfig, PipelineConfig, TrainConfig
 from edgembed.pipeline import PipelineResult, run_pipeline
-from edgembed.trainer.datagen import GENERATORS
 
 __all__ = ["pipeline"]
 
 
 @click.command()
 @click.argument("docs", type=click.Path(path_type=Path))
-@click.option(
-    "--generator",
-    type=click.Choice(sorted(GENERATORS)),
-    default="ict",
-    show_default=True,
-    help="Who writes the training queries (see `edgembed generate --help`).",
-)
-@llm_options
-@click.option("--max-pairs", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--questions-per-chunk", type=click.IntRange(1, 20), default=3, show_default=True)
-@click.option("--mix-ict", is_flag=True, help="With an LLM generator, add ICT pairs too.")
+@pair_options
 @chunk_options
 @train_options
 @click.option(
