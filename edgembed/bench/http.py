@@ -27,7 +27,15 @@ from edgembed.errors import ConfigError, InputError, ModelError
 from edgembed.progress import progress
 from edgembed.server.loadtest import run_load
 
-__all__ = ["CONCURRENCY", "HttpResult", "check_loopback", "local_server", "measure_http"]
+__all__ = [
+    "CONCURRENCY",
+    "HttpResult",
+    "LocalServer",
+    "check_loopback",
+    "local_server",
+    "measure_http",
+    "measure_unbatched",
+]
 
 CONCURRENCY = (1, 4, 16)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -48,12 +56,27 @@ class HttpResult:
         engine_p50_ms: the engine's median on the text, in this process.
         server_p50_ms: the server's median for the same text at concurrency 1, timed in
             blocks alternating with the engine's (None when no engine was given).
+        unbatched: the highest concurrency again, against the same export served with
+            batching off (``--max-batch-tokens 1``); only with --serve.
+        ready_s: process start to the first 200 from GET /ready; only with --serve.
+        idle_rss_mb: the server's resident memory once ready, before any load; only with
+            --serve.
     """
 
     url: str
     levels: list[dict[str, Any]]
     engine_p50_ms: float | None = None
     server_p50_ms: float | None = None
+    unbatched: dict[str, Any] | None = None
+    ready_s: float | None = None
+    idle_rss_mb: float | None = None
+
+    @property
+    def batching_gain(self) -> float | None:
+        """Requests/s at the highest concurrency, batched over unbatched."""
+        if self.unbatched is None or not self.unbatched["req_per_s"] or not self.levels:
+            return None
+        return float(self.levels[-1]["req_per_s"]) / float(self.unbatched["req_per_s"])
 
     @property
     def latency_ratio(self) -> float | None:
@@ -78,6 +101,10 @@ class HttpResult:
             "latency_ratio_c1": _round(ratio),
             "overhead_ms_c1": _round(overhead),
             "levels": self.levels,
+            "unbatched": self.unbatched,
+            "batching_gain": _round(self.batching_gain),
+            "ready_s": _round(self.ready_s),
+            "idle_rss_mb": _round(self.idle_rss_mb),
         }
 
 
@@ -133,6 +160,15 @@ def measure_http(
     return HttpResult(url, levels, engine_p50, server_p50)
 
 
+def measure_unbatched(
+    url: str, text: str, *, requests: int, seconds: float, concurrency: int
+) -> dict[str, Any]:
+    """One load level against a server started with batching off, the batching baseline."""
+    _wait_ready(url, timeout=5)
+    _load(url, 1, _WARMUP_REQUESTS, text, seconds, None)
+    return _load(url, concurrency, requests, text, seconds, None)
+
+
 def _overhead(
     url: str, text: str, api_key: str | None, engine: Callable[[], object]
 ) -> tuple[float, float]:
@@ -183,9 +219,31 @@ def _free_port() -> int:
     return port
 
 
+@dataclass(frozen=True)
+class LocalServer:
+    """A server process the bench started: its URL, how long it took to get ready, its pid."""
+
+    url: str
+    ready_s: float
+    pid: int
+
+    def rss_mb(self) -> float | None:
+        """Resident memory now (None where /proc is not available)."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return None
+
+
 @contextmanager
-def local_server(export_dir: Path, variant: str, threads: int | None) -> Iterator[str]:
-    """Run `edgembed serve EXPORT_DIR` on a free 127.0.0.1 port; yield its URL; stop it.
+def local_server(
+    export_dir: Path, variant: str, threads: int | None, extra: Sequence[str] = ()
+) -> Iterator[LocalServer]:
+    """Run `edgembed serve EXPORT_DIR [extra]` on a free 127.0.0.1 port; stop it afterwards.
 
     Raises:
         ModelError: the server exited or did not become ready in time.
@@ -194,12 +252,14 @@ def local_server(export_dir: Path, variant: str, threads: int | None) -> Iterato
     command = [sys.executable, "-c", "from edgembed.cli.main import main; main()", "-q"]
     command += ["serve", str(export_dir), "--port", str(port), "--variant", variant]
     command += ["--threads", str(threads)] if threads else []
+    command += list(extra)
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
         try:
             _await_process(process, url, log)
-            yield url
+            yield LocalServer(url, time.perf_counter() - started, process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -220,5 +280,5 @@ def _await_process(process: subprocess.Popen[bytes], url: str, log: Any) -> None
             _wait_ready(url, timeout=0)
             return
         except InputError:
-            time.sleep(0.1)
+            time.sleep(0.01)
     raise ModelError(f"`edgembed serve` was not ready after {_READY_TIMEOUT_S}s")

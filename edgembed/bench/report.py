@@ -53,7 +53,7 @@ def _targets(report: BenchReport) -> Table:
         target = result.target
         measured = "not measured" if result.value is None else target.format(result.value)
         met = {None: "", True: "yes", False: "NO"}[result.met]
-        rows.append([target.what, ">= " + target.format(target.minimum), measured, met])
+        rows.append([target.what, target.goal, measured, met])
     return Table("Targets", ("target", "goal", "measured", "met"), rows)
 
 
@@ -169,11 +169,15 @@ def _coldstart(report: BenchReport) -> Table:
 
 
 def _http(report: BenchReport) -> Table:
-    if report.http is None:
+    http = report.http
+    if http is None:
         return Table("HTTP", (), [])
+    levels = [(str(level["concurrency"]), level) for level in http.levels]
+    if http.unbatched is not None:
+        levels.append((f"{http.unbatched['concurrency']} (batching off)", http.unbatched))
     rows = [
         [
-            level["concurrency"],
+            label,
             level["completed"],
             level["req_per_s"],
             level["latency_ms"].get("p50", ""),
@@ -181,14 +185,21 @@ def _http(report: BenchReport) -> Table:
             ", ".join(f"{code}: {n}" for code, n in level["status"].items()),
             level["connection_errors"] + level["lost"],
         ]
-        for level in report.http.levels
+        for label, level in levels
     ]
-    title = f"HTTP load on {report.http.url}"
-    if report.http.overhead_ms is not None and report.http.latency_ratio is not None:
-        title += (
-            f" (engine p50 {report.http.engine_p50_ms:.2f} ms; server adds "
-            f"{report.http.overhead_ms:.2f} ms at concurrency 1 = {report.http.latency_ratio:.2f}x)"
+    notes = []
+    if http.overhead_ms is not None and http.latency_ratio is not None:
+        notes.append(
+            f"engine p50 {http.engine_p50_ms:.2f} ms; server adds {http.overhead_ms:.2f} ms at "
+            f"concurrency 1 = {http.latency_ratio:.2f}x"
         )
+    if http.batching_gain is not None:
+        notes.append(f"batching gain {http.batching_gain:.2f}x")
+    if http.ready_s is not None:
+        notes.append(f"ready {http.ready_s:.2f} s after start")
+    if http.idle_rss_mb is not None:
+        notes.append(f"{http.idle_rss_mb:.0f} MB resident when idle")
+    title = f"HTTP load on {http.url}" + (f" ({'; '.join(notes)})" if notes else "")
     headers = ("concurrency", "requests", "req/s", "p50 ms", "p99 ms", "statuses", "errors")
     return Table(title, headers, rows)
 

@@ -22,15 +22,27 @@ def slug(name: str) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """A goal the bench shows a figure against: ``figure >= minimum``."""
+    """A goal the bench shows a figure against: ``figure >= limit``, or ``<=`` with `at_most`."""
 
     what: str
     figure: str
-    minimum: float
-    unit: str  # "x" (a ratio) or "%" (a share)
+    limit: float
+    unit: str  # "x" (a ratio), "%" (a share), or a unit of measure: "ms", "s", "MB"
+    at_most: bool = False
 
     def format(self, value: float) -> str:
-        return f"{value:.1%}" if self.unit == "%" else f"{value:.2f}x"
+        if self.unit == "%":
+            return f"{value:.1%}"
+        if self.unit == "x":
+            return f"{value:.2f}x"
+        return f"{value:.2f} {self.unit}"
+
+    @property
+    def goal(self) -> str:
+        return ("<= " if self.at_most else ">= ") + self.format(self.limit)
+
+    def met_by(self, value: float) -> bool:
+        return value <= self.limit if self.at_most else value >= self.limit
 
 
 TARGETS = (
@@ -46,6 +58,13 @@ TARGETS = (
         0.995,
         "%",
     ),
+    Target(
+        "server overhead over the engine, 1 x 16 tokens", "http.overhead_ms_c1", 0.5, "ms", True
+    ),
+    Target("requests/s at concurrency 16, batched / unbatched", "http.batching_gain_c16", 2.5, "x"),
+    Target("server p99 at concurrency 16", "http.c16.p99_ms", 50.0, "ms", True),
+    Target("server start to ready", "http.ready_s", 1.0, "s", True),
+    Target("server resident memory when idle", "http.idle_rss_mb", 200.0, "MB", True),
 )
 
 
@@ -58,13 +77,14 @@ class TargetResult:
 
     @property
     def met(self) -> bool | None:
-        return None if self.value is None else self.value >= self.target.minimum
+        return None if self.value is None else self.target.met_by(self.value)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "what": self.target.what,
             "figure": self.target.figure,
-            "minimum": self.target.minimum,
+            "limit": self.target.limit,
+            "at_most": self.target.at_most,
             "value": self.value,
             "met": self.met,
         }
@@ -131,6 +151,10 @@ class BenchReport:
             out["http.overhead_ms_c1"] = self.http.overhead_ms
             for level in self.http.levels:
                 out[f"http.c{level['concurrency']}.req_per_s"] = level["req_per_s"]
+                out[f"http.c{level['concurrency']}.p99_ms"] = level["latency_ms"].get("p99")
+            out["http.batching_gain_c16"] = self.http.batching_gain
+            out["http.ready_s"] = self.http.ready_s
+            out["http.idle_rss_mb"] = self.http.idle_rss_mb
         return out
 
     def targets(self) -> list[TargetResult]:

@@ -7,7 +7,6 @@ import os
 import platform
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,14 @@ from edgembed.bench.gate import (
     load_baseline,
     save_baseline,
 )
-from edgembed.bench.http import HttpResult, check_loopback, local_server, measure_http
+from edgembed.bench.http import (
+    CONCURRENCY,
+    HttpResult,
+    check_loopback,
+    local_server,
+    measure_http,
+    measure_unbatched,
+)
 from edgembed.bench.inputs import QUICK_SHAPES, SHAPES, Shape, Tokenize, exact_texts
 from edgembed.bench.latency import ShapeLatency, measure_latency
 from edgembed.bench.peak import ModelCost, Peak, model_cost, peak_calls, peak_from, peak_shares
@@ -241,12 +247,8 @@ def _http_section(
     served = onnx.get("int8") or next(iter(onnx.values()))
     text = exact_texts(tokenize, HTTP_SHAPE.tokens, 1)[0]
     requests, seconds = (200, 15.0) if config.quick else (1000, 30.0)
-    server: AbstractContextManager[str] = (
-        local_server(export_dir, served.name, config.threads)
-        if config.serve
-        else nullcontext(str(config.http_url))
-    )
-    with server as url:
+
+    def measure(url: str) -> HttpResult:
         return measure_http(
             url,
             text,
@@ -255,6 +257,20 @@ def _http_section(
             api_key=config.api_key,
             engine=lambda: served.embed([text]),
         )
+
+    if not config.serve:
+        return measure(str(config.http_url))
+    with local_server(export_dir, served.name, config.threads) as server:
+        idle_rss_mb = server.rss_mb()
+        result = measure(server.url)
+    # The same export with batching off: every request is its own model call.
+    with local_server(
+        export_dir, served.name, config.threads, ["--max-batch-tokens", "1"]
+    ) as unbatched:
+        baseline = measure_unbatched(
+            unbatched.url, text, requests=requests, seconds=seconds, concurrency=CONCURRENCY[-1]
+        )
+    return replace(result, unbatched=baseline, ready_s=server.ready_s, idle_rss_mb=idle_rss_mb)
 
 
 def _machine() -> dict[str, Any]:

@@ -1,5 +1,10 @@
-"""The texts the parity check embeds: the workspace's eval questions and passages when they
+"""The texts the parity check embeds: the workspace's questions and passages when they
 exist, else its chunks, else a built-in set of varied sentences.
+
+The questions are the eval pairs' first, topped up with the training pairs' up to the limit.
+Parity compares two forms of one model, so questions the model was trained on measure
+quantization loss as well as held-out ones do, and a few dozen eval questions alone make a
+noisy gate: one query dropping a rank moves NDCG@10 by a percent or more.
 """
 
 from __future__ import annotations
@@ -7,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from edgembed.atomic import read_jsonl
 from edgembed.config import Workspace
@@ -70,7 +76,7 @@ class ParityTexts:
     """Queries and passages to embed, and which passages answer which query.
 
     Attributes:
-        queries: eval questions; empty when the workspace has no eval pairs.
+        queries: eval (then training) questions; empty when the workspace has no pairs.
         corpus: passages (chunks, or the built-in texts).
         relevant: per query, the corpus indices that answer it.
         source: where the texts came from, for the report.
@@ -99,12 +105,18 @@ def load_parity_texts(workspace: Workspace, limit: int, seed: int = 0) -> Parity
     chunks = {chunk.id: chunk.text for chunk in read_chunks(workspace.chunks)}
     if not chunks:
         return ParityTexts((), BUILTIN_TEXTS, (), "built-in sentences")
-    pairs = _eval_pairs(workspace, chunks)
+    pairs = _pairs(workspace.pairs_eval, chunks)
+    sources = [workspace.pairs_eval] if pairs else []
+    if len(pairs) < limit:
+        train = _pairs(workspace.pairs_train, chunks)
+        if train:
+            pairs += rng.sample(train, min(limit - len(pairs), len(train)))
+            sources.append(workspace.pairs_train)
     if not pairs:
         ids = sorted(chunks)
         picked = rng.sample(ids, min(limit, len(ids)))
         return ParityTexts((), tuple(chunks[i] for i in picked), (), f"{workspace.chunks}")
-    pairs = rng.sample(pairs, min(limit, len(pairs)))
+    pairs = rng.sample(pairs, min(limit, len(pairs))) if len(pairs) > limit else pairs
     positives = sorted({chunk_id for _, chunk_id in pairs})
     others = sorted(set(chunks) - set(positives))
     corpus_ids = positives + rng.sample(others, max(0, min(limit - len(positives), len(others))))
@@ -113,13 +125,12 @@ def load_parity_texts(workspace: Workspace, limit: int, seed: int = 0) -> Parity
         queries=tuple(query for query, _ in pairs),
         corpus=tuple(chunks[i] for i in corpus_ids),
         relevant=tuple(frozenset({index[chunk_id]}) for _, chunk_id in pairs),
-        source=f"{workspace.pairs_eval} over {workspace.chunks}",
+        source=f"{' + '.join(map(str, sources))} over {workspace.chunks}",
     )
 
 
-def _eval_pairs(workspace: Workspace, chunks: dict[str, str]) -> list[tuple[str, str]]:
-    """(query, positive chunk id) rows of pairs.eval.jsonl whose chunk still exists."""
-    path = workspace.pairs_eval
+def _pairs(path: Path, chunks: dict[str, str]) -> list[tuple[str, str]]:
+    """(query, positive chunk id) rows of a pairs file whose chunk still exists."""
     if not path.exists():
         return []
     try:
@@ -131,6 +142,8 @@ def _eval_pairs(workspace: Workspace, chunks: dict[str, str]) -> list[tuple[str,
     kept = [row for row in rows if row[1] in chunks]
     if len(kept) < len(rows):
         log.warning(
-            "%d eval pairs point at chunks missing from chunks.jsonl", len(rows) - len(kept)
+            "%d pairs in %s point at chunks missing from chunks.jsonl",
+            len(rows) - len(kept),
+            path.name,
         )
     return kept

@@ -137,6 +137,11 @@ def test_quick_bench_with_server_gate_and_new_baseline(bench_workspace: Workspac
     assert [a["query_set"] for a in data["accuracy"]] == ["eval pairs", "real questions"]
     assert [level["concurrency"] for level in data["http"]["levels"]] == [1, 4, 16]
     assert all(level["status"] == {"200": level["completed"]} for level in data["http"]["levels"])
+    unbatched = data["http"]["unbatched"]
+    assert unbatched["concurrency"] == 16 and unbatched["status"] == {"200": unbatched["completed"]}
+    assert data["figures"]["http.batching_gain_c16"] > 0
+    assert 0 < data["figures"]["http.ready_s"] < 120
+    assert data["figures"]["http.idle_rss_mb"] > 10
     assert data["gate"]["passed"] is True
     assert (bench_workspace.reports / "bench.md").read_text().startswith("# Bench: tiny")
     assert {c.figure for c in load_baseline(saved).checks} >= {"speedup.int8.1x16"}

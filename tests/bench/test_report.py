@@ -65,7 +65,15 @@ def make_report() -> BenchReport:
             )
         ],
         coldstart=[ColdStart("int8", 3, 0.8, 0.5, 120.0, 180.0, False)],
-        http=HttpResult("http://127.0.0.1:8001", [http_level], 2.0, 3.0),
+        http=HttpResult(
+            "http://127.0.0.1:8001",
+            [http_level, {**http_level, "concurrency": 16, "req_per_s": 300.0}],
+            2.0,
+            3.0,
+            unbatched={**http_level, "concurrency": 16, "req_per_s": 150.0},
+            ready_s=0.8,
+            idle_rss_mb=250.0,
+        ),
         notes=["32x256 skipped: the model takes at most 128 tokens"],
         seconds=12.0,
     )
@@ -82,6 +90,8 @@ def test_figures_are_flat_and_named_for_the_gate() -> None:
     assert figures["http.overhead_ms_c1"] == 1.0
     assert figures["http.c1.req_per_s"] == 100.0
     assert figures["memory.int8.peak_rss_mb"] == 180.0
+    assert figures["http.batching_gain_c16"] == 2.0
+    assert figures["http.c16.p99_ms"] == 6.0
 
 
 def test_targets_stand_beside_their_measured_values() -> None:
@@ -90,6 +100,12 @@ def test_targets_stand_beside_their_measured_values() -> None:
     assert targets["speedup.int8.32x128"].met is False  # 3.33x < 4x
     assert targets["accuracy.int8.eval_pairs.ndcg_ratio"].met is True  # exactly 99.5%
     assert targets["peak_share.int8.32x256"].met is None  # not measured
+    # Server targets are upper bounds: overhead 1.0 ms > 0.5, p99 6 ms <= 50, ready 0.8 s <= 1.
+    assert targets["http.overhead_ms_c1"].met is False
+    assert targets["http.c16.p99_ms"].met is True
+    assert targets["http.ready_s"].met is True
+    assert targets["http.idle_rss_mb"].met is False  # 250 MB > 200
+    assert targets["http.batching_gain_c16"].met is False  # 2.0x < 2.5x
 
 
 def test_tables_print_every_section() -> None:
@@ -103,7 +119,15 @@ def test_tables_print_every_section() -> None:
     ]
     latency = format_table(tables["Latency"].headers, tables["Latency"].rows)
     assert "5.00x (4.50-6.50)" in latency
-    assert "NO" in format_table(tables["Targets"].headers, tables["Targets"].rows)
+    targets = format_table(tables["Targets"].headers, tables["Targets"].rows)
+    assert "NO" in targets and "<= 0.50 ms" in targets and "<= 1.00 s" in targets
+    http = format_table(
+        tables["HTTP load on http://127.0.0.1:8001"].headers,
+        tables["HTTP load on http://127.0.0.1:8001"].rows,
+    )
+    assert "16 (batching off)" in http
+    title = next(t.title for t in bench_tables(make_report()) if t.title.startswith("HTTP"))
+    assert "batching gain 2.00x" in title and "ready 0.80 s" in title
 
 
 def test_reports_are_written_with_the_gate(tmp_path: Path) -> None:
