@@ -141,6 +141,11 @@ class TrainConfig:
         hard_negatives: negatives per pair mined from the corpus with the base model (0: none).
         matryoshka_dims: also train these truncated dimensions (e.g. (384, 256, 128, 64)).
         max_seq_length: token limit for training and the saved model (None: the model's own).
+        finetuned_weight: the saved model's weights are ``base + w * (best - base)``: a
+            weight-space ensemble of the base model and the best epoch (WiSE-FT, Wortsman et
+            al., 2022). 1.0 keeps the fine-tuned weights as they are. Synthetic pairs teach
+            the corpus's vocabulary and also the quirks of how they were made; halfway keeps
+            the first and the base model's sense of real questions (see README, "Quality").
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         force: overwrite an existing model folder.
     """
@@ -156,11 +161,14 @@ class TrainConfig:
     hard_negatives: int = 0
     matryoshka_dims: tuple[int, ...] = ()
     max_seq_length: int | None = None
+    finetuned_weight: float = 0.5
     seed: int = 42
     device: str = "auto"
     force: bool = False
 
     def __post_init__(self) -> None:
+        if not 0 < self.finetuned_weight <= 1:
+            raise ConfigError(f"finetuned_weight must be in (0, 1], got {self.finetuned_weight}")
         if self.epochs < 1 or self.batch_size < 2:
             raise ConfigError("epochs must be >= 1 and batch_size >= 2 (in-batch negatives)")
         if not 0 < self.learning_rate < 1:

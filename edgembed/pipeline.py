@@ -150,7 +150,10 @@ def _train(runner: _Runner) -> Path:
 
     def run() -> str:
         result = train_model(replace(config, force=True), ws)
-        return f"eval NDCG@10 {result.base_ndcg_at_10:.3f} -> {result.best_ndcg_at_10:.3f}"
+        return (
+            f"eval NDCG@10 {result.base_ndcg_at_10:.3f} -> {result.best_ndcg_at_10:.3f} (best "
+            f"epoch), {result.saved_ndcg_at_10:.3f} (saved)"
+        )
 
     runner.stage("train", key, [target], run)
     return target

@@ -76,6 +76,7 @@ def pipeline(state: CliState, /, docs: Path, **o: Any) -> None:
         epochs=o["epochs"],
         batch_size=o["batch_size"],
         learning_rate=o["learning_rate"],
+        finetuned_weight=o["finetuned_weight"],
         seed=o["seed"],
         device=o["device"],
     )

@@ -20,7 +20,8 @@ def _dims(value: str) -> tuple[int, ...]:
 
 
 def train_options(func: click.decorators.FC) -> click.decorators.FC:
-    """--base-model, --name, --epochs, --batch-size, --lr, --device: shared with `pipeline`."""
+    """--base-model, --name, --epochs, --batch-size, --lr, --finetuned-weight, --device: shared
+    with `pipeline`."""
     options = [
         click.option(
             "--base-model",
@@ -46,6 +47,12 @@ def train_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--lr", "learning_rate", type=float, default=2e-5, show_default=True,
             help="Peak learning rate.",
+        ),
+        click.option(
+            "--finetuned-weight", type=click.FloatRange(0, 1, min_open=True), default=0.5,
+            show_default=True,
+            help="Share of the fine-tuned weights in the saved model, the rest from the base "
+            "model (a weight-space ensemble, WiSE-FT). 1 saves the fine-tuned model as is.",
         ),
         click.option(
             "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
@@ -99,8 +106,9 @@ def train(state: CliState, /, matryoshka: str, **options: object) -> None:
 
     Uses MultipleNegativesRankingLoss (each query's passage against the batch's other
     passages), evaluates NDCG@10 over the whole chunk corpus on pairs.eval.jsonl after every
-    epoch, and keeps the best epoch. Writes WORKSPACE/models/NAME/ (a sentence-transformers
-    folder, edgembed_training.json and a model card). Runs on CUDA when present, else CPU.
+    epoch, and keeps the best epoch; the saved weights are then averaged with the base model's
+    (--finetuned-weight). Writes WORKSPACE/models/NAME/ (a sentence-transformers folder,
+    edgembed_training.json and a model card). Runs on CUDA when present, else CPU.
     """
     from edgembed.trainer.finetune import train_model
 
@@ -110,19 +118,20 @@ def train(state: CliState, /, matryoshka: str, **options: object) -> None:
         return
     click.echo(
         format_table(
-            ["model", "base NDCG@10", "best NDCG@10", "best epoch", "seconds"],
+            ["model", "base NDCG@10", "best NDCG@10", "best epoch", "saved NDCG@10", "seconds"],
             [
                 [
                     str(result.model_dir),
                     result.base_ndcg_at_10,
                     result.best_ndcg_at_10,
                     result.best_epoch,
+                    result.saved_ndcg_at_10,
                     round(result.seconds, 1),
                 ]
             ],
         )
     )
     click.echo(
-        "NDCG@10 on the held-out synthetic eval pairs; "
-        "run `edgembed evaluate` for the full comparison."
+        "NDCG@10 on the held-out synthetic eval pairs (saved: the best epoch averaged with the "
+        "base model, --finetuned-weight); run `edgembed evaluate` for the full comparison."
     )

@@ -32,6 +32,7 @@ __all__ = [
     "TrainResult",
     "corpus_evaluator",
     "fit_max_seq_length",
+    "merge_with_base",
     "train_model",
 ]
 
@@ -42,14 +43,31 @@ TRAINING_METRICS = "edgembed_training.json"
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Where the model went and how it scored on the eval pairs (NDCG@10 over the corpus)."""
+    """Where the model went and how it scored on the eval pairs (NDCG@10 over the corpus):
+    the base model, the best epoch, and the saved model (the best epoch merged with the base)."""
 
     model_dir: Path
     base_ndcg_at_10: float
     best_ndcg_at_10: float
     best_epoch: float
+    saved_ndcg_at_10: float
     seconds: float
     metrics: dict[str, Any]
+
+
+def merge_with_base(model: SentenceTransformer, base: dict[str, Any], weight: float) -> None:
+    """Set the model's weights to ``base + weight * (model - base)`` in place (WiSE-FT).
+
+    Non-float tensors (position ids, counters) keep the fine-tuned model's values.
+    """
+    import torch
+
+    if weight >= 1:
+        return
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and name in base:
+                tensor.copy_(torch.lerp(base[name].to(tensor.device), tensor, weight))
 
 
 def fit_max_seq_length(model: SentenceTransformer, chunks: Sequence[Chunk]) -> int:
@@ -208,6 +226,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
     evaluator = corpus_evaluator(data)
     base_scores = evaluator(model)
     metric_key = str(evaluator.primary_metric)
+    base_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     started = time.perf_counter()
     trainer = SentenceTransformerTrainer(
         model=model,
@@ -231,6 +250,9 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
     history = [row for row in trainer.state.log_history if f"eval_{metric_key}" in row]
     best = max(history, key=lambda row: row[f"eval_{metric_key}"])
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    merge_with_base(model, base_weights, config.finetuned_weight)
+    saved_scores = evaluator(model) if config.finetuned_weight < 1 else None
+    saved_ndcg = float(saved_scores[metric_key] if saved_scores else best[f"eval_{metric_key}"])
     model.save(str(staging))
     metrics = {
         "base_model": config.base_model,
@@ -255,6 +277,9 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         "best_epoch": best["epoch"],
         "best_ndcg_at_10": float(best[f"eval_{metric_key}"]),
         "base_ndcg_at_10": float(base_scores[metric_key]),
+        "finetuned_weight": config.finetuned_weight,
+        "saved": {k: float(v) for k, v in (saved_scores or {}).items()},
+        "saved_ndcg_at_10": saved_ndcg,
         "train_seconds": round(seconds, 1),
     }
     write_json(staging / TRAINING_METRICS, metrics)
@@ -265,6 +290,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         base_ndcg_at_10=metrics["base_ndcg_at_10"],
         best_ndcg_at_10=metrics["best_ndcg_at_10"],
         best_epoch=float(best["epoch"]),
+        saved_ndcg_at_10=saved_ndcg,
         seconds=seconds,
         metrics=metrics,
     )

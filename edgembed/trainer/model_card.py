@@ -46,7 +46,11 @@ organisation's documents.
 | base | {metrics["base_ndcg_at_10"]:.4f} |
 {rows}
 
-Best epoch kept: {metrics["best_epoch"]:.0f}. These are synthetic questions; `edgembed evaluate`
-compares base and fine-tuned models on real questions when you have them.
+| saved | {metrics["saved_ndcg_at_10"]:.4f} |
+
+Best epoch: {metrics["best_epoch"]:.0f}. Saved weights: base + {metrics["finetuned_weight"]} x
+(best epoch - base), a weight-space ensemble (WiSE-FT) that keeps the base model's hold on real
+questions. These are synthetic questions; `edgembed evaluate` compares base and fine-tuned
+models on real questions when you have them.
 """
     write_text(folder / "README.md", text)

@@ -23,6 +23,9 @@ def test_train_writes_model_metrics_and_card(workspace: Workspace, tiny_mean_mod
     assert [round(e["epoch"]) for e in metrics["epochs"]] == [1, 2]
     assert metrics["best_ndcg_at_10"] == max(e[metrics["metric"]] for e in metrics["epochs"])
     assert metrics["data"] == {"chunks": 8, "train_pairs": 12, "eval_pairs": 2}
+    assert metrics["finetuned_weight"] == 0.5
+    assert metrics["saved_ndcg_at_10"] == metrics["saved"][metrics["metric"]]
+    assert result.saved_ndcg_at_10 == metrics["saved_ndcg_at_10"]
     assert "MultipleNegativesRankingLoss" in (result.model_dir / "README.md").read_text()
     assert not list(workspace.models.glob(".*"))  # no staging folder left behind
     with pytest.raises(OutputExistsError, match="--force"):
@@ -48,6 +51,28 @@ def test_train_cls_model_with_hard_negatives_and_matryoshka(
     assert "MatryoshkaLoss(CachedMultipleNegativesRankingLoss" in card
 
 
+def test_saved_weights_are_halfway_between_base_and_best(tiny_mean_model: Path) -> None:
+    import torch
+
+    from edgembed.trainer.base_model import load_sentence_transformer
+    from edgembed.trainer.finetune import merge_with_base
+
+    model = load_sentence_transformer(str(tiny_mean_model), "cpu")
+    base = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for tensor in model.parameters():
+            tensor.add_(1.0)
+    tuned = {k: v.clone() for k, v in model.state_dict().items()}
+    merge_with_base(model, base, 0.25)
+    merged = model.state_dict()
+    floats = [k for k, v in base.items() if v.is_floating_point()]
+    assert floats
+    for name in floats:
+        assert torch.allclose(merged[name], base[name] + 0.25 * (tuned[name] - base[name]))
+    merge_with_base(model, base, 1.0)  # 1.0 leaves the model as it is
+    assert all(torch.equal(model.state_dict()[k], merged[k]) for k in floats)
+
+
 def test_train_without_pairs_says_run_generate(tmp_path: Path, tiny_mean_model: Path) -> None:
     with pytest.raises(InputError, match="edgembed"):
         train_model(TrainConfig(base_model=str(tiny_mean_model)), Workspace(tmp_path))
@@ -60,7 +85,15 @@ def test_unknown_model_is_a_clear_error(workspace: Workspace) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"epochs": 0}, {"batch_size": 1}, {"loss": "triplet"}, {"name": "../x"}]
+    "kwargs",
+    [
+        {"epochs": 0},
+        {"batch_size": 1},
+        {"loss": "triplet"},
+        {"name": "../x"},
+        {"finetuned_weight": 0.0},
+        {"finetuned_weight": 1.5},
+    ],
 )
 def test_bad_config(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
