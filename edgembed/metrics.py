@@ -12,7 +12,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["RetrievalMetrics", "rank_corpus", "retrieval_metrics", "top_k"]
+__all__ = [
+    "RetrievalMetrics",
+    "ndcg_per_query",
+    "paired_bootstrap",
+    "rank_corpus",
+    "retrieval_metrics",
+    "top_k",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,48 @@ def rank_corpus(
     return top_k(query_embeddings @ corpus_embeddings.T, k)
 
 
+def _hits(ranked: NDArray[np.intp], relevant: Sequence[set[int]]) -> NDArray[np.bool_]:
+    return np.array(
+        [
+            [int(i) in rel for i in row[:10]] + [False] * (10 - len(row[:10]))
+            for row, rel in zip(ranked, relevant, strict=True)
+        ],
+        dtype=bool,
+    ).reshape(len(relevant), 10)
+
+
+_DISCOUNTS = 1.0 / np.log2(np.arange(2, 12))
+
+
+def ndcg_per_query(ranked: NDArray[np.intp], relevant: Sequence[set[int]]) -> NDArray[np.float64]:
+    """NDCG@10 of each query (their mean is `retrieval_metrics`' ndcg_at_10)."""
+    hits = _hits(ranked, relevant)
+    ideal = np.array([_DISCOUNTS[: min(len(rel), 10)].sum() for rel in relevant])
+    result: NDArray[np.float64] = (hits * _DISCOUNTS).sum(axis=1) / ideal
+    return result
+
+
+def paired_bootstrap(
+    before: NDArray[np.floating],
+    after: NDArray[np.floating],
+    *,
+    samples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A confidence interval for mean(after - before) over the same queries, by resampling the
+    queries with replacement: how sure a change on this many questions is.
+    """
+    diff = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
+    if diff.size == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(samples, diff.size))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return (float(low), float(high))
+
+
 def retrieval_metrics(ranked: NDArray[np.intp], relevant: Sequence[set[int]]) -> RetrievalMetrics:
     """Accuracy@1/3/5, MRR@10, NDCG@10 and Recall@10 from ranked indices (at least 10 deep,
     or the whole corpus if it is smaller).
@@ -62,17 +111,8 @@ def retrieval_metrics(ranked: NDArray[np.intp], relevant: Sequence[set[int]]) ->
         raise ValueError("every query needs at least one relevant corpus entry")
     if len(relevant) == 0:
         return RetrievalMetrics(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    hits = np.array(
-        [
-            [int(i) in rel for i in row[:10]] + [False] * (10 - len(row[:10]))
-            for row, rel in zip(ranked, relevant, strict=True)
-        ],
-        dtype=bool,
-    )
+    hits = _hits(ranked, relevant)
     first = np.where(hits.any(axis=1), hits.argmax(axis=1), -1)
-    discounts = 1.0 / np.log2(np.arange(2, 12))
-    dcg = (hits * discounts).sum(axis=1)
-    ideal = np.array([discounts[: min(len(rel), 10)].sum() for rel in relevant])
     found = hits.sum(axis=1)
     return RetrievalMetrics(
         queries=len(relevant),
@@ -80,7 +120,7 @@ def retrieval_metrics(ranked: NDArray[np.intp], relevant: Sequence[set[int]]) ->
         accuracy_at_3=float(hits[:, :3].any(axis=1).mean()),
         accuracy_at_5=float(hits[:, :5].any(axis=1).mean()),
         mrr_at_10=float(np.where(first >= 0, 1.0 / np.maximum(first + 1, 1), 0.0).mean()),
-        ndcg_at_10=float((dcg / ideal).mean()),
+        ndcg_at_10=float(ndcg_per_query(ranked, relevant).mean()),
         recall_at_10=float(
             np.mean([f / min(len(rel), 10) for f, rel in zip(found, relevant, strict=True)])
         ),

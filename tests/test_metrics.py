@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from edgembed.metrics import rank_corpus, retrieval_metrics, top_k
+from edgembed.metrics import (
+    ndcg_per_query,
+    paired_bootstrap,
+    rank_corpus,
+    retrieval_metrics,
+    top_k,
+)
 
 
 def test_top_k_orders_best_first_and_breaks_ties_by_index() -> None:
@@ -44,3 +50,21 @@ def test_bad_inputs() -> None:
         retrieval_metrics(np.array([[0]]), [])
     with pytest.raises(ValueError, match="at least one relevant"):
         retrieval_metrics(np.array([[0]]), [set()])
+
+
+def test_ndcg_per_query_averages_to_the_metric() -> None:
+    ranked = np.array([[0, 1, 2], [1, 2, 0], [2, 1, 0]])
+    relevant = [{0}, {0}, {5}]
+    per_query = ndcg_per_query(ranked, relevant)
+    assert per_query.tolist() == pytest.approx([1.0, 0.5, 0.0])
+    assert per_query.mean() == pytest.approx(retrieval_metrics(ranked, relevant).ndcg_at_10)
+
+
+def test_paired_bootstrap_brackets_the_mean_change() -> None:
+    rng = np.random.default_rng(1)
+    before = rng.random(200)
+    clear = paired_bootstrap(before, before + 0.1 + rng.normal(0, 0.05, 200))
+    assert 0.08 < clear[0] < 0.1 < clear[1] < 0.12
+    noise = paired_bootstrap(before, before + rng.normal(0, 0.3, 200))
+    assert noise[0] < 0 < noise[1]  # no real change: the interval spans zero
+    assert paired_bootstrap(before, before) == (0.0, 0.0)

@@ -21,7 +21,13 @@ from numpy.typing import NDArray
 from edgembed.config import EvaluateConfig, Workspace
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError, ModelError
-from edgembed.metrics import RetrievalMetrics, retrieval_metrics, top_k
+from edgembed.metrics import (
+    RetrievalMetrics,
+    ndcg_per_query,
+    paired_bootstrap,
+    retrieval_metrics,
+    top_k,
+)
 from edgembed.trainer.base_model import load_sentence_transformer
 from edgembed.trainer.bm25 import BM25, reciprocal_rank_fusion
 from edgembed.trainer.finetune import TRAINING_METRICS
@@ -47,6 +53,7 @@ class QuerySetResult:
     mean_cosine_tuned: float
     improved_share: float
     samples: list[dict[str, Any]] = field(default_factory=list)
+    ndcg_delta_ci: tuple[float, float] = (0.0, 0.0)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +65,7 @@ class QuerySetResult:
                 "improvement": self.mean_cosine_tuned - self.mean_cosine_base,
                 "improved_share": self.improved_share,
             },
+            "ndcg_at_10_delta_ci95": list(self.ndcg_delta_ci),
             "samples": self.samples,
         }
 
@@ -175,6 +183,10 @@ def _query_set(
         mean_cosine_tuned=float(tuned_cos.mean()),
         improved_share=float((tuned_cos > base_cos).mean()),
         samples=_samples(texts, rankings, relevant, chunks, samples),
+        ndcg_delta_ci=paired_bootstrap(
+            ndcg_per_query(rankings["base"], relevant),
+            ndcg_per_query(rankings["fine-tuned"], relevant),
+        ),
     )
 
 

@@ -35,8 +35,13 @@ def comparison_rows(report: EvaluationReport) -> list[list[object]]:
 
 
 def verdict_line(report: EvaluationReport) -> str:
-    """The plain-words verdict."""
-    delta = f"{report.delta_ndcg_at_10:+.3f} NDCG@10 on {report.decided_on}"
+    """The plain-words verdict, with how sure the change is over this many questions."""
+    decider = next(qs for qs in report.query_sets if qs.name == report.decided_on)
+    low, high = decider.ndcg_delta_ci
+    delta = (
+        f"{report.delta_ndcg_at_10:+.3f} NDCG@10 on {report.decided_on}, 95% interval "
+        f"{low:+.3f} to {high:+.3f} over {decider.metrics['base'].queries} queries"
+    )
     if report.verdict == "worse":
         return f"WORSE: the fine-tuned model loses to the base model ({delta}). Keep the base."
     if report.verdict == "tie":

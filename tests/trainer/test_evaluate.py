@@ -11,7 +11,7 @@ from edgembed.config import EvaluateConfig, TrainConfig, Workspace
 from edgembed.errors import InputError, ModelError
 from edgembed.trainer.evaluate import evaluate_models
 from edgembed.trainer.finetune import train_model
-from edgembed.trainer.report import write_evaluation_report
+from edgembed.trainer.report import verdict_line, write_evaluation_report
 
 
 @pytest.fixture()
@@ -35,6 +35,9 @@ def test_evaluate_compares_four_systems_on_both_query_sets(
     expected = real.metrics["fine-tuned"].ndcg_at_10 - real.metrics["base"].ndcg_at_10
     assert report.delta_ndcg_at_10 == pytest.approx(expected)
     assert 0.0 <= real.improved_share <= 1.0
+    low, high = real.ndcg_delta_ci
+    assert low <= report.delta_ndcg_at_10 <= high
+    assert "95% interval" in verdict_line(report) and "over 8 queries" in verdict_line(report)
     paths = write_evaluation_report(report, trained.reports)
     data = json.loads(paths[0].read_text())
     assert data["query_sets"]["real questions"]["metrics"]["bm25"]["queries"] == 8
@@ -50,6 +53,7 @@ def test_evaluate_flags_a_worse_model(trained: Workspace, tiny_cls_model: Path) 
         trained,
     )
     assert same.verdict == "tie" and same.delta_ndcg_at_10 == 0.0
+    assert same.query_sets[-1].ndcg_delta_ci == (0.0, 0.0)
 
 
 def test_evaluate_needs_something_to_evaluate(trained: Workspace) -> None:
