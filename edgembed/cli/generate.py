@@ -77,14 +77,14 @@ def pair_options(func: click.decorators.FC) -> click.decorators.FC:
     func = click.option(
         "--questions-per-chunk",
         type=click.IntRange(1, 20),
-        default=3,
-        show_default=True,
-        help="Queries asked of each chunk (ict: sentences taken out of it).",
+        default=None,
+        help="Queries asked of each chunk (ict: sentences taken out of it). Default: 6 with "
+        "ict, whose queries cost nothing; 3 with an LLM.",
     )(func)
     func = click.option(
         "--max-pairs",
         type=click.IntRange(min=1),
-        default=300,
+        default=500,
         show_default=True,
         help="Stop at this many pairs (train + eval). Chunks are visited in a random order, "
         "so a low cap still samples every document; raise it to use every chunk.",
@@ -153,7 +153,7 @@ def generate(
     gguf: Path | None,
     llm_timeout: float,
     max_pairs: int,
-    questions_per_chunk: int,
+    questions_per_chunk: int | None,
     paraphrases: int | None,
     mix_ict: bool,
     eval_fraction: float,

@@ -45,8 +45,8 @@ def train_options(func: click.decorators.FC) -> click.decorators.FC:
             help="Pairs per batch; the other pairs of a batch are each query's negatives.",
         ),
         click.option(
-            "--lr", "learning_rate", type=float, default=2e-5, show_default=True,
-            help="Peak learning rate.",
+            "--lr", "learning_rate", type=float, default=5e-5, show_default=True,
+            help="Peak learning rate (after a 10% warm-up).",
         ),
         click.option(
             "--finetuned-weight", type=click.FloatRange(0, 1, min_open=True), default=0.5,

@@ -226,7 +226,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
     evaluator = corpus_evaluator(data)
     base_scores = evaluator(model)
     metric_key = str(evaluator.primary_metric)
-    base_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    base_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     started = time.perf_counter()
     trainer = SentenceTransformerTrainer(
         model=model,

@@ -143,3 +143,19 @@ def test_batches_hold_sequences_of_similar_length() -> None:
     assert list(_length_batches([5, 100, 6, 7, 201, 8], 32)) == [[0, 2, 3, 5], [1], [4]]
     assert list(_length_batches([3] * 5, 2)) == [[0, 1], [2, 3], [4]]
     assert list(_length_batches([], 4)) == []
+
+
+def test_batches_are_cut_at_the_call_token_budget() -> None:
+    # 8 sequences of 128 tokens: 1024 padded tokens a call, so two calls of 4 at 512.
+    assert list(_length_batches([128] * 8, 32, 512)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    # A sequence longer than the budget still goes, alone.
+    assert list(_length_batches([600, 10], 32, 512)) == [[1], [0]]
+
+
+def test_call_token_budget_does_not_change_the_vectors(tiny_export: Path) -> None:
+    texts = [f"sentence number {i} about policies" * (1 + i % 3) for i in range(12)]
+    whole = OnnxEmbedder(tiny_export, variant="fp32", call_tokens=100_000).embed(texts)
+    cut = OnnxEmbedder(tiny_export, variant="fp32", call_tokens=16).embed(texts)
+    np.testing.assert_allclose(whole, cut, atol=1e-5)
+    with pytest.raises(ConfigError, match="call_tokens"):
+        OnnxEmbedder(tiny_export, call_tokens=0)

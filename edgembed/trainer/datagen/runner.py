@@ -151,7 +151,7 @@ def _options(
     return {
         "generator": generator.name,
         "model": generator.model,
-        "questions_per_chunk": config.questions_per_chunk,
+        "questions_per_chunk": config.query_count,
         "paraphrases": config.paraphrase_count,
         "mix_ict": config.mix_ict,
         "seed": config.seed,

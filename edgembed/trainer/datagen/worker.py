@@ -34,7 +34,7 @@ class ChunkWorker:
         self, config: GenerateConfig, generator: QuestionGenerator, ict: ICTGenerator | None
     ) -> None:
         self._generator = generator
-        self._count = config.questions_per_chunk
+        self._count = config.query_count
         self._paraphrases = config.paraphrase_count
         self._seed = config.seed
         self._ict = ict

@@ -24,9 +24,15 @@ def test_generate_prints_a_summary_and_writes_everything(docs: Path, tmp_path: P
     code, output = _run(ws, str(docs), *SMALL)
     assert code == 0, output
     assert "generator ict, model none" in output
-    assert "chunks" in output and "time/chunk" in output and "kept by kind: ict 63" in output
+    assert "chunks" in output and "time/chunk" in output
     for name in ("chunks.jsonl", "pairs.train.jsonl", "pairs.eval.jsonl", "reports/generate.json"):
         assert (ws / name).is_file() and f"wrote {ws / name}" in output
+    chunks = len((ws / "chunks.jsonl").read_text().splitlines())
+    pairs = sum(
+        len((ws / n).read_text().splitlines()) for n in ("pairs.train.jsonl", "pairs.eval.jsonl")
+    )
+    # ict asks 6 sentences of each chunk by default; short chunks may have fewer to give.
+    assert f"kept by kind: ict {pairs}" in output and 3 * chunks < pairs <= 6 * chunks
     again_code, again = _run(ws, str(docs), *SMALL)  # finished run: nothing to redo
     assert again_code == 0 and "21 (21 resumed)" in again
 
