@@ -28,6 +28,7 @@ from edgembed.progress import progress
 from edgembed.server.loadtest import run_load
 
 __all__ = [
+    "BATCH_OF",
     "CONCURRENCY",
     "HttpResult",
     "LocalServer",
@@ -44,6 +45,7 @@ _OVERHEAD_ROUNDS = 5
 _OVERHEAD_REQUESTS = 50
 _BLOCK_S = 0.3
 _READY_TIMEOUT_S = 120
+BATCH_OF = 16
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class HttpResult:
             blocks alternating with the engine's (None when no engine was given).
         unbatched: the highest concurrency again, against the same export served with
             batching off (``--max-batch-tokens 1``); only with --serve.
+        engine_batch_gain: what batching can give at most: the engine's time for one text over
+            its time per text in a batch of 16 of them (None without an engine).
         ready_s: process start to the first 200 from GET /ready; only with --serve.
         idle_rss_mb: the server's resident memory once ready, before any load; only with
             --serve.
@@ -68,6 +72,7 @@ class HttpResult:
     engine_p50_ms: float | None = None
     server_p50_ms: float | None = None
     unbatched: dict[str, Any] | None = None
+    engine_batch_gain: float | None = None
     ready_s: float | None = None
     idle_rss_mb: float | None = None
 
@@ -103,6 +108,7 @@ class HttpResult:
             "levels": self.levels,
             "unbatched": self.unbatched,
             "batching_gain": _round(self.batching_gain),
+            "engine_batch_gain": _round(self.engine_batch_gain),
             "ready_s": _round(self.ready_s),
             "idle_rss_mb": _round(self.idle_rss_mb),
         }
@@ -135,6 +141,7 @@ def measure_http(
     api_key: str | None,
     engine: Callable[[], object] | None,
     concurrency: Sequence[int] = CONCURRENCY,
+    engine_batch: Callable[[], object] | None = None,
 ) -> HttpResult:
     """Send `requests` one-text requests (at most `seconds`) at each concurrency level.
 
@@ -142,6 +149,8 @@ def measure_http(
         engine: embeds `text` with the served model in this process; when given, blocks of
             engine calls alternate with blocks of requests at concurrency 1 to measure what
             the server adds.
+        engine_batch: embeds `text` 16 times in one call, to measure how much batching can
+            gain at most (the engine alone, batch 16 vs 1).
 
     Raises:
         ConfigError: the URL is not a loopback http:// URL.
@@ -150,14 +159,23 @@ def measure_http(
     check_loopback(url)
     _wait_ready(url, timeout=5)
     _load(url, 1, _WARMUP_REQUESTS, text, seconds, api_key)
-    engine_p50 = server_p50 = None
+    engine_p50 = server_p50 = engine_gain = None
     if engine is not None:
         engine_p50, server_p50 = _overhead(url, text, api_key, engine)
+        if engine_batch is not None:
+            engine_gain = _engine_batch_gain(engine, engine_batch)
     levels = [
         _load(url, level, requests, text, seconds, api_key)
         for level in progress(concurrency, desc="http", unit="level")
     ]
-    return HttpResult(url, levels, engine_p50, server_p50)
+    return HttpResult(url, levels, engine_p50, server_p50, engine_batch_gain=engine_gain)
+
+
+def _engine_batch_gain(one: Callable[[], object], batch: Callable[[], object]) -> float:
+    """The engine's time for 1 text over its time per text in a batch of BATCH_OF texts."""
+    rule = StopRule(warmup=3, min_rounds=4, max_rounds=8, block_seconds=_BLOCK_S)
+    times = run_interleaved({"one": one, "batch": batch}, rule).times
+    return percentile(times["one"], 50) / (percentile(times["batch"], 50) / BATCH_OF)
 
 
 def measure_unbatched(

@@ -195,6 +195,8 @@ def _http(report: BenchReport) -> Table:
         )
     if http.batching_gain is not None:
         notes.append(f"batching gain {http.batching_gain:.2f}x")
+    if http.engine_batch_gain is not None:
+        notes.append(f"the engine alone gains {http.engine_batch_gain:.2f}x at batch 16")
     if http.ready_s is not None:
         notes.append(f"ready {http.ready_s:.2f} s after start")
     if http.idle_rss_mb is not None:

@@ -153,6 +153,7 @@ class BenchReport:
                 out[f"http.c{level['concurrency']}.req_per_s"] = level["req_per_s"]
                 out[f"http.c{level['concurrency']}.p99_ms"] = level["latency_ms"].get("p99")
             out["http.batching_gain_c16"] = self.http.batching_gain
+            out["http.engine_batch_gain_16"] = self.http.engine_batch_gain
             out["http.ready_s"] = self.http.ready_s
             out["http.idle_rss_mb"] = self.http.idle_rss_mb
         return out

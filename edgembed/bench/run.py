@@ -22,6 +22,7 @@ from edgembed.bench.gate import (
     save_baseline,
 )
 from edgembed.bench.http import (
+    BATCH_OF,
     CONCURRENCY,
     HttpResult,
     check_loopback,
@@ -256,6 +257,7 @@ def _http_section(
             seconds=seconds,
             api_key=config.api_key,
             engine=lambda: served.embed([text]),
+            engine_batch=lambda: served.embed([text] * BATCH_OF),
         )
 
     if not config.serve:

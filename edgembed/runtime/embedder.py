@@ -113,7 +113,10 @@ class OnnxEmbedder:
         if not texts:
             return []
         tokenizer = self._truncating if truncate else self._whole
-        ids = [encoding.ids for encoding in tokenizer.encode_batch(list(texts))]
+        if len(texts) == 1:  # encode_batch hands even one text to its thread pool
+            ids = [tokenizer.encode(texts[0]).ids]
+        else:
+            ids = [encoding.ids for encoding in tokenizer.encode_batch(list(texts))]
         if not truncate:
             for index, row in enumerate(ids):
                 if len(row) > self.max_seq_length:

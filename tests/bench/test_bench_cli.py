@@ -140,6 +140,7 @@ def test_quick_bench_with_server_gate_and_new_baseline(bench_workspace: Workspac
     unbatched = data["http"]["unbatched"]
     assert unbatched["concurrency"] == 16 and unbatched["status"] == {"200": unbatched["completed"]}
     assert data["figures"]["http.batching_gain_c16"] > 0
+    assert data["figures"]["http.engine_batch_gain_16"] > 0
     assert 0 < data["figures"]["http.ready_s"] < 120
     assert data["figures"]["http.idle_rss_mb"] > 10
     assert data["gate"]["passed"] is True

@@ -71,6 +71,7 @@ def make_report() -> BenchReport:
             2.0,
             3.0,
             unbatched={**http_level, "concurrency": 16, "req_per_s": 150.0},
+            engine_batch_gain=2.2,
             ready_s=0.8,
             idle_rss_mb=250.0,
         ),
@@ -128,6 +129,7 @@ def test_tables_print_every_section() -> None:
     assert "16 (batching off)" in http
     title = next(t.title for t in bench_tables(make_report()) if t.title.startswith("HTTP"))
     assert "batching gain 2.00x" in title and "ready 0.80 s" in title
+    assert "the engine alone gains 2.20x at batch 16" in title
 
 
 def test_reports_are_written_with_the_gate(tmp_path: Path) -> None:
