@@ -50,8 +50,7 @@ __all__ = ["export", "print_export_summary"]
     type=click.IntRange(min=10),
     default=500,
     show_default=True,
-    help="At most this many questions (eval, then training pairs) and this many passages in "
-    "the parity check.",
+    help="At most this many eval questions and this many passages in the parity check.",
 )
 @pass_state
 def export(
@@ -73,10 +72,9 @@ def export(
     own pooling (mean or CLS) and L2 normalisation, so the server only tokenizes and runs them.
 
     \b
-    Parity check: the eval questions (WORKSPACE/pairs.eval.jsonl, topped up from
-    pairs.train.jsonl) are run against the chunk corpus with PyTorch, fp32 and int8, and the
-    figures go into manifest.json. The int8 model must keep at least 99% of PyTorch's NDCG@10
-    (without pairs: mean cosine >= 0.99);
+    Parity check: the eval questions (WORKSPACE/pairs.eval.jsonl) are run against the chunk
+    corpus with PyTorch, fp32 and int8, and the figures go into manifest.json. The int8 model
+    must keep at least 99% of PyTorch's NDCG@10 (without eval pairs: mean cosine >= 0.99);
     otherwise the export keeps the fp32 model only and the command exits with status 1.
     int8 tries per-channel weights first; when that keeps under 99.5%, it retries with the
     feed-forward output projections left in fp32 (a third larger, more accurate).

@@ -129,21 +129,6 @@ def test_eval_pairs_point_into_the_corpus(tmp_path: Path) -> None:
         assert texts.corpus[index] == f"passage {query.split()[-1]}"
 
 
-def test_training_pairs_top_up_few_eval_pairs(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path)
-    _chunks(ws, 40)
-    _write_jsonl(ws.pairs_eval, [{"query": f"eval {i}", "positive_id": f"c{i}"} for i in range(5)])
-    train = [{"query": f"train {i}", "positive_id": f"c{i}"} for i in range(5, 40)]
-    _write_jsonl(ws.pairs_train, train)
-    texts = load_parity_texts(ws, limit=20)
-    assert len(texts.queries) == 20
-    assert [q for q in texts.queries if q.startswith("eval")] == [f"eval {i}" for i in range(5)]
-    assert "pairs.train.jsonl" in texts.source and "pairs.eval.jsonl" in texts.source
-    for query, relevant in zip(texts.queries, texts.relevant, strict=True):
-        (index,) = relevant
-        assert texts.corpus[index] == f"passage {query.split()[-1]}"
-
-
 def test_malformed_pairs_say_how_to_fix(tmp_path: Path) -> None:
     ws = Workspace(tmp_path)
     _chunks(ws, 3)
