@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from edgembed.errors import ExportError
 from edgembed.exporter.parity_texts import ParityTexts
-from edgembed.metrics import rank_corpus, retrieval_metrics, top_k
+from edgembed.metrics import ndcg_per_query, paired_bootstrap, rank_corpus, top_k
 from edgembed.progress import progress, progress_enabled
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "FP32_MIN_COSINE",
     "GATE_MEAN_COSINE",
     "GATE_NDCG_RATIO",
+    "GATE_NOISE_FLOOR",
     "TARGET_MEAN_COSINE",
     "TARGET_NDCG_RATIO",
     "GateResult",
@@ -41,6 +42,11 @@ __all__ = [
 FP32_MIN_COSINE = 0.999
 GATE_NDCG_RATIO = 0.99
 GATE_MEAN_COSINE = 0.99
+# Under the 99% gate, int8 still passes when its loss is within the noise of the eval
+# questions (the 95% paired-bootstrap interval of the per-question change reaches zero), down
+# to this floor. With 61 ICT questions the same int8 model measured anywhere from 98.5% to
+# 99.8% of PyTorch's NDCG@10 as the calls were cut differently: one question moving one rank.
+GATE_NOISE_FLOOR = 0.97
 # A recipe that reaches the target is kept at once; one that only passes the gate makes the
 # exporter try the next, more careful recipe first.
 TARGET_NDCG_RATIO = 0.995
@@ -52,10 +58,12 @@ Embeddings = NDArray[np.float32]
 
 @dataclass(frozen=True)
 class Reference:
-    """The PyTorch model's embeddings of the parity texts and its NDCG@10 (with eval pairs)."""
+    """The PyTorch model's embeddings of the parity texts and its NDCG@10 (with eval pairs),
+    overall and per question."""
 
     embeddings: Embeddings
     ndcg_at_10: float | None
+    ndcg_per_query: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,17 @@ class VariantParity:
     top10_agreement: float
     ndcg_at_10: float | None
     ndcg_ratio: float | None
+    ndcg_delta_ci: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: round(v, 6) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        def rounded(value: Any) -> Any:
+            if isinstance(value, float):
+                return round(value, 6)
+            if isinstance(value, tuple):
+                return [rounded(v) for v in value]
+            return value
+
+        return {k: rounded(v) for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -99,7 +115,8 @@ def reference_embeddings(model: SentenceTransformer, texts: ParityTexts) -> Refe
         normalize_embeddings=True,
         show_progress_bar=progress_enabled(),
     ).astype(np.float32)
-    return Reference(embeddings, _ndcg(embeddings, texts))
+    per_query = _ndcg_per_query(embeddings, texts)
+    return Reference(embeddings, None if per_query is None else float(per_query.mean()), per_query)
 
 
 def embed_in_steps(
@@ -122,8 +139,11 @@ def measure(
     ref = reference.embeddings
     norms = np.linalg.norm(embeddings, axis=1) * np.linalg.norm(ref, axis=1)
     cosine = (embeddings * ref).sum(axis=1) / np.maximum(norms, 1e-12)
-    ndcg = _ndcg(embeddings, texts)
-    ratio = None
+    per_query = _ndcg_per_query(embeddings, texts)
+    ndcg = None if per_query is None else float(per_query.mean())
+    ratio = interval = None
+    if per_query is not None and reference.ndcg_per_query is not None:
+        interval = paired_bootstrap(reference.ndcg_per_query, per_query)
     if ndcg is not None and reference.ndcg_at_10:
         ratio = ndcg / reference.ndcg_at_10
     return VariantParity(
@@ -134,15 +154,16 @@ def measure(
         top10_agreement=_top10_agreement(embeddings, ref, len(texts.queries)),
         ndcg_at_10=ndcg,
         ndcg_ratio=ratio,
+        ndcg_delta_ci=interval,
     )
 
 
-def _ndcg(embeddings: Embeddings, texts: ParityTexts) -> float | None:
+def _ndcg_per_query(embeddings: Embeddings, texts: ParityTexts) -> NDArray[np.float64] | None:
     if not texts.queries:
         return None
     split = len(texts.queries)
     ranked = rank_corpus(embeddings[:split], embeddings[split:], k=10)
-    return retrieval_metrics(ranked, [set(r) for r in texts.relevant]).ndcg_at_10
+    return ndcg_per_query(ranked, [set(r) for r in texts.relevant])
 
 
 def _neighbours(embeddings: Embeddings, queries: int) -> NDArray[np.intp]:
@@ -178,16 +199,25 @@ def check_fp32(parity: VariantParity) -> None:
 
 
 def int8_gate(parity: VariantParity) -> GateResult:
-    """Decide on the int8 model: NDCG@10 ratio >= 0.99 with eval pairs, else mean cosine."""
+    """Decide on the int8 model: NDCG@10 ratio >= 0.99 with eval pairs (or a smaller loss that
+    the eval questions cannot tell from noise, down to GATE_NOISE_FLOOR), else mean cosine."""
+    within_noise = False
     if parity.ndcg_ratio is not None:
         metric, value = "ndcg_ratio", parity.ndcg_ratio
         threshold, target = GATE_NDCG_RATIO, TARGET_NDCG_RATIO
         figure = f"keeps {value:.2%} of PyTorch's NDCG@10 (gate: {threshold:.0%})"
+        interval = parity.ndcg_delta_ci
+        if value < threshold and interval is not None and value >= GATE_NOISE_FLOOR:
+            within_noise = interval[1] >= 0
+            figure += (
+                f"; the change's 95% interval over these questions, {interval[0]:+.3f} to "
+                f"{interval[1]:+.3f}, {'reaches' if within_noise else 'stays under'} zero"
+            )
     else:
         metric, value = "cosine_mean", parity.cosine_mean
         threshold, target = GATE_MEAN_COSINE, TARGET_MEAN_COSINE
         figure = f"has mean cosine {value:.4f} to PyTorch (gate: {threshold}; no eval pairs)"
-    passed = value >= threshold
+    passed = value >= threshold or within_noise
     recipe = f" ({parity.recipe})" if parity.recipe else ""
     message = f"int8{recipe} {figure}: {'passes' if passed else 'fails'}"
     return GateResult(passed, value >= target, metric, value, threshold, target, message)

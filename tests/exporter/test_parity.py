@@ -12,6 +12,7 @@ from edgembed.config import Workspace
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.errors import ExportError, InputError
 from edgembed.exporter.parity import (
+    GATE_NOISE_FLOOR,
     Reference,
     VariantParity,
     check_fp32,
@@ -83,6 +84,38 @@ def test_gate_uses_ndcg_ratio_when_there_are_eval_pairs(
     gate = int8_gate(_parity(cos_mean, ratio))
     assert (gate.metric, gate.passed, gate.meets_target) == (metric, passed, on_target)
     assert ("passes" if passed else "fails") in gate.message
+
+
+@pytest.mark.parametrize(
+    ("ratio", "interval", "passed"),
+    [
+        (0.985, (-0.03, 0.004), True),  # a loss these questions cannot tell from noise
+        (0.985, (-0.03, -0.002), False),  # a loss they can
+        (0.96, (-0.08, 0.01), False),  # under the floor, noise or not
+        (0.985, None, False),  # no interval: the plain 99% gate
+    ],
+)
+def test_gate_forgives_a_loss_within_the_noise_down_to_a_floor(
+    ratio: float, interval: tuple[float, float] | None, passed: bool
+) -> None:
+    parity = VariantParity("int8", "r", 0.98, 0.99, 0.9, 0.7, ratio, interval)
+    gate = int8_gate(parity)
+    assert gate.passed is passed and gate.meets_target is False
+    assert ("passes" if passed else "fails") in gate.message
+    if interval is not None and ratio >= GATE_NOISE_FLOOR:
+        assert "95% interval" in gate.message
+
+
+def test_measure_gives_the_interval_of_the_per_question_change() -> None:
+    texts = _texts(3, 5)
+    corpus = _unit(np.eye(5, 6, dtype=np.float32) + 0.01)
+    perfect = np.concatenate([corpus[:3], corpus])
+    reference = Reference(perfect, 1.0, np.ones(3))
+    swapped = np.concatenate([corpus[[1, 0, 2]], corpus])  # two questions now miss the top
+    parity = measure("int8", "r", swapped, reference, texts)
+    assert parity.ndcg_delta_ci is not None
+    low, high = parity.ndcg_delta_ci
+    assert low <= (parity.ndcg_at_10 or 0) - 1.0 <= high <= 0
 
 
 def test_fp32_that_drifts_from_pytorch_is_an_export_error() -> None:
