@@ -146,7 +146,7 @@ class TrainConfig:
             weight-space ensemble of the base model and the best epoch (WiSE-FT, Wortsman et
             al., 2022). 1.0 keeps the fine-tuned weights as they are. Synthetic pairs teach
             the corpus's vocabulary and also the quirks of how they were made; halfway keeps
-            the first and the base model's sense of real questions (see README, "Quality").
+            the first and the base model's sense of real questions (see README, "What we measured").
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         force: overwrite an existing model folder.
     """

@@ -70,7 +70,10 @@ _DISCOUNTS = 1.0 / np.log2(np.arange(2, 12))
 
 def ndcg_per_query(ranked: NDArray[np.intp], relevant: Sequence[set[int]]) -> NDArray[np.float64]:
     """NDCG@10 of each query (their mean is `retrieval_metrics`' ndcg_at_10)."""
-    hits = _hits(ranked, relevant)
+    return _ndcg(_hits(ranked, relevant), relevant)
+
+
+def _ndcg(hits: NDArray[np.bool_], relevant: Sequence[set[int]]) -> NDArray[np.float64]:
     ideal = np.array([_DISCOUNTS[: min(len(rel), 10)].sum() for rel in relevant])
     result: NDArray[np.float64] = (hits * _DISCOUNTS).sum(axis=1) / ideal
     return result
@@ -120,7 +123,7 @@ def retrieval_metrics(ranked: NDArray[np.intp], relevant: Sequence[set[int]]) ->
         accuracy_at_3=float(hits[:, :3].any(axis=1).mean()),
         accuracy_at_5=float(hits[:, :5].any(axis=1).mean()),
         mrr_at_10=float(np.where(first >= 0, 1.0 / np.maximum(first + 1, 1), 0.0).mean()),
-        ndcg_at_10=float(ndcg_per_query(ranked, relevant).mean()),
+        ndcg_at_10=float(_ndcg(hits, relevant).mean()),
         recall_at_10=float(
             np.mean([f / min(len(rel), 10) for f, rel in zip(found, relevant, strict=True)])
         ),

@@ -35,7 +35,6 @@ __all__ = [
     "check_loopback",
     "local_server",
     "measure_http",
-    "measure_unbatched",
 ]
 
 CONCURRENCY = (1, 4, 16)
@@ -176,15 +175,6 @@ def _engine_batch_gain(one: Callable[[], object], batch: Callable[[], object]) -
     rule = StopRule(warmup=3, min_rounds=4, max_rounds=8, block_seconds=_BLOCK_S)
     times = run_interleaved({"one": one, "batch": batch}, rule).times
     return percentile(times["one"], 50) / (percentile(times["batch"], 50) / BATCH_OF)
-
-
-def measure_unbatched(
-    url: str, text: str, *, requests: int, seconds: float, concurrency: int
-) -> dict[str, Any]:
-    """One load level against a server started with batching off, the batching baseline."""
-    _wait_ready(url, timeout=5)
-    _load(url, 1, _WARMUP_REQUESTS, text, seconds, None)
-    return _load(url, concurrency, requests, text, seconds, None)
 
 
 def _overhead(

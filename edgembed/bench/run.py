@@ -28,7 +28,6 @@ from edgembed.bench.http import (
     check_loopback,
     local_server,
     measure_http,
-    measure_unbatched,
 )
 from edgembed.bench.inputs import QUICK_SHAPES, SHAPES, Shape, Tokenize, exact_texts
 from edgembed.bench.latency import ShapeLatency, measure_latency
@@ -269,9 +268,15 @@ def _http_section(
     with local_server(
         export_dir, served.name, config.threads, ["--max-batch-tokens", "1"]
     ) as unbatched:
-        baseline = measure_unbatched(
-            unbatched.url, text, requests=requests, seconds=seconds, concurrency=CONCURRENCY[-1]
-        )
+        baseline = measure_http(
+            unbatched.url,
+            text,
+            requests=requests,
+            seconds=seconds,
+            api_key=None,
+            engine=None,
+            concurrency=CONCURRENCY[-1:],
+        ).levels[0]
     return replace(result, unbatched=baseline, ready_s=server.ready_s, idle_rss_mb=idle_rss_mb)
 
 
