@@ -11,6 +11,7 @@ from edgembed.cli.table import format_table
 from edgembed.config import ISA_CHOICES, ExportConfig
 from edgembed.errors import ParityError
 from edgembed.exporter import ExportResult, export_model
+from edgembed.exporter.int8_search import describe
 from edgembed.exporter.parity import VariantParity
 
 __all__ = ["export", "print_export_summary"]
@@ -77,8 +78,9 @@ def export(
     must keep at least 99% of PyTorch's NDCG@10, or lose less than the eval questions can tell
     from noise (95% interval reaching zero) down to 97% (without eval pairs: mean cosine >= 0.99);
     otherwise the export keeps the fp32 model only and the command exits with status 1.
-    int8 tries per-channel weights first; when that keeps under 99.5%, it retries with the
-    feed-forward output projections left in fp32 (a third larger, more accurate).
+    int8 tries per-channel weights everywhere first; when that keeps under 99.5%, it measures
+    which feed-forward output projections lose the most in int8 (one extra quantization each)
+    and keeps the 1, 2, 4, ... most sensitive of them in fp32 until a recipe reaches 99.5%.
 
     \b
     Examples:
@@ -124,6 +126,11 @@ def print_export_summary(result: ExportResult, state: CliState) -> None:
         f"parity on {texts.get('queries', 0)} queries, {texts.get('passages', 0)} passages "
         f"({texts.get('source', '?')})"
     )
+    if result.sensitivity:
+        click.echo(
+            "int8 sensitivity of the feed-forward output projections (mean cosine to PyTorch "
+            f"with only that one in fp32, most sensitive first): {describe(result.sensitivity)}"
+        )
     if result.gate is not None:
         kept = "kept" if result.int8_kept else "left out"
         click.echo(f"gate: {result.gate.message}; int8 {kept}")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 
+import edgembed.exporter.int8_search as int8_search
 import edgembed.exporter.parity as parity_module
 from edgembed.config import ExportConfig, Workspace
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.errors import ExportError, ManifestError, OutputExistsError
 from edgembed.exporter import ExportResult, export_model
+from edgembed.exporter.parity import GateResult, VariantParity
 from edgembed.exporter.parity_texts import BUILTIN_TEXTS
 from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
 
@@ -120,7 +123,11 @@ def test_failed_gate_keeps_a_valid_fp32_export(
     monkeypatch.setattr(parity_module, "TARGET_MEAN_COSINE", 1.01)
     result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
     assert result.int8_rejected and not result.int8_kept
-    assert [p.recipe for p in result.int8_tried] == ["per-channel", "per-channel-ffn-fp32"]
+    assert [p.recipe for p in result.int8_tried] == [
+        "per-channel",
+        "per-channel-ffn-fp32-1of2",
+        "per-channel-ffn-fp32",
+    ]
     assert result.manifest.variants == ("fp32",)
     assert not (result.out / "model.int8.onnx").exists()
     assert result.manifest.parity["gate"]["passed"] is False
@@ -142,6 +149,34 @@ def test_accept_parity_loss_keeps_the_best_int8(
     best = max(result.int8_tried, key=lambda p: p.cosine_mean)
     assert result.int8 == best
     assert (result.manifest.model_file("int8").quantization or {})["recipe"] == best.recipe
+
+
+@pytest.mark.slow
+def test_search_keeps_the_most_sensitive_projections_in_fp32_first(
+    tiny_mean_model: Path, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_gate = parity_module.int8_gate
+
+    def gate_met_by_one_fp32_projection(parity: VariantParity) -> GateResult:
+        verdict = real_gate(parity)
+        met = parity.recipe == "per-channel-ffn-fp32-1of2"
+        return replace(verdict, passed=met, meets_target=met)
+
+    monkeypatch.setattr(int8_search, "int8_gate", gate_met_by_one_fp32_projection)
+    result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
+    # all-int8 misses, the two projections are ranked, the first ladder step is kept.
+    assert [p.recipe for p in result.int8_tried] == ["per-channel", "per-channel-ffn-fp32-1of2"]
+    ranked = result.sensitivity
+    assert sorted(s.layer for s in ranked) == [0, 1]
+    assert ranked[0].cosine_mean >= ranked[1].cosine_mean
+    quantization = result.manifest.model_file("int8").quantization or {}
+    assert quantization["fp32_nodes"] == [ranked[0].node]
+    assert [s["layer"] for s in result.manifest.parity["ffn_sensitivity"]] == [
+        s.layer for s in ranked
+    ]
+    assert result.int8_kept and result.int8 is not None
+    assert result.int8.recipe == "per-channel-ffn-fp32-1of2"
+    assert sorted(p.name for p in result.out.iterdir() if p.name.startswith(".")) == []
 
 
 def test_refuses_to_overwrite_without_force(tiny_cls_model: Path, workspace: Workspace) -> None:
@@ -171,12 +206,10 @@ def test_force_never_replaces_a_folder_that_is_not_an_export(
 def test_a_failure_leaves_nothing_half_written(
     tiny_cls_model: Path, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import edgembed.exporter.export as export_module
-
     def broken(*args: object) -> None:
         raise ExportError("int8 quantization failed: simulated")
 
-    monkeypatch.setattr(export_module, "quantize_int8", broken)
+    monkeypatch.setattr(int8_search, "quantize_int8", broken)
     with pytest.raises(ExportError, match="simulated"):
         export_model(ExportConfig(model=str(tiny_cls_model)), workspace)
     assert not workspace.exports.exists() or not any(workspace.exports.iterdir())

@@ -5,11 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 
-from edgembed.exporter import ISAS, RECIPES, ExportResult, detect_isa
-from edgembed.exporter.quantize import ffn_output_nodes, optimize_graph, quantize_int8
+from edgembed.exporter import ALL_INT8, ISAS, ExportResult, detect_isa
+from edgembed.exporter.quantize import (
+    ffn_output_nodes,
+    keep_ffn_fp32,
+    ladder,
+    optimize_graph,
+    quantize_int8,
+)
 
 
 def test_detect_isa_names_a_known_family() -> None:
@@ -31,7 +38,7 @@ def test_each_isa_quantizes_to_a_close_graph(
     fp32 = tiny_exports["mean"].out / "model.onnx"
     fused = tmp_path / "fused.onnx"
     assert optimize_graph(fp32, fused)
-    settings = quantize_int8(fused, tmp_path / "int8.onnx", isa, RECIPES[0])
+    settings = quantize_int8(fused, tmp_path / "int8.onnx", isa, ALL_INT8)
     assert settings["isa"] == isa
     assert settings["weights"] == ("uint8" if isa == "avx2" else "int8")
     cosine = (_run(fp32) * _run(tmp_path / "int8.onnx")).sum(axis=1)
@@ -39,12 +46,28 @@ def test_each_isa_quantizes_to_a_close_graph(
     assert (tmp_path / "int8.onnx").stat().st_size < fp32.stat().st_size / 2
 
 
-def test_ffn_recipe_keeps_the_down_projections_in_fp32(
+def test_ffn_recipes_keep_the_chosen_down_projections_in_fp32(
     tiny_exports: dict[str, ExportResult], tmp_path: Path
 ) -> None:
     fused = tmp_path / "fused.onnx"
     optimize_graph(tiny_exports["cls"].out / "model.onnx", fused)
     nodes = ffn_output_nodes(fused)
     assert len(nodes) == 2  # one per layer of the 2-layer model
-    settings = quantize_int8(fused, tmp_path / "int8.onnx", "avx512_vnni", RECIPES[1])
-    assert settings["fp32_nodes"] == nodes
+    for kept in ([nodes[1]], nodes):
+        recipe = keep_ffn_fp32(kept, len(nodes))
+        settings = quantize_int8(fused, tmp_path / "int8.onnx", "avx512_vnni", recipe)
+        assert settings["fp32_nodes"] == kept and settings["recipe"] == recipe.name
+        graph = onnx.load(str(tmp_path / "int8.onnx")).graph
+        plain = {node.name for node in graph.node if node.op_type == "MatMul"}
+        assert set(kept) <= plain  # left as fp32 MatMuls
+        assert not set(nodes) - set(kept) & plain  # the others were quantized
+    assert keep_ffn_fp32(nodes, 2).name == "per-channel-ffn-fp32"
+    assert keep_ffn_fp32(nodes[:1], 2).name == "per-channel-ffn-fp32-1of2"
+
+
+@pytest.mark.parametrize(
+    ("total", "counts"),
+    [(0, []), (1, [1]), (2, [1, 2]), (6, [1, 2, 4, 6]), (12, [1, 2, 4, 8, 12]), (8, [1, 2, 4, 8])],
+)
+def test_ladder_tries_few_recipes_cheapest_first(total: int, counts: list[int]) -> None:
+    assert ladder(total) == counts

@@ -1,0 +1,172 @@
+"""Find the fastest int8 recipe that keeps the model's accuracy.
+
+Order of the tries: every quantizable op in int8; when that misses the target, rank the
+feed-forward down projections (the MatMuls after GELU) by how much of the int8 loss each one
+causes, measured by quantizing everything but that one projection, then keep the 1, 2, 4, ...
+most sensitive in fp32 until a recipe reaches the target. See quantize.py for the figures.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgembed.exporter.folder import FP32_FILE, INT8_FILE, ExportFolder
+from edgembed.exporter.parity import (
+    GateResult,
+    Reference,
+    VariantParity,
+    embed_in_steps,
+    int8_gate,
+    measure,
+)
+from edgembed.exporter.parity_texts import ParityTexts
+from edgembed.exporter.quantize import (
+    ALL_INT8,
+    QuantRecipe,
+    ffn_output_nodes,
+    keep_ffn_fp32,
+    ladder,
+    optimize_graph,
+    quantize_int8,
+)
+from edgembed.runtime import OnnxEmbedder
+
+__all__ = ["Int8Outcome", "Sensitivity", "describe", "measure_variant", "search_int8"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """One FFN down projection (`layer`: its place in graph order) and the mean cosine to
+    PyTorch when only it stays fp32."""
+
+    node: str
+    layer: int
+    cosine_mean: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node": self.node, "layer": self.layer, "cosine_mean": round(self.cosine_mean, 6)}
+
+
+@dataclass(frozen=True)
+class Int8Outcome:
+    """The int8 recipe kept (or the best one tried), everything tried, and the ranking."""
+
+    chosen: VariantParity
+    tried: tuple[VariantParity, ...]
+    gate: GateResult
+    quantization: dict[str, Any]
+    kept: bool
+    sensitivity: tuple[Sensitivity, ...]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    parity: VariantParity
+    gate: GateResult
+    quantization: dict[str, Any]
+    path: Path
+
+
+def measure_variant(
+    staging: Path, variant: str, recipe: str | None, reference: Reference, texts: ParityTexts
+) -> VariantParity:
+    """Embed the parity texts through the real runtime, exactly as the server will."""
+    embedder = OnnxEmbedder(staging, variant=variant)
+    embeddings = embed_in_steps(embedder.embed, texts.texts, desc=f"parity {recipe or variant}")
+    return measure(variant, recipe, embeddings, reference, texts)
+
+
+class _Trials:
+    """Quantizes `source` into the staging folder and measures it, one recipe at a time."""
+
+    def __init__(
+        self,
+        staging: Path,
+        source: Path,
+        isa: str,
+        folder: ExportFolder,
+        reference: Reference,
+        texts: ParityTexts,
+    ) -> None:
+        self.staging, self.source, self.isa, self.folder = staging, source, isa, folder
+        self.reference, self.texts = reference, texts
+        self.candidates: list[_Candidate] = []
+
+    def measure(self, recipe: QuantRecipe) -> tuple[VariantParity, dict[str, Any]]:
+        quantization = quantize_int8(self.source, self.staging / INT8_FILE, self.isa, recipe)
+        # The runtime checks the file against the manifest, so the manifest follows each try.
+        self.folder.write_manifest(quantization, {})
+        parity = measure_variant(self.staging, "int8", recipe.name, self.reference, self.texts)
+        return parity, quantization
+
+    def try_recipe(self, recipe: QuantRecipe) -> _Candidate:
+        parity, quantization = self.measure(recipe)
+        gate = int8_gate(parity)
+        log.info("%s", gate.message)
+        keep_as = self.staging / f".int8.{len(self.candidates)}.onnx"
+        (self.staging / INT8_FILE).rename(keep_as)
+        candidate = _Candidate(parity, gate, quantization, keep_as)
+        self.candidates.append(candidate)
+        return candidate
+
+    def rank(self, nodes: list[str]) -> tuple[Sensitivity, ...]:
+        """Each node's cosine with only it in fp32, most sensitive (highest) first; nothing to
+        rank (and no probe) for fewer than two."""
+        if len(nodes) < 2:
+            return ()
+        scores = []
+        for i, node in enumerate(nodes):
+            parity, _ = self.measure(QuantRecipe(f"probe-ffn-{i}", (node,), "sensitivity probe"))
+            scores.append(Sensitivity(node, i, parity.cosine_mean))
+        ranked = tuple(sorted(scores, key=lambda s: -s.cosine_mean))
+        log.info("FFN projections, most int8-sensitive first: %s", describe(ranked))
+        return ranked
+
+
+def search_int8(
+    staging: Path,
+    isa: str,
+    accept_loss: bool,
+    folder: ExportFolder,
+    reference: Reference,
+    texts: ParityTexts,
+) -> Int8Outcome:
+    """Try recipes, fastest first, until one reaches the target; keep the best one's file as
+    the staging folder's model.int8.onnx."""
+    fused = staging / ".fused.onnx"
+    source = fused if optimize_graph(staging / FP32_FILE, fused) else staging / FP32_FILE
+    trials = _Trials(staging, source, isa, folder, reference, texts)
+    sensitivity: tuple[Sensitivity, ...] = ()
+    try:
+        if not trials.try_recipe(ALL_INT8).gate.meets_target:
+            nodes = ffn_output_nodes(source)
+            sensitivity = trials.rank(nodes)
+            order = [s.node for s in sensitivity] or nodes
+            for count in ladder(len(order)):
+                if trials.try_recipe(keep_ffn_fp32(order[:count], len(order))).gate.meets_target:
+                    break
+    finally:
+        fused.unlink(missing_ok=True)
+    candidates = trials.candidates
+    best = max(candidates, key=lambda c: (c.gate.passed, c.gate.value))
+    best.path.rename(staging / INT8_FILE)
+    for candidate in candidates:
+        candidate.path.unlink(missing_ok=True)
+    return Int8Outcome(
+        chosen=best.parity,
+        tried=tuple(c.parity for c in candidates),
+        gate=best.gate,
+        quantization=best.quantization,
+        kept=best.gate.passed or accept_loss,
+        sensitivity=sensitivity,
+    )
+
+
+def describe(ranked: tuple[Sensitivity, ...]) -> str:
+    """``layer 0 (0.9954), layer 2 (0.9945), ...``: a ranking for logs and the CLI."""
+    return ", ".join(f"layer {s.layer} ({s.cosine_mean:.4f})" for s in ranked)
