@@ -48,7 +48,10 @@ GATE_MEAN_COSINE = 0.99
 # 99.8% of PyTorch's NDCG@10 as the calls were cut differently: one question moving one rank.
 GATE_NOISE_FLOOR = 0.97
 # A recipe that reaches the target is kept at once; one that only passes the gate makes the
-# exporter try the next, more careful recipe first.
+# exporter try the next, more careful recipe first. With eval pairs the target needs both
+# figures: a few dozen questions move a percent or two on noise alone (the same int8 MiniLM
+# measured 99.3% and 101.1% of PyTorch's NDCG@10 after a change that moved its mean cosine
+# by 0.00001), while the mean cosine over the same texts is steady.
 TARGET_NDCG_RATIO = 0.995
 TARGET_MEAN_COSINE = 0.995
 _STEP = 64
@@ -200,7 +203,8 @@ def check_fp32(parity: VariantParity) -> None:
 
 def int8_gate(parity: VariantParity) -> GateResult:
     """Decide on the int8 model: NDCG@10 ratio >= 0.99 with eval pairs (or a smaller loss that
-    the eval questions cannot tell from noise, down to GATE_NOISE_FLOOR), else mean cosine."""
+    the eval questions cannot tell from noise, down to GATE_NOISE_FLOOR), else mean cosine.
+    The target (stop trying recipes) also asks for a mean cosine of TARGET_MEAN_COSINE."""
     within_noise = False
     if parity.ndcg_ratio is not None:
         metric, value = "ndcg_ratio", parity.ndcg_ratio
@@ -218,6 +222,7 @@ def int8_gate(parity: VariantParity) -> GateResult:
         threshold, target = GATE_MEAN_COSINE, TARGET_MEAN_COSINE
         figure = f"has mean cosine {value:.4f} to PyTorch (gate: {threshold}; no eval pairs)"
     passed = value >= threshold or within_noise
+    meets_target = value >= target and parity.cosine_mean >= TARGET_MEAN_COSINE
     recipe = f" ({parity.recipe})" if parity.recipe else ""
     message = f"int8{recipe} {figure}: {'passes' if passed else 'fails'}"
-    return GateResult(passed, value >= target, metric, value, threshold, target, message)
+    return GateResult(passed, meets_target, metric, value, threshold, target, message)
