@@ -62,6 +62,22 @@ def test_failed_gate_exits_non_zero_and_says_why(
     assert read_manifest(tmp_path / "exports" / "tiny-mean").variants == ("fp32",)
 
 
+@pytest.mark.slow
+def test_prints_the_recipes_tried_and_the_sensitivity_ranking(
+    tiny_mean_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parity_module, "TARGET_MEAN_COSINE", 1.01)  # every recipe is tried
+    result = _export_verbose(tmp_path, str(tiny_mean_model))
+    assert result.exit_code == 0, result.output
+    for recipe in ("per-channel ", "per-channel-ffn-fp32-1of2", "per-channel-ffn-fp32 "):
+        assert recipe in result.output
+    ranking = result.output.split("most sensitive first): ")[1].splitlines()[0]
+    assert sorted(ranking.split(", ")[i].split(" (")[0] for i in range(2)) == [
+        "layer 0",
+        "layer 1",
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
