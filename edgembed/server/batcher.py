@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Vectors = NDArray[np.float32]
+# What the model thread runs, and the callback the event loop gets with (result, error).
+_Work = tuple[Callable[[], Any], Callable[[Any, BaseException | None], None]]
 
 
 @dataclass
@@ -50,15 +53,17 @@ class _Batch:
 
 
 class EmbeddingBatcher:
-    """Merges concurrent embedding requests into model calls on a single worker thread.
+    """Merges concurrent embedding requests into model calls on a single model thread.
 
-    Requests queue in arrival order. The collector takes the oldest and adds queued ones while
-    the padded batch (sequences x longest sequence) stays within ``max_batch_tokens``. When the
-    previous batch answered several requests, their clients are likely to come straight back, so
-    the collector waits up to ``max_wait_ms`` for as many requests as that batch held; a lone
-    client never waits. The model runs on one worker thread, leaving the event loop free to
-    read requests and write responses meanwhile. More than ``max_queue`` waiting requests are
-    refused with 503 and Retry-After.
+    Requests queue in arrival order. When the model thread is free, the oldest request goes to
+    it with the queued ones that fit: the padded batch (sequences x longest sequence) stays
+    within ``max_batch_tokens``. When the previous batch answered several requests, their
+    clients are likely to come straight back, so the batch waits up to ``max_wait_ms`` for as
+    many requests as that batch held; a lone client never waits. Hand-offs are direct: at the
+    end of the loop turn in which requests arrived, they go to the thread if it is free, and
+    the thread answers a whole batch with one callback on the event loop, which then hands
+    over the next batch (no executor futures, no collector task to wake). More than
+    ``max_queue`` waiting requests are refused with 503 and Retry-After.
     """
 
     def __init__(
@@ -79,10 +84,14 @@ class EmbeddingBatcher:
         self._max_queue = max_queue
         self._on_batch = on_batch
         self._pending: deque[_Job] = deque()
-        self._arrived = asyncio.Event()
-        self._executor: ThreadPoolExecutor | None = None
-        self._collector: asyncio.Task[None] | None = None
+        self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._busy = False
+        self._dispatch_soon = False
         self._closing = False
+        self._drained = asyncio.Event()
         self._last_batch_jobs = 1
 
     @property
@@ -91,22 +100,23 @@ class EmbeddingBatcher:
         return len(self._pending)
 
     def start(self) -> None:
-        """Start the worker thread and the collector (call from the running event loop)."""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgembed-model")
-        self._arrived = asyncio.Event()
+        """Start the model thread (call from the running event loop)."""
+        self._loop = asyncio.get_running_loop()
         self._closing = False
-        self._collector = asyncio.get_running_loop().create_task(self._collect())
+        self._drained = asyncio.Event()
+        self._thread = threading.Thread(target=self._serve, name="edgembed-model", daemon=True)
+        self._thread.start()
 
     async def close(self) -> None:
-        """Finish every queued request, then stop the collector and the worker thread."""
+        """Finish every queued request, then stop the model thread."""
         self._closing = True
-        self._arrived.set()
-        if self._collector is not None:
-            await self._collector
-            self._collector = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        self._dispatch()
+        if self._busy or self._pending:
+            await self._drained.wait()
+        if self._thread is not None:
+            self._work.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
 
     async def embed(self, ids: list[list[int]]) -> Vectors:
         """Embed token id sequences, batched with whatever else is waiting.
@@ -114,13 +124,7 @@ class EmbeddingBatcher:
         Raises:
             RequestError: 503 when the queue is full or the batcher is shutting down.
         """
-        if self._closing or self._collector is None:
-            raise RequestError(
-                "The server is shutting down; retry on another instance.",
-                status=503,
-                code="server_unavailable",
-                retry_after=1,
-            )
+        self._check_open()
         if len(self._pending) >= self._max_queue:
             raise RequestError(
                 f"The server is overloaded: {len(self._pending)} requests are already waiting. "
@@ -131,74 +135,139 @@ class EmbeddingBatcher:
             )
         future: asyncio.Future[Vectors] = asyncio.get_running_loop().create_future()
         self._pending.append(_Job(ids, future, max(map(len, ids))))
-        self._arrived.set()
+        if not self._dispatch_soon:
+            # At the end of this turn of the loop, so that requests that arrived together
+            # (their handlers run in this same turn) go to the model together.
+            self._dispatch_soon = True
+            asyncio.get_running_loop().call_soon(self._dispatch_now)
         return await future
 
     async def run(self, func: Callable[[], T]) -> T:
-        """Run other CPU work (tokenizing a big request) on the worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, func)
+        """Run other CPU work (tokenizing a big request) on the model thread.
 
-    async def _collect(self) -> None:
-        while True:
-            if not self._pending:
-                if self._closing:
-                    return
-                self._arrived.clear()
-                await self._arrived.wait()
-                continue
-            batch = _Batch()
-            self._fill(batch)
-            if not batch.jobs:
-                continue
-            if self._max_wait > 0 and len(batch.jobs) < self._last_batch_jobs:
-                await self._wait_for_more(batch)
-            self._last_batch_jobs = len(batch.jobs)
-            await self._run(batch)
+        Raises:
+            RequestError: 503 when the batcher is shutting down.
+        """
+        self._check_open()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
-    def _fill(self, batch: _Batch) -> bool:
-        """Move waiting jobs into `batch` while they fit; False once the budget is full."""
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        self._work.put((func, settle))
+        return await future
+
+    def _check_open(self) -> None:
+        if self._closing or self._thread is None:
+            raise RequestError(
+                "The server is shutting down; retry on another instance.",
+                status=503,
+                code="server_unavailable",
+                retry_after=1,
+            )
+
+    def _serve(self) -> None:
+        """The model thread: run each piece of work, answer on the event loop."""
+        assert self._loop is not None
+        while (work := self._work.get()) is not None:
+            func, done = work
+            try:
+                result, error = func(), None
+            except Exception as exc:  # the caller on the loop learns why
+                result, error = None, exc
+            self._loop.call_soon_threadsafe(done, result, error)
+
+    def _dispatch_now(self) -> None:
+        self._dispatch_soon = False
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """On the loop: hand the next batch to the model thread if it is free."""
+        if self._busy or not self._pending:
+            return
+        count, full = self._ready()
+        waiting = count < self._last_batch_jobs and self._max_wait > 0
+        if waiting and not full and not self._closing:
+            if self._timer is None:
+                self._timer = self._loop_now().call_later(self._max_wait, self._flush)
+            return
+        self._flush()
+
+    def _flush(self) -> None:
+        """Send what is queued now (the wait for more is over)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._busy:
+            return
+        batch = _Batch()
+        self._fill(batch)
+        if not batch.jobs:
+            self._check_drained()
+            return
+        self._last_batch_jobs = len(batch.jobs)
+        ids = [sequence for job in batch.jobs for sequence in job.ids]
+        # One model call for the whole batch when it fits the budget; a single huge request
+        # is cut into budget-sized calls by the engine.
+        batch_size = max(1, min(len(ids), self._budget // max(batch.longest, 1)))
+        self._busy = True
+
+        def answer(vectors: Any, error: BaseException | None) -> None:
+            self._deliver(batch, ids, vectors, error)
+
+        self._work.put((lambda: self._embedder.embed_ids(ids, batch_size), answer))
+
+    def _deliver(
+        self, batch: _Batch, ids: list[list[int]], vectors: Any, error: BaseException | None
+    ) -> None:
+        """On the loop: answer every request of a finished batch, then start the next."""
+        self._busy = False
+        if error is not None:
+            logger.error("embedding a batch of %d inputs failed", len(ids), exc_info=error)
+        start = 0
+        for job in batch.jobs:
+            end = start + len(job.ids)
+            if not job.future.done():
+                if error is not None:
+                    job.future.set_exception(error)
+                else:
+                    job.future.set_result(vectors[start:end])
+            start = end
+        if error is None and self._on_batch is not None:
+            self._on_batch(len(ids), sum(map(len, ids)))
+        self._dispatch()
+        self._check_drained()
+
+    def _check_drained(self) -> None:
+        if self._closing and not self._busy and not self._pending:
+            self._drained.set()
+
+    def _loop_now(self) -> asyncio.AbstractEventLoop:
+        assert self._loop is not None
+        return self._loop
+
+    def _ready(self) -> tuple[int, bool]:
+        """How many queued requests the next batch would take, and whether that fills it."""
+        batch = _Batch()
+        for job in self._pending:
+            if job.future.done():
+                continue
+            if not batch.fits(job, self._budget):
+                return len(batch.jobs), True
+            batch.add(job)
+        return len(batch.jobs), False
+
+    def _fill(self, batch: _Batch) -> None:
+        """Move waiting jobs into `batch` while they fit."""
         while self._pending:
             if self._pending[0].future.done():  # its client went away
                 self._pending.popleft()
                 continue
             if not batch.fits(self._pending[0], self._budget):
-                return False
+                return
             batch.add(self._pending.popleft())
-        return True
-
-    async def _wait_for_more(self, batch: _Batch) -> None:
-        deadline = asyncio.get_running_loop().time() + self._max_wait
-        while len(batch.jobs) < self._last_batch_jobs and not self._closing:
-            self._arrived.clear()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await self._arrived.wait()
-            except TimeoutError:
-                return
-            if not self._fill(batch):
-                return
-
-    async def _run(self, batch: _Batch) -> None:
-        ids = [sequence for job in batch.jobs for sequence in job.ids]
-        # One model call for the whole batch when it fits the budget; a single huge request
-        # is cut into budget-sized calls by the engine.
-        batch_size = max(1, min(len(ids), self._budget // max(batch.longest, 1)))
-        loop = asyncio.get_running_loop()
-        try:
-            vectors = await loop.run_in_executor(
-                self._executor, self._embedder.embed_ids, ids, batch_size
-            )
-        except Exception as exc:  # the engine failed: every request in the batch learns why
-            logger.exception("embedding a batch of %d inputs failed", len(ids))
-            for job in batch.jobs:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-            return
-        start = 0
-        for job in batch.jobs:
-            end = start + len(job.ids)
-            if not job.future.done():
-                job.future.set_result(vectors[start:end])
-            start = end
-        if self._on_batch is not None:
-            self._on_batch(len(ids), sum(map(len, ids)))

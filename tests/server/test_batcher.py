@@ -135,8 +135,34 @@ def test_close_finishes_queued_requests_then_refuses(fake: FakeEmbedder) -> None
         assert all(result.shape == (1, fake.dimension) for result in results)
         with pytest.raises(RequestError, match="shutting down"):
             await batcher.embed([[1]])
+        with pytest.raises(RequestError, match="shutting down"):
+            await batcher.run(lambda: 1)
 
     run(fake, scenario)
+
+
+def test_other_work_runs_on_the_model_thread_in_turn(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> tuple[list[str], Any]:
+        first = await hold_worker(fake, batcher)
+        ran: list[str] = []
+        work = asyncio.create_task(batcher.run(lambda: ran.append("work") or "done"))
+        await asyncio.sleep(0.01)
+        assert ran == []  # queued behind the batch the model thread is in
+        fake.open.set()
+        await first
+        return ran, await work
+
+    ran, result = run(fake, scenario)
+    assert ran == ["work"] and result == "done"
+
+    def broken() -> None:
+        raise ValueError("bad input")
+
+    async def failing(batcher: EmbeddingBatcher) -> None:
+        with pytest.raises(ValueError, match="bad input"):
+            await batcher.run(broken)
+
+    run(fake, failing)
 
 
 def test_an_engine_failure_reaches_every_request_of_the_batch(fake: FakeEmbedder) -> None:
