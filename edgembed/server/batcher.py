@@ -194,7 +194,7 @@ class EmbeddingBatcher:
         waiting = count < self._last_batch_jobs and self._max_wait > 0
         if waiting and not full and not self._closing:
             if self._timer is None:
-                self._timer = self._loop_now().call_later(self._max_wait, self._flush)
+                self._timer = self._event_loop().call_later(self._max_wait, self._flush)
             return
         self._flush()
 
@@ -247,7 +247,7 @@ class EmbeddingBatcher:
         if self._closing and not self._busy and not self._pending:
             self._drained.set()
 
-    def _loop_now(self) -> asyncio.AbstractEventLoop:
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
         assert self._loop is not None
         return self._loop
 
