@@ -72,12 +72,28 @@ class _Candidate:
     path: Path
 
 
+@dataclass(frozen=True)
+class _Probe:
+    """The most sensitive projection's probe, kept: it is the ladder's first recipe."""
+
+    fp32_nodes: tuple[str, ...]
+    parity: VariantParity
+    quantization: dict[str, Any]
+    path: Path
+
+
 def measure_variant(
-    staging: Path, variant: str, recipe: str | None, reference: Reference, texts: ParityTexts
+    staging: Path,
+    variant: str,
+    recipe: str | None,
+    reference: Reference,
+    texts: ParityTexts,
+    desc: str | None = None,
 ) -> VariantParity:
     """Embed the parity texts through the real runtime, exactly as the server will."""
     embedder = OnnxEmbedder(staging, variant=variant)
-    embeddings = embed_in_steps(embedder.embed, texts.texts, desc=f"parity {recipe or variant}")
+    label = desc or f"parity {recipe or variant}"
+    embeddings = embed_in_steps(embedder.embed, texts.texts, desc=label)
     return measure(variant, recipe, embeddings, reference, texts)
 
 
@@ -96,32 +112,46 @@ class _Trials:
         self.staging, self.source, self.isa, self.folder = staging, source, isa, folder
         self.reference, self.texts = reference, texts
         self.candidates: list[_Candidate] = []
+        self._probe: _Probe | None = None
 
-    def measure(self, recipe: QuantRecipe) -> tuple[VariantParity, dict[str, Any]]:
+    def measure(
+        self, recipe: QuantRecipe, desc: str | None = None
+    ) -> tuple[VariantParity, dict[str, Any]]:
         quantization = quantize_int8(self.source, self.staging / INT8_FILE, self.isa, recipe)
         # The runtime checks the file against the manifest, so the manifest follows each try.
         self.folder.write_manifest(quantization, {})
-        parity = measure_variant(self.staging, "int8", recipe.name, self.reference, self.texts)
+        parity = measure_variant(
+            self.staging, "int8", recipe.name, self.reference, self.texts, desc
+        )
         return parity, quantization
 
     def try_recipe(self, recipe: QuantRecipe) -> _Candidate:
-        parity, quantization = self.measure(recipe)
+        probe = self._probe
+        if probe is not None and probe.fp32_nodes == recipe.fp32_nodes:
+            parity, quantization, made = probe.parity, probe.quantization, probe.path
+        else:
+            (parity, quantization), made = self.measure(recipe), self.staging / INT8_FILE
         gate = int8_gate(parity)
         log.info("%s", gate.message)
         keep_as = self.staging / f".int8.{len(self.candidates)}.onnx"
-        (self.staging / INT8_FILE).rename(keep_as)
+        made.rename(keep_as)
         candidate = _Candidate(parity, gate, quantization, keep_as)
         self.candidates.append(candidate)
         return candidate
 
     def rank(self, nodes: list[str]) -> tuple[Sensitivity, ...]:
         """Each node's cosine with only it in fp32, most sensitive (highest) first; nothing to
-        rank (and no probe) for fewer than two."""
+        rank (and no probe) for fewer than two. The top probe is kept for `try_recipe`."""
         if len(nodes) < 2:
             return ()
-        scores = []
+        scores: list[Sensitivity] = []
         for i, node in enumerate(nodes):
-            parity, _ = self.measure(QuantRecipe(f"probe-ffn-{i}", (node,), "sensitivity probe"))
+            recipe = keep_ffn_fp32([node], len(nodes))
+            parity, quantization = self.measure(recipe, desc=f"probe layer {i}")
+            if not scores or parity.cosine_mean > max(s.cosine_mean for s in scores):
+                kept = self.staging / ".probe.onnx"
+                (self.staging / INT8_FILE).replace(kept)
+                self._probe = _Probe(recipe.fp32_nodes, parity, quantization, kept)
             scores.append(Sensitivity(node, i, parity.cosine_mean))
         ranked = tuple(sorted(scores, key=lambda s: -s.cosine_mean))
         log.info("FFN projections, most int8-sensitive first: %s", describe(ranked))
@@ -152,6 +182,7 @@ def search_int8(
                     break
     finally:
         fused.unlink(missing_ok=True)
+        (staging / ".probe.onnx").unlink(missing_ok=True)
     candidates = trials.candidates
     best = max(candidates, key=lambda c: (c.gate.passed, c.gate.value))
     best.path.rename(staging / INT8_FILE)

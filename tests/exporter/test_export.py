@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -163,9 +164,19 @@ def test_search_keeps_the_most_sensitive_projections_in_fp32_first(
         return replace(verdict, passed=met, meets_target=met)
 
     monkeypatch.setattr(int8_search, "int8_gate", gate_met_by_one_fp32_projection)
+    quantized: list[str] = []
+    real_quantize = int8_search.quantize_int8
+
+    def counting_quantize(*args: Any) -> Any:
+        quantized.append(args[3].name)
+        return real_quantize(*args)
+
+    monkeypatch.setattr(int8_search, "quantize_int8", counting_quantize)
     result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
     # all-int8 misses, the two projections are ranked, the first ladder step is kept.
     assert [p.recipe for p in result.int8_tried] == ["per-channel", "per-channel-ffn-fp32-1of2"]
+    # The first ladder step is the top probe's recipe: reused, not quantized a second time.
+    assert quantized == ["per-channel"] + ["per-channel-ffn-fp32-1of2"] * 2
     ranked = result.sensitivity
     assert sorted(s.layer for s in ranked) == [0, 1]
     assert ranked[0].cosine_mean >= ranked[1].cosine_mean
