@@ -2,8 +2,8 @@
 
 Steps: trace the fp32 graph (pooling and normalisation inside) and write the tokenizer; check
 the fp32 graph against PyTorch; fuse and quantize to int8, fastest recipe first, until one
-reaches the target (99.5% of PyTorch's NDCG@10, or mean cosine 0.995 without eval pairs) and
-keeping the best one tried (int8_search.py); gate it (99%); write manifest.json; swap the
+reaches the target (mean cosine 0.995 to PyTorch and, with eval pairs, 99.5% of its NDCG@10)
+and keeping the best one tried (int8_search.py); gate it (99%); write manifest.json; swap the
 folder into place.
 
 When no int8 recipe passes the gate (and --accept-parity-loss is not given), the export is
