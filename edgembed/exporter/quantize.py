@@ -122,12 +122,24 @@ def optimize_graph(src: Path, dst: Path) -> bool:
         then quantizes `src` as it is).
     """
     try:
+        from onnxruntime.transformers.fusion_options import FusionOptions
         from onnxruntime.transformers.optimizer import optimize_model
     except ImportError as exc:
         raise MissingExtraError("onnxruntime", "train") from exc
+    options = FusionOptions("bert")
+    # Residual adds stay Add + LayerNormalization: onnxruntime's SkipLayerNormalization CPU
+    # kernel is ~5x slower than the two (see edgembed.runtime.session.UNFUSED).
+    options.enable_skip_layer_norm = False
+    options.enable_bias_skip_layer_norm = False
     try:
         # num_heads/hidden_size 0: read them from the graph.
-        model = optimize_model(str(src), model_type="bert", num_heads=0, hidden_size=0)
+        model = optimize_model(
+            str(src),
+            model_type="bert",
+            num_heads=0,
+            hidden_size=0,
+            optimization_options=options,
+        )
         model.save_model_to_file(str(dst))
     except Exception as exc:  # the optimizer raises many types on graphs it does not know
         log.warning("graph fusion skipped (%s); quantizing the plain graph", exc)
