@@ -9,7 +9,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from edgembed.runtime.session import create_session
+from edgembed.runtime.session import create_session, fused_slow_ops
 
 
 def _op_types(path: Path) -> set[str]:
@@ -36,3 +36,26 @@ def test_residual_layer_norms_are_not_fused_back(
     kept = _op_types(optimized)
     assert "LayerNormalization" in kept
     assert "SkipLayerNormalization" not in kept
+
+
+def test_an_old_export_with_the_slow_fused_op_is_named(
+    tiny_export: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An export made before the change still loads, with a warning that says how to fix it."""
+    assert fused_slow_ops(tiny_export / "model.int8.onnx") == []
+    graph = onnx.load(str(tiny_export / "model.int8.onnx"))
+    for node in graph.graph.node:
+        if node.op_type == "LayerNormalization":
+            x, gamma, beta = node.input
+            node.op_type, node.domain = "SkipLayerNormalization", "com.microsoft"
+            node.input[:] = [x, x, gamma, beta]  # the input as its own skip, for the test
+            kept = [a for a in node.attribute if a.name == "epsilon"]
+            del node.attribute[:]
+            node.attribute.extend(kept)
+            break
+    old = tmp_path / "old.onnx"
+    onnx.save(graph, str(old))
+    assert fused_slow_ops(old) == ["SkipLayerNormalization"]
+    with caplog.at_level("WARNING", logger="edgembed.runtime.session"):
+        create_session(old, threads=1)
+    assert "edgembed export --force" in caplog.text
