@@ -131,6 +131,9 @@ def optimize_graph(src: Path, dst: Path) -> bool:
     # kernel is ~5x slower than the two (see edgembed.runtime.session.UNFUSED).
     options.enable_skip_layer_norm = False
     options.enable_bias_skip_layer_norm = False
+    # The feed-forward bias stays an Add that onnxruntime folds into the int8 product, leaving
+    # a plain Gelu: 5-7% faster than BiasGelu at 32x128 (the same at 1x16).
+    options.enable_bias_gelu = False
     try:
         # num_heads/hidden_size 0: read them from the graph.
         model = optimize_model(

@@ -65,6 +65,18 @@ def test_ffn_recipes_keep_the_chosen_down_projections_in_fp32(
     assert keep_ffn_fp32(nodes[:1], 2).name == "per-channel-ffn-fp32-1of2"
 
 
+def test_fusion_leaves_residual_layer_norms_and_gelu_bias_plain(
+    tiny_exports: dict[str, ExportResult], tmp_path: Path
+) -> None:
+    """Attention and GELU are fused; SkipLayerNormalization and BiasGelu, slower on CPU than
+    the ops they replace (the bias then folds into the int8 product), are not."""
+    fused = tmp_path / "fused.onnx"
+    assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
+    ops = {node.op_type for node in onnx.load(str(fused)).graph.node}
+    assert {"Attention", "Gelu", "LayerNormalization"} <= ops
+    assert not {"SkipLayerNormalization", "BiasGelu"} & ops
+
+
 @pytest.mark.parametrize(
     ("total", "counts"),
     [(0, []), (1, [1]), (2, [1, 2]), (6, [1, 2, 4, 6]), (12, [1, 2, 4, 8, 12]), (8, [1, 2, 4, 8])],
