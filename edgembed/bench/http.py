@@ -30,9 +30,11 @@ from edgembed.server.loadtest import run_load
 __all__ = [
     "BATCH_OF",
     "CONCURRENCY",
+    "GAIN_ROUNDS",
     "HttpResult",
     "LocalServer",
     "check_loopback",
+    "compare_unbatched",
     "local_server",
     "measure_http",
 ]
@@ -45,6 +47,7 @@ _OVERHEAD_REQUESTS = 50
 _BLOCK_S = 0.3
 _READY_TIMEOUT_S = 120
 BATCH_OF = 16
+GAIN_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ class HttpResult:
         server_p50_ms: the server's median for the same text at concurrency 1, timed in
             blocks alternating with the engine's (None when no engine was given).
         unbatched: the highest concurrency again, against the same export served with
-            batching off (``--max-batch-tokens 1``); only with --serve.
+            batching off (``--max-batch-tokens 1``): its median round; only with --serve.
+        gain_rounds: batched over unbatched requests/s at the highest concurrency, one ratio
+            per round of the two servers taking turns (only with --serve).
         engine_batch_gain: what batching can give at most: the engine's time for one text over
             its time per text in a batch of 16 of them (None without an engine).
         ready_s: process start to the first 200 from GET /ready; only with --serve.
@@ -71,13 +76,17 @@ class HttpResult:
     engine_p50_ms: float | None = None
     server_p50_ms: float | None = None
     unbatched: dict[str, Any] | None = None
+    gain_rounds: tuple[float, ...] = ()
     engine_batch_gain: float | None = None
     ready_s: float | None = None
     idle_rss_mb: float | None = None
 
     @property
     def batching_gain(self) -> float | None:
-        """Requests/s at the highest concurrency, batched over unbatched."""
+        """Requests/s at the highest concurrency, batched over unbatched: the median of the
+        alternating rounds' ratios when there were rounds."""
+        if self.gain_rounds:
+            return percentile(self.gain_rounds, 50)
         if self.unbatched is None or not self.unbatched["req_per_s"] or not self.levels:
             return None
         return float(self.levels[-1]["req_per_s"]) / float(self.unbatched["req_per_s"])
@@ -107,6 +116,7 @@ class HttpResult:
             "levels": self.levels,
             "unbatched": self.unbatched,
             "batching_gain": _round(self.batching_gain),
+            "batching_gain_rounds": [_round(gain) for gain in self.gain_rounds],
             "engine_batch_gain": _round(self.engine_batch_gain),
             "ready_s": _round(self.ready_s),
             "idle_rss_mb": _round(self.idle_rss_mb),
@@ -168,6 +178,36 @@ def measure_http(
         for level in progress(concurrency, desc="http", unit="level")
     ]
     return HttpResult(url, levels, engine_p50, server_p50, engine_batch_gain=engine_gain)
+
+
+def compare_unbatched(
+    batched_url: str,
+    unbatched_url: str,
+    text: str,
+    *,
+    requests: int,
+    seconds: float,
+    api_key: str | None,
+    rounds: int = GAIN_ROUNDS,
+) -> tuple[tuple[float, ...], dict[str, Any]]:
+    """Alternate rounds at the highest concurrency between the batched server and the same
+    export with batching off, so that both see the same machine.
+
+    Returns:
+        Each round's batched/unbatched requests/s ratio, and the unbatched server's median
+        round (by requests/s).
+    """
+    level = CONCURRENCY[-1]
+    _load(unbatched_url, level, _WARMUP_REQUESTS, text, seconds, api_key)
+    gains: list[float] = []
+    unbatched: list[dict[str, Any]] = []
+    for _ in progress(range(rounds), desc="batched vs unbatched", unit="round"):
+        batched = _load(batched_url, level, requests, text, seconds, api_key)
+        unbatched.append(_load(unbatched_url, level, requests, text, seconds, api_key))
+        if unbatched[-1]["req_per_s"]:
+            gains.append(float(batched["req_per_s"]) / float(unbatched[-1]["req_per_s"]))
+    unbatched.sort(key=lambda result: float(result["req_per_s"]))
+    return tuple(gains), unbatched[len(unbatched) // 2]
 
 
 def _engine_batch_gain(one: Callable[[], object], batch: Callable[[], object]) -> float:

@@ -194,7 +194,11 @@ def _http(report: BenchReport) -> Table:
             f"concurrency 1 = {http.latency_ratio:.2f}x"
         )
     if http.batching_gain is not None:
-        notes.append(f"batching gain {http.batching_gain:.2f}x")
+        gain = f"batching gain {http.batching_gain:.2f}x"
+        if http.gain_rounds:
+            rounds = ", ".join(f"{ratio:.2f}" for ratio in http.gain_rounds)
+            gain += f" (median of {len(http.gain_rounds)} alternating rounds: {rounds})"
+        notes.append(gain)
     if http.engine_batch_gain is not None:
         notes.append(f"the engine alone gains {http.engine_batch_gain:.2f}x at batch 16")
     if http.ready_s is not None:

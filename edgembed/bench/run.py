@@ -23,9 +23,9 @@ from edgembed.bench.gate import (
 )
 from edgembed.bench.http import (
     BATCH_OF,
-    CONCURRENCY,
     HttpResult,
     check_loopback,
+    compare_unbatched,
     local_server,
     measure_http,
 )
@@ -261,23 +261,31 @@ def _http_section(
 
     if not config.serve:
         return measure(str(config.http_url))
-    with local_server(export_dir, served.name, config.threads) as server:
+    # Both servers run at once; the one with batching off (every request its own model call)
+    # idles until the two take turns at concurrency 16.
+    with (
+        local_server(export_dir, served.name, config.threads) as server,
+        local_server(
+            export_dir, served.name, config.threads, ["--max-batch-tokens", "1"]
+        ) as unbatched,
+    ):
         idle_rss_mb = server.rss_mb()
         result = measure(server.url)
-    # The same export with batching off: every request is its own model call.
-    with local_server(
-        export_dir, served.name, config.threads, ["--max-batch-tokens", "1"]
-    ) as unbatched:
-        baseline = measure_http(
+        gains, baseline = compare_unbatched(
+            server.url,
             unbatched.url,
             text,
             requests=requests,
             seconds=seconds,
-            api_key=None,
-            engine=None,
-            concurrency=CONCURRENCY[-1:],
-        ).levels[0]
-    return replace(result, unbatched=baseline, ready_s=server.ready_s, idle_rss_mb=idle_rss_mb)
+            api_key=config.api_key,
+        )
+    return replace(
+        result,
+        unbatched=baseline,
+        gain_rounds=gains,
+        ready_s=server.ready_s,
+        idle_rss_mb=idle_rss_mb,
+    )
 
 
 def _machine() -> dict[str, Any]:

@@ -139,7 +139,9 @@ def test_quick_bench_with_server_gate_and_new_baseline(bench_workspace: Workspac
     assert all(level["status"] == {"200": level["completed"]} for level in data["http"]["levels"])
     unbatched = data["http"]["unbatched"]
     assert unbatched["concurrency"] == 16 and unbatched["status"] == {"200": unbatched["completed"]}
-    assert data["figures"]["http.batching_gain_c16"] > 0
+    rounds = data["http"]["batching_gain_rounds"]
+    assert len(rounds) == 3 and all(gain > 0 for gain in rounds)
+    assert data["figures"]["http.batching_gain_c16"] == pytest.approx(sorted(rounds)[1], abs=1e-3)
     assert data["figures"]["http.engine_batch_gain_16"] > 0
     assert 0 < data["figures"]["http.ready_s"] < 120
     assert data["figures"]["http.idle_rss_mb"] > 10

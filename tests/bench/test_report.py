@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from edgembed.bench.accuracy import AccuracyResult
@@ -93,6 +94,14 @@ def test_figures_are_flat_and_named_for_the_gate() -> None:
     assert figures["memory.int8.peak_rss_mb"] == 180.0
     assert figures["http.batching_gain_c16"] == 2.0
     assert figures["http.c16.p99_ms"] == 6.0
+
+
+def test_batching_gain_is_the_median_of_the_alternating_rounds() -> None:
+    http = make_report().http
+    assert http is not None and http.batching_gain == 2.0  # one pair of runs, no rounds
+    rounds = replace(http, gain_rounds=(2.6, 2.1, 2.4))
+    assert rounds.batching_gain == 2.4
+    assert rounds.to_json()["batching_gain_rounds"] == [2.6, 2.1, 2.4]
 
 
 def test_targets_stand_beside_their_measured_values() -> None:
