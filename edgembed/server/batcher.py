@@ -190,8 +190,8 @@ class EmbeddingBatcher:
         """On the loop: hand the next batch to the model thread if it is free."""
         if self._busy or not self._pending:
             return
-        count, full = self._ready()
-        waiting = count < self._last_batch_jobs and self._max_wait > 0
+        batch, full = self._next_batch()
+        waiting = len(batch.jobs) < self._last_batch_jobs and self._max_wait > 0
         if waiting and not full and not self._closing:
             if self._timer is None:
                 self._timer = self._event_loop().call_later(self._max_wait, self._flush)
@@ -205,8 +205,12 @@ class EmbeddingBatcher:
             self._timer = None
         if self._busy:
             return
-        batch = _Batch()
-        self._fill(batch)
+        batch, _ = self._next_batch()
+        taken = {id(job) for job in batch.jobs}
+        # The batch is the queue's leading live jobs: drop them, and the cancelled ones around
+        # them, from the queue.
+        while self._pending and (id(self._pending[0]) in taken or self._pending[0].future.done()):
+            self._pending.popleft()
         if not batch.jobs:
             self._check_drained()
             return
@@ -251,23 +255,14 @@ class EmbeddingBatcher:
         assert self._loop is not None
         return self._loop
 
-    def _ready(self) -> tuple[int, bool]:
-        """How many queued requests the next batch would take, and whether that fills it."""
+    def _next_batch(self) -> tuple[_Batch, bool]:
+        """The batch the queued requests would make now (they stay queued), and whether it is
+        full; requests whose clients went away are skipped."""
         batch = _Batch()
         for job in self._pending:
             if job.future.done():
                 continue
             if not batch.fits(job, self._budget):
-                return len(batch.jobs), True
+                return batch, True
             batch.add(job)
-        return len(batch.jobs), False
-
-    def _fill(self, batch: _Batch) -> None:
-        """Move waiting jobs into `batch` while they fit."""
-        while self._pending:
-            if self._pending[0].future.done():  # its client went away
-                self._pending.popleft()
-                continue
-            if not batch.fits(self._pending[0], self._budget):
-                return
-            batch.add(self._pending.popleft())
+        return batch, False
