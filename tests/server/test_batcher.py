@@ -13,6 +13,7 @@ import pytest
 from edgembed.errors import RequestError
 from edgembed.server import EmbeddingBatcher
 from tests.server.fake import FakeEmbedder
+from tests.server.waiting import wait_until_async
 
 
 def run(
@@ -37,8 +38,7 @@ async def hold_worker(fake: FakeEmbedder, batcher: EmbeddingBatcher) -> asyncio.
     """Start a one-request batch and keep the worker thread stuck inside it."""
     fake.open.clear()
     first = asyncio.create_task(batcher.embed([[1, 2]]))
-    while not fake.batches:
-        await asyncio.sleep(0.001)
+    await wait_until_async(lambda: fake.batches, "the first batch to reach the model")
     return first
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from litestar.testing import TestClient
 
 from tests.server.conftest import MODEL, ClientFactory, embed
 from tests.server.fake import FakeEmbedder
+from tests.server.waiting import wait_until
 
 LONG = " ".join(f"w{i}" for i in range(40))
 
@@ -159,15 +159,15 @@ def test_queue_overflow_is_503_with_retry_after(
     fake.open.clear()  # hold the worker thread inside the model call
     answers: dict[str, Any] = {}
     with make_client(max_queue=1, max_wait_ms=0) as client:
-        while not fake.batches:  # the warm-up batch holds the worker
-            time.sleep(0.01)
+        wait_until(lambda: fake.batches, "the warm-up batch to hold the worker")
         waiting = threading.Thread(
             target=lambda: answers.update(queued=embed(client, {"model": MODEL, "input": "a"}))
         )
         waiting.start()
-        metrics = ""
-        while "edgembed_queue_depth 1.0" not in metrics:
-            metrics = client.get("/metrics").text
+        wait_until(
+            lambda: "edgembed_queue_depth 1.0" in client.get("/metrics").text,
+            "one request in the queue",
+        )
         refused = embed(client, {"model": MODEL, "input": "b"})
         fake.open.set()
         waiting.join(timeout=10)

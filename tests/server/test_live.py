@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 
 from edgembed.server.loadtest import run_load
 from tests.server.live import get_json, live_server
+from tests.server.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -98,8 +98,8 @@ def test_sigterm_finishes_requests_in_flight(real_export: Path) -> None:
             )
         )
         worker.start()
-        while _in_progress(server.url) < 2:  # the big request, and this scrape
-            time.sleep(0.005)
+        # The big request, and this scrape.
+        wait_until(lambda: _in_progress(server.url) >= 2, "the big request to start", 30)
         assert server.stop()
         worker.join(timeout=60)
     assert len(answers) == 1 and len(answers[0].data) == 2048
