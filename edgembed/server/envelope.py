@@ -56,6 +56,12 @@ def _describe(
         return _http_error(request, exc)
     if isinstance(exc, InputError):
         return _body(str(exc), 400, "input", None), 400, {}
+    if isinstance(exc, RecursionError):  # the JSON parser's, on a body of deeply nested lists
+        message = (
+            "The request body is not valid JSON here: it is nested too deeply to parse. Send "
+            "`input` as a string, a list of strings, or a list of lists of token ids."
+        )
+        return _body(message, 400, None, "invalid_json"), 400, {}
     if isinstance(exc, EdgembedError):
         logger.error("request failed: %s", exc)
         return _body(str(exc), 500, None, None), 500, {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -13,6 +14,8 @@ from tests.server.fake import FakeEmbedder
 from tests.server.waiting import wait_until
 
 LONG = " ".join(f"w{i}" for i in range(40))
+# About 2 KB: 1,000 levels of lists, past the JSON parser's recursion limit.
+DEEP = b'{"model": "fake-model", "input": ' + b"[" * 1000 + b"]" * 1000 + b"}"
 
 
 def assert_envelope(response: Any, status: int, param: str | None = None, code: Any = ...) -> None:
@@ -95,6 +98,17 @@ def test_malformed_bodies(client: TestClient[Any], body: bytes, message: str) ->
     )
     assert_envelope(response, 400)
     assert message in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/v1/embeddings", "/api/embed"])
+@pytest.mark.parametrize("body", [DEEP, b"[" * 1000])
+def test_deeply_nested_json_is_400_and_logs_nothing(
+    client: TestClient[Any], caplog: pytest.LogCaptureFixture, path: str, body: bytes
+) -> None:
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert_envelope(response, 400, None, "invalid_json")
+    assert "nested" in response.json()["error"]["message"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
