@@ -247,8 +247,8 @@ class ServeSettings:
             raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
         if self.variant not in ("int8", "fp32"):
             raise ConfigError(f"variant must be 'int8' or 'fp32', got '{self.variant}'")
-        if self.api_key is not None and not self.api_key.strip():
-            raise ConfigError("the API key is empty: pass a real key or leave it unset")
+        if self.api_key is not None:
+            _check_api_key(self.api_key)
         if self.model_name is not None and not self.model_name.strip():
             raise ConfigError("model_name is empty: pass a name or leave it unset")
         if self.threads is not None and self.threads < 1:
@@ -258,6 +258,20 @@ class ServeSettings:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.max_wait_ms <= 1000:
             raise ConfigError(f"max_wait_ms must be between 0 and 1000, got {self.max_wait_ms}")
+
+
+def _check_api_key(key: str) -> None:
+    if not key.strip():
+        raise ConfigError("the API key is empty: pass a real key or leave it unset")
+    # Header values travel as ASCII: httpx (the openai SDK) cannot send any other character,
+    # and a client that sends UTF-8 bytes would be compared against another encoding.
+    if not all("!" <= char <= "~" for char in key):
+        raise ConfigError(
+            "the API key holds a space or a character outside visible ASCII: a Bearer token "
+            "has no spaces, and header values are ASCII (the openai SDK cannot send any other "
+            "character). Use letters, digits and punctuation only, e.g. a key from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe())'`."
+        )
 
 
 @dataclass(frozen=True)

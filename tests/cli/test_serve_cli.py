@@ -103,6 +103,14 @@ def test_empty_api_key_is_refused(tmp_path: Path) -> None:
     assert "API key is empty" in result.output
 
 
+@pytest.mark.parametrize("key", ["clé-secrète", "two words", "tab\there"])
+def test_api_key_a_client_cannot_send_is_refused(tmp_path: Path, key: str) -> None:
+    """Header values are ASCII: a key outside visible ASCII could never match a request."""
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path)], env={"EDGEMBED_API_KEY": key})
+    assert result.exit_code == 1
+    assert "visible ASCII" in result.output and key not in result.output
+
+
 def test_busy_port_fails_before_loading_anything(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
