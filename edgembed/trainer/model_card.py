@@ -45,7 +45,6 @@ organisation's documents.
 |---|---|
 | base | {metrics["base_ndcg_at_10"]:.4f} |
 {rows}
-
 | saved | {metrics["saved_ndcg_at_10"]:.4f} |
 
 Best epoch: {metrics["best_epoch"]:.0f}. Saved weights: base + {metrics["finetuned_weight"]} x
