@@ -35,7 +35,12 @@ def chunk_options(func: click.decorators.FC) -> click.decorators.FC:
 @click.command()
 @click.argument("docs", type=click.Path(path_type=Path))
 @chunk_options
-@click.option("--strict", is_flag=True, help="Exit non-zero if any file had to be skipped.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit non-zero if any file had to be skipped (questions.jsonl is not skipped: it is "
+    "never a document).",
+)
 @pass_state
 def chunk(state: CliState, docs: Path, chunk_words: int, overlap_words: int, strict: bool) -> None:
     """Read the documents in DOCS and cut them into passages.
@@ -43,7 +48,9 @@ def chunk(state: CliState, docs: Path, chunk_words: int, overlap_words: int, str
     Reads .txt, .md, .html, .pdf and .docx files (recursively) and writes
     WORKSPACE/chunks.jsonl: one passage of about --chunk-words words per line, with its
     document, title, section and a stable id. Files that cannot be read are skipped and
-    listed. Re-running overwrites chunks.jsonl (it is derived from your documents).
+    listed. A file named questions.jsonl is left out without a word: it is the real-question
+    set that `evaluate` uses, never a document. Re-running overwrites chunks.jsonl (it is
+    derived from your documents).
     """
     config = ChunkConfig(docs=docs, chunk_words=chunk_words, overlap_words=overlap_words)
     summary = build_corpus(config, state.workspace)

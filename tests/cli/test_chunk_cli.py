@@ -87,3 +87,36 @@ def test_version_and_help() -> None:
     runner = CliRunner()
     assert "edgembed, version" in runner.invoke(cli, ["--version"]).output
     assert "chunk" in runner.invoke(cli, ["--help"]).output
+
+
+def test_chunk_strict_leaves_the_questions_file_out_without_failing(
+    tmp_path: Path, make_docs: Callable[[dict[str, str | bytes]], Path]
+) -> None:
+    question = json.dumps({"question": "Zebracorn carry-over?", "doc": "pto.md"})
+    docs = make_docs({"pto.md": MD, "questions.jsonl": question + "\n"})
+    result = CliRunner().invoke(cli, ["--workspace", str(tmp_path), "chunk", "--strict", str(docs)])
+    assert result.exit_code == 0, result.output
+    assert "skipped questions.jsonl" not in result.output
+    assert "Zebracorn" not in (tmp_path / "chunks.jsonl").read_text()
+
+
+def test_chunk_strict_accepts_the_sample_docs(tmp_path: Path) -> None:
+    sample_docs = Path(__file__).parents[2] / "sample_docs"
+    result = CliRunner().invoke(
+        cli, ["--workspace", str(tmp_path), "chunk", "--strict", str(sample_docs)]
+    )
+    assert result.exit_code == 0, result.output
+    docs = {
+        json.loads(line)["doc"] for line in (tmp_path / "chunks.jsonl").read_text().splitlines()
+    }
+    assert "questions.jsonl" not in docs and len(docs) == 25
+
+
+def test_chunk_refuses_the_questions_file_as_docs(
+    tmp_path: Path, make_docs: Callable[[dict[str, str | bytes]], Path]
+) -> None:
+    docs = make_docs({"pto.md": MD, "questions.jsonl": "{}\n"})
+    result = CliRunner().invoke(
+        cli, ["--workspace", str(tmp_path), "chunk", str(docs / "questions.jsonl")]
+    )
+    assert result.exit_code == 1 and "real evaluation questions" in result.output

@@ -4,6 +4,7 @@
 evaluation.
 """
 
+from edgembed.corpus.build import EXCLUDED_FILES, load_corpus
 from edgembed.trainer.datagen.base import (
     Candidate,
     ChatBackend,
@@ -13,7 +14,7 @@ from edgembed.trainer.datagen.base import (
 )
 from edgembed.trainer.datagen.pairs import Pair, PairKind, read_pairs, split_by_chunk, write_pairs
 from edgembed.trainer.datagen.registry import GENERATORS, make_generator
-from edgembed.trainer.datagen.runner import EXCLUDED_FILES, generate_pairs, load_corpus
+from edgembed.trainer.datagen.runner import generate_pairs
 from edgembed.trainer.datagen.summary import GenerateSummary
 
 __all__ = [

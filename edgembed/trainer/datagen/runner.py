@@ -16,13 +16,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
-from pathlib import PurePosixPath
 from typing import Any
 
 from edgembed.atomic import write_json
-from edgembed.config import ChunkConfig, GenerateConfig, Workspace
-from edgembed.corpus import Chunk, chunk_documents, load_documents, write_chunks
-from edgembed.errors import GeneratorError, InputError, NoDocumentsError, OutputExistsError
+from edgembed.config import GenerateConfig, Workspace
+from edgembed.corpus import Chunk, write_chunks
+from edgembed.corpus.build import load_corpus
+from edgembed.errors import GeneratorError, OutputExistsError
 from edgembed.progress import progress
 from edgembed.trainer.datagen.base import QuestionGenerator
 from edgembed.trainer.datagen.consistency import INCONSISTENT, ConsistencyFilter
@@ -34,40 +34,14 @@ from edgembed.trainer.datagen.registry import make_generator
 from edgembed.trainer.datagen.summary import GenerateSummary
 from edgembed.trainer.datagen.worker import ChunkWorker
 
-__all__ = ["EXCLUDED_FILES", "generate_pairs", "load_corpus"]
+__all__ = ["generate_pairs"]
 
 log = logging.getLogger(__name__)
-
-EXCLUDED_FILES = frozenset({"questions.jsonl"})
-"""Never training material: questions.jsonl holds the real questions that evaluation uses."""
 
 _GARBAGE_PROBE = 5  # chunks of useless LLM answers before a run gives up
 # Finished chunks are saved (fsync) at most this often: an LLM chunk takes longer, so each is
 # saved at once; thousands of fast ICT chunks do not pay an fsync each.
 _SAVE_EVERY_S = 0.5
-
-
-def load_corpus(config: ChunkConfig) -> tuple[list[Chunk], int, tuple[tuple[str, str], ...]]:
-    """Load and chunk the documents, leaving out the real-question set.
-
-    Returns:
-        (chunks, documents read, skipped files with their reason).
-
-    Raises:
-        InputError: DOCS is missing or is the questions file itself.
-        NoDocumentsError: nothing readable is left.
-    """
-    if config.docs.name in EXCLUDED_FILES and not config.docs.is_dir():
-        raise InputError(
-            f"{config.docs} holds the real evaluation questions; generate never trains on "
-            "them. Point generate at your documents folder."
-        )
-    loaded = load_documents(config.docs)
-    documents = [d for d in loaded.documents if PurePosixPath(d.path).name not in EXCLUDED_FILES]
-    skipped = tuple(s for s in loaded.skipped if PurePosixPath(s[0]).name not in EXCLUDED_FILES)
-    if not documents:
-        raise NoDocumentsError(f"no readable documents in {config.docs}.")
-    return chunk_documents(documents, config), len(documents), skipped
 
 
 def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSummary:
