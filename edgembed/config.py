@@ -213,7 +213,8 @@ class ServeSettings:
         api_key: when set, /v1/* and /api/* require ``Authorization: Bearer <api_key>``.
         model_name: the model id reported by /v1/models and accepted in requests; None: the
             export's own name.
-        variant: which ONNX file of the export to run: ``int8`` (quantized) or ``fp32``.
+        variant: which ONNX file of the export to run: ``int8`` (quantized), ``fp32``, or
+            ``auto``: int8 where the export validated it on this CPU's int8 class, else fp32.
         threads: onnxruntime intra-op threads; None: one per core.
         max_batch_tokens: the padded-token budget of one model call; concurrent requests are
             merged until the next one would exceed it.
@@ -232,7 +233,7 @@ class ServeSettings:
     port: int = 8001
     api_key: str | None = field(default=None, repr=False)
     model_name: str | None = None
-    variant: str = "int8"
+    variant: str = "auto"
     threads: int | None = None
     max_batch_tokens: int = 8192
     max_wait_ms: float = 2.0
@@ -245,8 +246,8 @@ class ServeSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
-        if self.variant not in ("int8", "fp32"):
-            raise ConfigError(f"variant must be 'int8' or 'fp32', got '{self.variant}'")
+        if self.variant not in ("auto", "int8", "fp32"):
+            raise ConfigError(f"variant must be 'auto', 'int8' or 'fp32', got '{self.variant}'")
         if self.api_key is not None:
             _check_api_key(self.api_key)
         if self.model_name is not None and not self.model_name.strip():

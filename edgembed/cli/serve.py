@@ -33,10 +33,12 @@ _DEFAULTS = ServeSettings()
 )
 @click.option(
     "--variant",
-    type=click.Choice(["int8", "fp32"]),
+    type=click.Choice(["auto", "int8", "fp32"]),
     default=_DEFAULTS.variant,
     show_default=True,
-    help="Which ONNX file of the export to run: quantized int8 (faster) or fp32.",
+    help="Which ONNX file of the export to run: quantized int8 (faster) or fp32. auto: int8 "
+    "when the export validated it on a CPU of this one's int8 class, else fp32 (logged); "
+    "int8 refuses such a CPU.",
 )
 @click.option(
     "--threads",

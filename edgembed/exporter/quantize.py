@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.errors import ExportError, MissingExtraError
+from edgembed.runtime.cpu import this_cpu_int8_path
 
 __all__ = [
     "ALL_INT8",
@@ -99,19 +100,14 @@ def ladder(total: int) -> list[int]:
 def detect_isa() -> str:
     """The int8 instruction set of this machine: avx512_vnni, avx2 or arm64.
 
-    AVX-VNNI (the 256-bit form) counts as avx512_vnni: both multiply u8 x s8 without the
-    saturation that plain AVX2 suffers. Unknown x86 CPUs get avx2, the safe choice.
+    AVX-VNNI and AMX count as avx512_vnni: they all multiply u8 x s8 without the saturation
+    that plain AVX2 (and AVX-512 without VNNI) suffers. Unknown x86 CPUs get avx2, the safe
+    choice.
     """
-    machine = platform.machine().lower()
-    if machine in ("arm64", "aarch64"):
+    path = this_cpu_int8_path()
+    if path.startswith("arm") or platform.machine().lower() in ("arm64", "aarch64"):
         return "arm64"
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
-    except OSError:
-        flags = []
-    if "avx512_vnni" in flags or "avx_vnni" in flags:
-        return "avx512_vnni"
-    return "avx2"
+    return "avx512_vnni" if path in ("amx", "avx512-vnni", "avx-vnni") else "avx2"
 
 
 def optimize_graph(src: Path, dst: Path) -> bool:
@@ -190,6 +186,9 @@ def quantize_int8(src: Path, dst: Path, isa: str, recipe: QuantRecipe) -> dict[s
         "per_channel": True,
         "reduce_range": False,
         "fp32_nodes": list(recipe.fp32_nodes),
+        # The parity check that decides on this file runs here, so it validates this CPU's
+        # int8 class only; the runtime serves fp32 on others (edgembed.runtime.cpu).
+        "validated_isa": [this_cpu_int8_path()],
     }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.errors import ConfigError, InputError, ManifestError
+from edgembed.runtime.cpu import choose_variant, this_cpu_int8_path
 from edgembed.runtime.manifest import VARIANTS, Manifest, read_manifest, verify_file
 from edgembed.runtime.session import create_session, load_tokenizer
 
@@ -38,13 +39,17 @@ class OnnxEmbedder:
 
     Args:
         export_dir: the folder `edgembed export` wrote (holds manifest.json).
-        variant: ``int8`` (smaller, faster) or ``fp32`` (exactly the PyTorch model).
+        variant: ``int8`` (smaller, faster), ``fp32`` (exactly the PyTorch model) or ``auto``:
+            int8 when the export has it and validated it on this CPU's int8 class, else fp32
+            (logged once). The variant served is `self.variant`.
         threads: onnxruntime intra-op threads; None: one per physical core.
         call_tokens: a batch is cut into onnxruntime calls of at most this many padded tokens
             (a single longer sequence still goes alone).
+        cpu: this CPU's int8 class (runtime.cpu.INT8_PATHS); None: read from the CPU.
 
     Raises:
-        ConfigError: `variant` is not fp32 or int8, or `threads` is below 1.
+        ConfigError: `variant` is not fp32, int8 or auto, `threads` is below 1, or int8 was
+            asked for on a CPU whose int8 class the export was not validated on.
         ManifestError: the folder is not a whole, untouched export.
         MissingExtraError: onnxruntime or tokenizers is not installed.
     """
@@ -52,12 +57,15 @@ class OnnxEmbedder:
     def __init__(
         self,
         export_dir: Path | str,
-        variant: str = "int8",
+        variant: str = "auto",
         threads: int | None = None,
         call_tokens: int = CALL_TOKENS,
+        cpu: str | None = None,
     ) -> None:
-        if variant not in VARIANTS:
-            raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got '{variant}'")
+        if variant not in (*VARIANTS, "auto"):
+            raise ConfigError(
+                f"variant must be one of {', '.join(VARIANTS)}, auto; got '{variant}'"
+            )
         if threads is not None and threads < 1:
             raise ConfigError(f"threads must be at least 1, got {threads}")
         if call_tokens < 1:
@@ -65,14 +73,16 @@ class OnnxEmbedder:
         self.call_tokens = call_tokens
         self.export_dir = Path(export_dir)
         self.manifest: Manifest = read_manifest(self.export_dir)
-        self.variant = variant
-        model_path = verify_file(self.export_dir, self.manifest.model_file(variant))
+        self.variant, why = choose_variant(self.manifest, variant, cpu or this_cpu_int8_path())
+        if why is not None:
+            log.warning("serving %s: %s", self.variant, why)
+        model_path = verify_file(self.export_dir, self.manifest.model_file(self.variant))
         tokenizer_path = verify_file(self.export_dir, self.manifest.tokenizer_file)
         self._truncating = load_tokenizer(tokenizer_path, self.manifest.max_seq_length)
         self._whole = load_tokenizer(tokenizer_path, None)
         self._session = create_session(model_path, threads)
         self._check_signature()
-        log.info("loaded %s (%s) from %s", self.manifest.name, variant, self.export_dir)
+        log.info("loaded %s (%s) from %s", self.manifest.name, self.variant, self.export_dir)
 
     def _check_signature(self) -> None:
         inputs = tuple(i.name for i in self._session.get_inputs())

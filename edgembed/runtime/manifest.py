@@ -118,6 +118,16 @@ class Manifest:
                 return entry
         raise ManifestError(f"{MANIFEST_NAME} lists no tokenizer file. {_REEXPORT}")
 
+    @property
+    def int8_validated_isa(self) -> tuple[str, ...] | None:
+        """The CPU int8 classes (runtime.cpu.INT8_PATHS) the int8 model was checked against
+        PyTorch on; None when the export predates that record or has no int8 model."""
+        for entry in self.files:
+            if entry.variant == "int8" and entry.quantization:
+                validated = entry.quantization.get("validated_isa")
+                return None if validated is None else tuple(validated)
+        return None
+
     def model_file(self, variant: str) -> ManifestFile:
         """The ONNX file of `variant`.
 
@@ -225,13 +235,17 @@ def _files(data: Mapping[str, Any]) -> tuple[ManifestFile, ...]:
         variant = _optional(entry, "variant", str)
         if variant is not None and variant not in VARIANTS:
             raise ManifestError(f"{MANIFEST_NAME}: unknown variant '{variant}' for {path}.")
+        quantization = _optional(entry, "quantization", dict)
+        validated = (quantization or {}).get("validated_isa", [])
+        if not isinstance(validated, list) or not all(isinstance(v, str) for v in validated):
+            raise ManifestError(f"{MANIFEST_NAME}: bad validated_isa for {path}. {_REEXPORT}")
         files.append(
             ManifestFile(
                 path=path,
                 sha256=_field(entry, "sha256", str),
                 bytes=_field(entry, "bytes", int),
                 variant=variant,
-                quantization=_optional(entry, "quantization", dict),
+                quantization=quantization,
             )
         )
     return tuple(files)

@@ -47,13 +47,12 @@ def serve(
             from edgembed.runtime import OnnxEmbedder
         except ImportError as exc:
             raise MissingExtraError(exc.name or "onnxruntime", "serve") from exc
-        embedder: Embedder = OnnxEmbedder(
-            export_dir, variant=settings.variant, threads=settings.threads
-        )
+        engine = OnnxEmbedder(export_dir, variant=settings.variant, threads=settings.threads)
+        embedder: Embedder = engine
         app = create_app(settings, embedder)
         name = settings.model_name or embedder.model_name
         announce(
-            f"Serving '{name}' ({embedder.dimension} dims, {settings.variant}) on "
+            f"Serving '{name}' ({embedder.dimension} dims, {engine.variant}) on "
             f"http://{settings.host}:{settings.port}/v1/embeddings (Ollama: /api/embed, "
             "docs: /docs). Ctrl+C stops it after the requests in flight."
         )
