@@ -190,6 +190,31 @@ def test_search_keeps_the_most_sensitive_projections_in_fp32_first(
     assert sorted(p.name for p in result.out.iterdir() if p.name.startswith(".")) == []
 
 
+@pytest.mark.slow
+def test_a_recipe_that_meets_the_target_beats_one_that_only_passes_the_gate(
+    tiny_mean_model: Path, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_gate = parity_module.int8_gate
+
+    def all_int8_passes_with_more_ndcg_but_misses_the_cosine_target(
+        parity: VariantParity,
+    ) -> GateResult:
+        verdict = real_gate(parity)
+        if parity.recipe == "per-channel":
+            return replace(verdict, passed=True, meets_target=False, value=1.0)
+        return replace(verdict, passed=True, meets_target=True, value=0.995)
+
+    monkeypatch.setattr(
+        int8_search, "int8_gate", all_int8_passes_with_more_ndcg_but_misses_the_cosine_target
+    )
+    result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
+    assert [p.recipe for p in result.int8_tried] == ["per-channel", "per-channel-ffn-fp32-1of2"]
+    assert result.int8 is not None and result.int8.recipe == "per-channel-ffn-fp32-1of2"
+    assert result.gate is not None and result.gate.meets_target
+    quantization = result.manifest.model_file("int8").quantization or {}
+    assert quantization["recipe"] == "per-channel-ffn-fp32-1of2"
+
+
 def test_refuses_to_overwrite_without_force(tiny_cls_model: Path, workspace: Workspace) -> None:
     config = ExportConfig(model=str(tiny_cls_model), quantize=False)
     first = export_model(config, workspace)
