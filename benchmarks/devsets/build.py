@@ -15,11 +15,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import cvsfaq
+import fetchmailfaq
 import perlfaq
 from devset import DevSet, write_devset
 
 BUILDERS: dict[str, Callable[[Path], DevSet]] = {
     "perlfaq": perlfaq.build,
+    "cvsfaq": cvsfaq.build,
+    "fetchmailfaq": fetchmailfaq.build,
 }
 HERE = Path(__file__).resolve().parent
 

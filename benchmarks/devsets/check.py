@@ -1,7 +1,7 @@
 """Check dev sets the way edgembed will use them, and say how hard each one is.
 
     .venv/bin/python benchmarks/devsets/check.py                  # every set
-    .venv/bin/python benchmarks/devsets/check.py perlfaq --no-model
+    .venv/bin/python benchmarks/devsets/check.py perlfaq --no-model --chunk-words 200
 
 For each set: chunk docs/ with edgembed's default settings, resolve questions.jsonl onto the
 chunks (as `evaluate --questions` does), then NDCG@10 of BM25 and of the base model over the
@@ -34,9 +34,10 @@ def _base_scores(questions: list[str], chunks: list[str]) -> object:
     return model.encode(questions, **encode) @ model.encode(chunks, **encode).T
 
 
-def check(folder: Path, with_model: bool) -> dict[str, object]:
+def check(folder: Path, with_model: bool, chunk_words: int) -> dict[str, object]:
     """Chunk, resolve and score one set; the figures the report table shows."""
-    chunks, documents, skipped = load_corpus(ChunkConfig(docs=folder / "docs"))
+    config = ChunkConfig(docs=folder / "docs", chunk_words=chunk_words)
+    chunks, documents, skipped = load_corpus(config)
     lines = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     questions = load_real_questions(folder / "questions.jsonl", chunks)
     relevant = [set(q.relevant) for q in questions]
@@ -64,10 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="sets to check (default: every set)")
     parser.add_argument("--no-model", action="store_true", help="BM25 only, no base model")
+    parser.add_argument(
+        "--chunk-words", type=int, default=ChunkConfig.chunk_words, help="as `edgembed chunk`"
+    )
     args = parser.parse_args(argv)
     names = args.names or sorted(p.parent.name for p in HERE.glob("*/questions.jsonl"))
     for name in names:
-        figures = check(HERE / name, not args.no_model)
+        figures = check(HERE / name, not args.no_model, args.chunk_words)
         rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
         print(json.dumps({"set": name, **rounded}))
     return 0
