@@ -53,6 +53,9 @@ class EdgembedEmbeddings:
         batch_size: inputs per request; longer lists are split (the server allows 2048).
         dimensions: keep the first N dimensions, re-normalised (None: all of them).
         backoff_s: the first retry's delay; it doubles on each retry, with jitter.
+        send_input_type: send ``input_type`` (``query`` from `embed_query`, ``document`` from
+            `embed_documents`), which tells `edgembed serve --log-queries` what to log. Set
+            False for a server that refuses fields it does not know (OpenAI's own API).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class EdgembedEmbeddings:
         batch_size: int = 256,
         dimensions: int | None = None,
         backoff_s: float = 0.5,
+        send_input_type: bool = True,
     ) -> None:
         if batch_size < 1 or retries < 0 or timeout <= 0:
             raise ConfigError(
@@ -81,10 +85,11 @@ class EdgembedEmbeddings:
         self.batch_size = batch_size
         self.dimensions = dimensions
         self.backoff_s = backoff_s
+        self.send_input_type = send_input_type
 
     def embed_query(self, text: str) -> list[float]:
         """The embedding of one search query."""
-        return self.embed_documents([text])[0]
+        return self._embed_batch([text], "query")[0]
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         """The embeddings of `texts`, in order, sent `batch_size` at a time.
@@ -97,7 +102,8 @@ class EdgembedEmbeddings:
             raise TypeError("embed_documents takes a list of strings; use embed_query for one")
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
-            vectors.extend(self._embed_batch(list(texts[start : start + self.batch_size])))
+            batch = list(texts[start : start + self.batch_size])
+            vectors.extend(self._embed_batch(batch, "document"))
         return vectors
 
     def embed_text(self, text: str) -> list[float]:
@@ -118,12 +124,14 @@ class EdgembedEmbeddings:
             self.model = str(models[0]["id"])
         return self.model
 
-    def _embed_batch(self, texts: list[str]) -> list[list[float]]:
+    def _embed_batch(self, texts: list[str], input_type: str) -> list[list[float]]:
         payload: dict[str, Any] = {
             "model": self.model_id(),
             "input": texts,
             "encoding_format": "base64",
         }
+        if self.send_input_type:
+            payload["input_type"] = input_type
         if self.dimensions is not None:
             payload["dimensions"] = self.dimensions
         body = self._request("POST", "/embeddings", payload)

@@ -227,6 +227,16 @@ class ServeSettings:
         cors_origins: browser origins allowed to call the API (none by default).
         truncate: inputs longer than the model's limit are cut to it (True) or refused with
             400 (False); a request can override this with its ``truncate`` field.
+        log_queries: append the texts of requests marked ``input_type: "query"`` (and the
+            playground's searches) to this JSONL file; None: log nothing.
+        log_queries_max_mb: the query log's size cap; a full log is renamed to ``PATH.1``
+            (replacing the previous one) and a new one started.
+        feedback_db: the SQLite file where POST /v1/feedback stores its rows; None: the route
+            answers 404.
+        corpus: a chunks.jsonl file (or a workspace holding one) whose passages POST
+            /v1/search and the playground page at / search; None: no search.
+        compare: a second export folder (e.g. of the base model) searched beside the served
+            model, so the playground shows both; needs ``corpus``.
     """
 
     host: str = "127.0.0.1"
@@ -242,8 +252,17 @@ class ServeSettings:
     max_body_bytes: int = 8 * 1024 * 1024
     cors_origins: tuple[str, ...] = ()
     truncate: bool = True
+    log_queries: Path | None = None
+    log_queries_max_mb: float = 64.0
+    feedback_db: Path | None = None
+    corpus: Path | None = None
+    compare: Path | None = None
 
     def __post_init__(self) -> None:
+        if self.log_queries_max_mb <= 0:
+            raise ConfigError(f"log_queries_max_mb must be above 0, got {self.log_queries_max_mb}")
+        if self.compare is not None and self.corpus is None:
+            raise ConfigError("compare needs a corpus to search: pass corpus as well")
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
         if self.variant not in ("auto", "int8", "fp32"):

@@ -103,6 +103,15 @@ def test_batches_keep_order_and_decode_base64(scripted: ScriptedServer) -> None:
     assert scripted.headers[0]["Authorization"] == "Bearer k"
 
 
+def test_queries_and_documents_say_which_they_are(scripted: ScriptedServer) -> None:
+    client = _client(scripted)
+    client.embed_query("a question")
+    client.embed_documents(["a passage", "another"])
+    assert [request["input_type"] for request in scripted.requests] == ["query", "document"]
+    _client(scripted, send_input_type=False).embed_query("for a strict server")
+    assert "input_type" not in scripted.requests[-1]
+
+
 def test_query_and_aliases(scripted: ScriptedServer) -> None:
     client = _client(scripted, dimensions=2)
     assert client.embed_query("abc") == [3, 0]

@@ -52,8 +52,9 @@ def check(folder: Path, with_model: bool, chunk_words: int) -> dict[str, object]
         "relevant_chunks_median": statistics.median(len(r) for r in relevant),
         "relevant_chunks_max": max(len(r) for r in relevant),
         "median_question_words": statistics.median(len(t.split()) for t in texts),
-        "bm25_ndcg10": retrieval_metrics(top_k(BM25(corpus).scores(texts), 10), relevant)
-        .ndcg_at_10,
+        "bm25_ndcg10": retrieval_metrics(
+            top_k(BM25(corpus).scores(texts), 10), relevant
+        ).ndcg_at_10,
     }
     if with_model:
         scores = _base_scores(texts, corpus)

@@ -109,9 +109,7 @@ def _read(text: str) -> list[FaqDocument]:
         if category and category.group(1) in _TOP_TITLES:
             top = _TOP_TITLES[category.group(1)]
             slug = re.sub(r"[^a-z0-9]+", "-", top.lower()).strip("-")
-            document = documents.setdefault(
-                top, FaqDocument(f"{slug}.md", f"CVS: {top}", [], [])
-            )
+            document = documents.setdefault(top, FaqDocument(f"{slug}.md", f"CVS: {top}", [], []))
             if category.group(2):
                 section = Section(_sub_title(lines[index + 2]))
                 document.sections.append(section)

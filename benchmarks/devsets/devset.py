@@ -201,8 +201,11 @@ def write_devset(devset: DevSet, folder: Path) -> dict[str, float]:
                 evidence = _evidence(answer, flat) if _keep(answer) else None
                 if evidence:
                     rows.append(
-                        {"question": answer.question, "doc": document.file_name,
-                         "evidence": evidence}
+                        {
+                            "question": answer.question,
+                            "doc": document.file_name,
+                            "evidence": evidence,
+                        }
                     )
     _check_no_leak(rows, " ".join(corpus))
     with (folder / "questions.jsonl").open("w", encoding="utf-8") as out:

@@ -121,7 +121,7 @@ def inline(text: str, markdown: bool = True) -> str:
 
 
 def _paragraphs(pod: str) -> list[str]:
-    return [p for p in re.split(r"\n[ \t]*\n", pod) if p.strip()]
+    return [p.strip("\n") for p in re.split(r"\n(?:[ \t]*\n)+", pod) if p.strip()]
 
 
 def _code_block(lines: list[str]) -> str:

@@ -96,6 +96,45 @@ _DEFAULTS = ServeSettings()
     help="Cut inputs longer than the model's limit, or refuse them with 400. A request "
     "overrides this with its 'truncate' field.",
 )
+@click.option(
+    "--log-queries",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append the queries the server embeds to this JSONL file (time, text, model), for "
+    "training on them later. Only texts a client marks 'input_type: \"query\"' (as "
+    "EdgembedEmbeddings.embed_query does) and the playground's searches are logged; documents "
+    "and unmarked requests never are. Off by default.",
+)
+@click.option(
+    "--log-queries-max-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS.log_queries_max_mb,
+    show_default=True,
+    help="Size cap of the query log: a full log is renamed to PATH.1 (replacing the previous "
+    "one), so at most twice this stays on disk.",
+)
+@click.option(
+    "--feedback-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Store POST /v1/feedback rows (query, passage, whether it answered) in this SQLite "
+    "file, created when missing. Each row is on disk before the request is answered. "
+    "Without it the route answers 404.",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="A workspace (or its chunks.jsonl) whose passages the playground page at / and "
+    "POST /v1/search rank. They are embedded once at start, in the background.",
+)
+@click.option(
+    "--compare",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A second export (a folder, or a name under WORKSPACE/exports), e.g. of the base "
+    "model, whose ranking the playground shows beside the served model's. Needs --corpus.",
+)
 @pass_state
 def serve(
     state: CliState,
@@ -113,6 +152,11 @@ def serve(
     max_body_bytes: int,
     cors_origins: tuple[str, ...],
     truncate: bool,
+    log_queries: Path | None,
+    log_queries_max_mb: float,
+    feedback_db: Path | None,
+    corpus: Path | None,
+    compare: Path | None,
 ) -> None:
     """Serve the model in EXPORT_DIR with OpenAI's embeddings API, on CPU.
 
@@ -122,12 +166,17 @@ def serve(
     (Prometheus) and /docs (OpenAPI). Concurrent requests are batched; Ctrl+C or SIGTERM
     finishes the requests in flight, then stops.
 
+    With --corpus, the page at / is a playground: type a question, see the closest passages
+    (beside the --compare model's), mark those that answer it (stored with --feedback-db).
+
     \b
     Examples:
       edgembed serve workspace/exports/edgembed-model
       EDGEMBED_API_KEY=secret edgembed serve edgembed-model --port 9000
       curl http://127.0.0.1:8001/v1/embeddings -H 'Content-Type: application/json' \\
         -d '{"model": "edgembed-model", "input": ["How do I reset my password?"]}'
+      edgembed serve edgembed-model --corpus . --compare base --feedback-db feedback.db \\
+        --log-queries queries.jsonl
     """
     settings = ServeSettings(
         host=host,
@@ -143,6 +192,11 @@ def serve(
         max_body_bytes=max_body_bytes,
         cors_origins=cors_origins,
         truncate=truncate,
+        log_queries=log_queries,
+        log_queries_max_mb=log_queries_max_mb,
+        feedback_db=feedback_db,
+        corpus=_find_corpus(corpus) if corpus else None,
+        compare=_find_export(compare, state, "--compare") if compare else None,
     )
     folder = _find_export(export_dir, state)
     try:
@@ -153,7 +207,7 @@ def serve(
     run_server(folder, settings, announce=announce, access_log=state.verbosity >= 1)
 
 
-def _find_export(export_dir: Path, state: CliState) -> Path:
+def _find_export(export_dir: Path, state: CliState, param_hint: str = "EXPORT_DIR") -> Path:
     if export_dir.is_dir():
         return export_dir
     named = state.workspace.exports / export_dir
@@ -162,5 +216,16 @@ def _find_export(export_dir: Path, state: CliState) -> Path:
     raise click.BadParameter(
         f"{export_dir} is not a folder, nor the name of one under {state.workspace.exports}. "
         "Run `edgembed export` first, or pass the folder it wrote.",
-        param_hint="EXPORT_DIR",
+        param_hint=param_hint,
     )
+
+
+def _find_corpus(corpus: Path) -> Path:
+    chunks = corpus / "chunks.jsonl" if corpus.is_dir() else corpus
+    if not chunks.is_file():
+        raise click.BadParameter(
+            f"{corpus} holds no chunks.jsonl. Pass a workspace after `edgembed chunk DOCS` "
+            "(or `edgembed generate DOCS`), or the chunks.jsonl it wrote.",
+            param_hint="--corpus",
+        )
+    return chunks

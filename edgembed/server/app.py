@@ -24,6 +24,7 @@ from litestar.types import (
 
 from edgembed import __version__
 from edgembed.config import ServeSettings
+from edgembed.server.addons import build_addons
 from edgembed.server.checks import request_checks
 from edgembed.server.envelope import error_response
 from edgembed.server.metrics import ServerMetrics
@@ -71,21 +72,30 @@ class MeteredLitestar(Litestar):
             )
 
 
-def create_app(settings: ServeSettings, embedder: Embedder) -> Litestar:
+def create_app(
+    settings: ServeSettings, embedder: Embedder, *, compare: Embedder | None = None
+) -> Litestar:
     """Build the embedding server for `embedder`.
 
     Routes: POST /v1/embeddings (OpenAI), POST /api/embed (Ollama), GET /v1/models,
-    GET /health, GET /ready, GET /metrics (Prometheus), and the OpenAPI docs at /docs.
-    With ``settings.api_key`` set, the /v1 and /api routes require it as a Bearer token.
+    GET /health, GET /ready, GET /metrics (Prometheus), and the OpenAPI docs at /docs; the
+    opt-in parts (see `addons`): POST /v1/feedback, POST /v1/search, GET /v1/playground and
+    the playground page at /. With ``settings.api_key`` set, the /v1 and /api routes require
+    it as a Bearer token.
 
     Args:
         settings: limits, batching, auth and CORS.
         embedder: anything that meets `edgembed.server.Embedder` (e.g. ``OnnxEmbedder``).
+        compare: a second model that ranks the ``settings.corpus`` beside `embedder` (search
+            and the playground only).
     """
     metrics = ServerMetrics()
     service = EmbeddingService(embedder, settings, metrics)
+    addons = build_addons(settings, service, compare)
     api = Router(
-        path="/", route_handlers=API_ROUTES, before_request=request_checks(settings.api_key)
+        path="/",
+        route_handlers=[*API_ROUTES, *addons.api_routes],
+        before_request=request_checks(settings.api_key),
     )
     cors = (
         CORSConfig(
@@ -95,7 +105,7 @@ def create_app(settings: ServeSettings, embedder: Embedder) -> Litestar:
         else None
     )
     app = MeteredLitestar(
-        route_handlers=[api, *OPEN_ROUTES],
+        route_handlers=[api, *OPEN_ROUTES, *addons.open_routes],
         exception_handlers={Exception: error_response},
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors,
@@ -106,8 +116,8 @@ def create_app(settings: ServeSettings, embedder: Embedder) -> Litestar:
             path="/docs",
             render_plugins=[SwaggerRenderPlugin(path="/")],
         ),
-        lifespan=[service.lifespan],
-        state=State({"service": service}),
+        lifespan=[service.lifespan, *addons.lifespans],
+        state=State({"service": service, **addons.state}),
         logging_config=None,
     )
     app.server_metrics = metrics

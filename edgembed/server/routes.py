@@ -9,6 +9,7 @@ from litestar import Request, get, post
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from edgembed.server.querylog import record_queries
 from edgembed.server.responses import ollama_response, openai_response
 from edgembed.server.schemas import (
     EmbeddingRequest,
@@ -43,6 +44,7 @@ async def create_embeddings(
     result = await service.embed(
         data.input, model=data.model, dimensions=data.dimensions, truncate=data.truncate
     )
+    await record_queries(request, data.input, data.input_type, service.model_name)
     body = openai_response(
         result.vectors,
         model=service.model_name,
@@ -62,6 +64,7 @@ async def ollama_embed(
     result = await service.embed(
         data.input, model=data.model, dimensions=data.dimensions, truncate=data.truncate
     )
+    await record_queries(request, data.input, data.input_type, service.model_name)
     body = ollama_response(
         result.vectors,
         model=data.model,

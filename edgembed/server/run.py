@@ -49,7 +49,13 @@ def serve(
             raise MissingExtraError(exc.name or "onnxruntime", "serve") from exc
         engine = OnnxEmbedder(export_dir, variant=settings.variant, threads=settings.threads)
         embedder: Embedder = engine
-        app = create_app(settings, embedder)
+        # The --compare export (e.g. the base model) only ranks the corpus beside this one.
+        compare = (
+            OnnxEmbedder(settings.compare, variant=settings.variant, threads=settings.threads)
+            if settings.compare
+            else None
+        )
+        app = create_app(settings, embedder, compare=compare)
         name = settings.model_name or embedder.model_name
         announce(
             f"Serving '{name}' ({embedder.dimension} dims, {engine.variant}) on "

@@ -5,9 +5,11 @@ The shapes are OpenAI's and Ollama's; the OpenAPI schema at /docs is generated f
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+InputType = Literal["query", "document"]
 
 __all__ = [
     "EmbeddingData",
@@ -15,10 +17,18 @@ __all__ = [
     "EmbeddingResponse",
     "ErrorBody",
     "ErrorEnvelope",
+    "FeedbackReceipt",
+    "FeedbackRequest",
+    "InputType",
     "ModelCard",
     "ModelList",
     "OllamaEmbedRequest",
     "OllamaEmbedResponse",
+    "PlaygroundInfo",
+    "SearchHit",
+    "SearchRequest",
+    "SearchResponse",
+    "SearchResults",
     "Status",
     "Usage",
 ]
@@ -37,6 +47,8 @@ class EmbeddingRequest(msgspec.Struct):
         user: an end-user id, accepted for compatibility and ignored.
         truncate: false: refuse inputs longer than the model's limit with 400 instead of
             cutting them (with the openai SDK: ``extra_body={"truncate": False}``).
+        input_type: ``query`` or ``document``: what the texts are. Only queries are ever
+            written to the query log (``serve --log-queries``); without it nothing is.
     """
 
     input: str | list[str | int | list[int]]
@@ -45,6 +57,7 @@ class EmbeddingRequest(msgspec.Struct):
     dimensions: int | None = None
     user: str | None = None
     truncate: bool | None = None
+    input_type: InputType | None = None
 
 
 class EmbeddingData(msgspec.Struct, kw_only=True):
@@ -80,6 +93,7 @@ class OllamaEmbedRequest(msgspec.Struct):
         truncate: false: refuse inputs longer than the model's limit with 400 (default: cut).
         dimensions: keep the first N dimensions and re-normalise.
         options, keep_alive: accepted for compatibility and ignored.
+        input_type: ``query`` or ``document``, as in `EmbeddingRequest`.
     """
 
     model: str
@@ -88,6 +102,7 @@ class OllamaEmbedRequest(msgspec.Struct):
     dimensions: int | None = None
     options: dict[str, Any] | None = None
     keep_alive: str | int | float | None = None
+    input_type: InputType | None = None
 
 
 class OllamaEmbedResponse(msgspec.Struct):
@@ -139,3 +154,77 @@ class ErrorEnvelope(msgspec.Struct):
     """OpenAI's error envelope, used by every route for every error."""
 
     error: ErrorBody
+
+class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /v1/feedback: whether a passage answered a query.
+
+    Attributes:
+        query: the question as it was asked.
+        relevant: true when the passage answers the query, false when it does not.
+        chunk_id: the passage's id, as /v1/search returns it (give it, `passage`, or both).
+        passage: the passage's text, for passages from outside the served corpus.
+        model: which model ranked the passage (the playground sends the column's model).
+    """
+
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    relevant: bool
+    chunk_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    passage: Annotated[str, msgspec.Meta(max_length=100_000)] | None = None
+    model: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class FeedbackReceipt(msgspec.Struct, kw_only=True):
+    """The stored row's id: the row is on disk when this is sent."""
+
+    object: str = "feedback"
+    id: int
+
+
+class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /v1/search: the served corpus's passages closest to a query.
+
+    Attributes:
+        query: the question.
+        top_k: how many passages to return per model (1 to 50).
+    """
+
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    """One passage and its cosine similarity to the query."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    doc: str
+    title: str
+    section: str
+    text: str
+
+
+class SearchResults(msgspec.Struct, kw_only=True):
+    """One model's ranking: the served model's, or the compared one's."""
+
+    model: str
+    role: Literal["served", "compare"]
+    took_ms: float
+    hits: list[SearchHit]
+
+
+class SearchResponse(msgspec.Struct, kw_only=True):
+    """The rankings of every model the server searches with, the served model first."""
+
+    object: str = "search"
+    query: str
+    results: list[SearchResults]
+
+
+class PlaygroundInfo(msgspec.Struct, kw_only=True):
+    """What the playground page needs to know about this server."""
+
+    models: list[str]
+    passages: int
+    indexed: bool
+    feedback: bool

@@ -1,0 +1,91 @@
+"""The opt-in parts of the server, built from its settings: the query log, the feedback store,
+corpus search and the playground page.
+
+Each is off unless its setting is given (``log_queries``, ``feedback_db``, ``corpus``); the
+routes are always registered and say how to turn their part on when it is off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.types import ControllerRouterHandler
+
+from edgembed.config import ServeSettings
+from edgembed.server.feedback import FeedbackStore, record_feedback
+from edgembed.server.playground import playground_info, playground_page, static_files
+from edgembed.server.protocol import Embedder
+from edgembed.server.querylog import QueryLog
+from edgembed.server.search import (
+    CorpusSearch,
+    SearchModel,
+    load_passages,
+    search_corpus,
+    thread_embedder,
+)
+from edgembed.server.service import EmbeddingService
+
+__all__ = ["Addons", "build_addons"]
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
+
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Addons:
+    """What `create_app` adds: app state, lifespans, key-guarded routes and open routes."""
+
+    state: dict[str, Any]
+    lifespans: Sequence[Lifespan]
+    api_routes: Sequence[ControllerRouterHandler]
+    open_routes: Sequence[ControllerRouterHandler]
+
+
+def build_addons(
+    settings: ServeSettings, service: EmbeddingService, compare: Embedder | None
+) -> Addons:
+    """The query log, feedback store and search that `settings` ask for.
+
+    Raises:
+        ConfigError: the query log or the feedback database cannot be written.
+        InputError: the corpus cannot be read.
+    """
+    query_log = (
+        QueryLog(settings.log_queries, int(settings.log_queries_max_mb * _MB))
+        if settings.log_queries
+        else None
+    )
+    feedback = FeedbackStore(settings.feedback_db) if settings.feedback_db else None
+    search = _corpus_search(settings, service, compare)
+    lifespans = [part.lifespan for part in (feedback, search) if part is not None]
+    return Addons(
+        state={"query_log": query_log, "feedback": feedback, "search": search},
+        lifespans=lifespans,
+        api_routes=[record_feedback, search_corpus, playground_info],
+        open_routes=[playground_page, static_files()],
+    )
+
+
+def _corpus_search(
+    settings: ServeSettings, service: EmbeddingService, compare: Embedder | None
+) -> CorpusSearch | None:
+    if settings.corpus is None:
+        return None
+
+    async def embed_served(texts: list[str]) -> Any:
+        embedded = await service.embed(
+            texts, model=service.model_name, dimensions=None, truncate=True
+        )
+        return embedded.vectors
+
+    models = [SearchModel(service.model_name, "served", embed_served)]
+    if compare is not None:
+        name = compare.model_name
+        if name == service.model_name:  # two exports of one name: keep the columns apart
+            name = f"{name} (compare)"
+        models.append(SearchModel(name, "compare", thread_embedder(compare)))
+    return CorpusSearch(load_passages(settings.corpus), models)

@@ -1,0 +1,63 @@
+"""The playground page at / and what it asks the server: try the models on the corpus, mark
+which passages answer.
+
+The page is plain HTML, CSS and JavaScript shipped in ``edgembed/server/static`` (nothing from
+a CDN: the appliance is offline). It calls GET /v1/playground, POST /v1/search and POST
+/v1/feedback with the API key the user types in, when the server has one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.enums import MediaType
+from litestar.response import Response
+from litestar.static_files import create_static_files_router
+
+from edgembed.server.feedback import FeedbackStore
+from edgembed.server.schemas import PlaygroundInfo
+from edgembed.server.search import CorpusSearch
+
+__all__ = ["playground_info", "playground_page", "static_files"]
+
+STATIC = Path(__file__).parent / "static"
+
+# The page loads only its own files: no CDN, no inline script, nothing a query could inject.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
+
+
+@get("/", include_in_schema=False)
+async def playground_page() -> Response[bytes]:
+    """The playground: type a question, see the closest passages, mark the ones that answer."""
+    return Response(
+        (STATIC / "index.html").read_bytes(), media_type=MediaType.HTML, headers=_PAGE_HEADERS
+    )
+
+
+@get("/v1/playground", tags=["Playground"])
+async def playground_info(request: Request[Any, Any, Any]) -> PlaygroundInfo:
+    """The models the playground compares, the passages it searches and whether feedback is on."""
+    state = request.app.state
+    service = state.service
+    search: CorpusSearch | None = state.get("search")
+    feedback: FeedbackStore | None = state.get("feedback")
+    models = [model.name for model in search.models] if search else [service.model_name]
+    return PlaygroundInfo(
+        models=models,
+        passages=len(search.passages) if search else 0,
+        indexed=bool(search and search.indexed),
+        feedback=feedback is not None,
+    )
+
+
+def static_files() -> Router:
+    """The page's script and style sheet under /static."""
+    return create_static_files_router(
+        path="/static", directories=[STATIC], include_in_schema=False, name="static"
+    )

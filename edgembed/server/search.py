@@ -1,0 +1,187 @@
+"""CorpusSearch and POST /v1/search: the passages of a corpus closest to a query, per model.
+
+``serve --corpus`` loads a chunks.jsonl; each model the server searches with (the served one,
+and the ``--compare`` export when given) embeds every passage once, in the background after
+start (the route answers 503 until then), and keeps the unit vectors in memory. A search embeds
+the query (the served model's through the server's batcher) and ranks the passages by cosine
+similarity: one matrix-vector product, well under a millisecond for thousands of passages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from litestar import Request, post
+from numpy.typing import NDArray
+
+from edgembed.errors import InputError, RequestError
+from edgembed.server.protocol import Embedder
+from edgembed.server.querylog import QueryLog
+from edgembed.server.schemas import SearchHit, SearchRequest, SearchResponse, SearchResults
+
+if TYPE_CHECKING:
+    from edgembed.corpus import Chunk
+
+__all__ = ["CorpusSearch", "SearchModel", "load_passages", "search_corpus"]
+
+logger = logging.getLogger(__name__)
+
+# Passages per embedding call while indexing: large enough to batch well, small enough that a
+# request arriving meanwhile waits for one call at most.
+_INDEX_BATCH = 32
+
+EmbedTexts = Callable[[list[str]], Awaitable[NDArray[np.float32]]]
+
+
+def load_passages(corpus: Path) -> list[Chunk]:
+    """The chunks of `corpus`: a chunks.jsonl file, or a workspace folder holding one.
+
+    Raises:
+        InputError: no chunks file there, or it is malformed or empty.
+    """
+    from edgembed.corpus import read_chunks  # the loaders' imports only when a corpus is served
+
+    path = corpus / "chunks.jsonl" if corpus.is_dir() else corpus
+    chunks = read_chunks(path)
+    if not chunks:
+        raise InputError(f"{path} holds no passages. Run `edgembed chunk DOCS` first.")
+    return chunks
+
+
+@dataclass
+class SearchModel:
+    """One model the corpus is searched with, and the passages' vectors under it."""
+
+    name: str
+    role: Literal["served", "compare"]
+    embed: EmbedTexts
+    vectors: NDArray[np.float32] | None = field(default=None, repr=False)
+
+
+def thread_embedder(embedder: Embedder) -> EmbedTexts:
+    """Embed texts with `embedder` on a worker thread (for a model outside the batcher)."""
+
+    def run(texts: list[str]) -> NDArray[np.float32]:
+        return embedder.embed_ids(embedder.tokenize(texts, truncate=True))
+
+    async def embed(texts: list[str]) -> NDArray[np.float32]:
+        return await asyncio.to_thread(run, texts)
+
+    return embed
+
+
+class CorpusSearch:
+    """Ranks a fixed set of passages against a query with one or more models."""
+
+    def __init__(self, passages: Sequence[Chunk], models: Sequence[SearchModel]) -> None:
+        self.passages = list(passages)
+        self.models = list(models)
+
+    @property
+    def indexed(self) -> bool:
+        """Whether every model has embedded every passage."""
+        return all(model.vectors is not None for model in self.models)
+
+    async def index(self) -> None:
+        """Embed every passage with every model, a batch at a time."""
+        texts = [passage.text for passage in self.passages]
+        for model in self.models:
+            started = time.perf_counter()
+            parts = [
+                await model.embed(texts[start : start + _INDEX_BATCH])
+                for start in range(0, len(texts), _INDEX_BATCH)
+            ]
+            model.vectors = np.concatenate(parts).astype(np.float32)
+            logger.info(
+                "embedded %d passages with %s in %.1f s",
+                len(texts),
+                model.name,
+                time.perf_counter() - started,
+            )
+
+    async def search(self, query: str, top_k: int) -> list[SearchResults]:
+        """Each model's `top_k` passages for `query`, best first.
+
+        Raises:
+            RequestError: 503 while the passages are still being embedded.
+        """
+        if not self.indexed:
+            raise RequestError(
+                f"The {len(self.passages)} passages are still being embedded; retry in a moment.",
+                status=503,
+                code="not_ready",
+                retry_after=1,
+            )
+        return [await self._rank(model, query, top_k) for model in self.models]
+
+    @asynccontextmanager
+    async def lifespan(self, _app: object) -> AsyncIterator[None]:
+        """Embed the passages in the background while the server starts answering."""
+        task = asyncio.create_task(self._index_or_log())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _index_or_log(self) -> None:
+        try:
+            await self.index()
+        except Exception:  # search stays 503; the server keeps serving embeddings
+            logger.exception("embedding the corpus failed; /v1/search stays unavailable")
+
+    async def _rank(self, model: SearchModel, query: str, top_k: int) -> SearchResults:
+        started = time.perf_counter()
+        vectors = model.vectors
+        assert vectors is not None  # checked by `search`
+        scores = vectors @ (await model.embed([query]))[0]
+        best = np.argsort(-scores, kind="stable")[:top_k]
+        hits = [
+            self._hit(rank, int(index), float(scores[index]))
+            for rank, index in enumerate(best, start=1)
+        ]
+        took_ms = (time.perf_counter() - started) * 1000
+        return SearchResults(model=model.name, role=model.role, took_ms=took_ms, hits=hits)
+
+    def _hit(self, rank: int, index: int, score: float) -> SearchHit:
+        passage = self.passages[index]
+        return SearchHit(
+            rank=rank,
+            score=round(score, 4),
+            chunk_id=passage.id,
+            doc=passage.doc,
+            title=passage.title,
+            section=passage.section,
+            text=passage.text,
+        )
+
+
+@post("/v1/search", status_code=200, tags=["Playground"])
+async def search_corpus(data: SearchRequest, request: Request[Any, Any, Any]) -> SearchResponse:
+    """The served corpus's passages closest to `query`, ranked by each model (`serve --corpus`).
+
+    With `serve --compare`, a second ranking by the compared model follows the served model's.
+    """
+    search: CorpusSearch | None = request.app.state.get("search")
+    if search is None:
+        raise RequestError(
+            "Search is off on this server. Start it with --corpus WORKSPACE (or a chunks.jsonl).",
+            status=404,
+            code="search_disabled",
+        )
+    query = data.query.strip()
+    if not query:
+        raise RequestError("`query` is blank: type a question.", param="query")
+    results = await search.search(query, data.top_k)
+    query_log: QueryLog | None = request.app.state.get("query_log")
+    if query_log is not None:
+        await query_log.record([query], results[0].model)
+    return SearchResponse(query=query, results=results)

@@ -1,0 +1,159 @@
+// The playground: search the served corpus with each model, mark what answers the question.
+// Talks to this server only (GET /v1/playground, POST /v1/search, POST /v1/feedback).
+"use strict";
+
+const state = { info: null, key: sessionStorage.getItem("edgembed-key") || "" };
+const $ = (id) => document.getElementById(id);
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (state.key) headers.Authorization = "Bearer " + state.key;
+  const response = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    $("key-box").open = true;
+    $("api-key").focus();
+  }
+  if (!response.ok) {
+    const message = (data.error && data.error.message) || response.statusText;
+    const error = new Error(message);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+function setStatus(text, isError) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("error", Boolean(isError));
+}
+
+async function loadInfo() {
+  try {
+    state.info = await api("GET", "/v1/playground");
+  } catch (error) {
+    setStatus(error.message, true);
+    return;
+  }
+  const info = state.info;
+  const feedback = info.feedback ? "marks are stored" : "marks are off (no --feedback-db)";
+  if (!info.passages) {
+    setStatus(`Serving ${info.models.join(", ")}. No corpus: start the server with --corpus.`, true);
+  } else if (!info.indexed) {
+    setStatus(`Embedding ${info.passages} passages…`);
+    setTimeout(loadInfo, 1000);
+  } else {
+    setStatus(`${info.passages} passages · ${info.models.join(" vs ")} · ${feedback}`);
+  }
+}
+
+async function search(event) {
+  event.preventDefault();
+  const query = $("query").value.trim();
+  if (!query) return;
+  $("search").disabled = true;
+  const started = performance.now();
+  try {
+    const data = await api("POST", "/v1/search", { query, top_k: Number($("top-k").value) });
+    const elapsed = performance.now() - started;
+    $("timing").textContent = `Answered in ${elapsed.toFixed(0)} ms (` +
+      data.results.map((r) => `${r.model}: ${r.took_ms.toFixed(1)} ms`).join(", ") + ")";
+    render(data);
+  } catch (error) {
+    $("timing").textContent = "";
+    $("results").replaceChildren(note(error.message));
+  } finally {
+    $("search").disabled = false;
+  }
+}
+
+function render(data) {
+  const columns = data.results.map((result) => {
+    const column = element("section", "column");
+    column.dataset.model = result.model;
+    const heading = element("h2", "", result.model);
+    if (result.role === "served") heading.append(element("span", "badge", "served"));
+    column.append(heading);
+    const list = element("ol", "hits");
+    result.hits.forEach((hit) => list.append(card(data.query, result.model, hit)));
+    column.append(list);
+    return column;
+  });
+  const results = $("results");
+  results.replaceChildren(...columns);
+  results.classList.toggle("two", columns.length > 1);
+}
+
+function card(query, model, hit) {
+  const item = element("li", "hit");
+  item.dataset.chunkId = hit.chunk_id;
+  const top = element("div", "hit-top");
+  top.append(element("span", "rank", "#" + hit.rank));
+  const bar = element("span", "bar");
+  const fill = element("span", "fill");
+  fill.style.width = Math.max(0, Math.min(1, hit.score)) * 100 + "%";
+  bar.append(fill);
+  top.append(bar, element("span", "score", hit.score.toFixed(3)));
+  const where = [hit.title, hit.section].filter(Boolean).join(" › ") || hit.doc;
+  const text = element("p", "text", hit.text);
+  text.addEventListener("click", () => text.classList.toggle("open"));
+  item.append(top, element("p", "where", where), text, element("p", "doc", hit.doc));
+  if (state.info && state.info.feedback) item.append(marks(query, model, hit));
+  return item;
+}
+
+function marks(query, model, hit) {
+  const row = element("div", "marks");
+  const yes = element("button", "mark-yes", "Answers");
+  const no = element("button", "mark-no", "Does not");
+  const saved = element("span", "saved");
+  saved.setAttribute("role", "status");
+  const send = async (relevant, button) => {
+    yes.disabled = no.disabled = true;
+    try {
+      const receipt = await api("POST", "/v1/feedback", {
+        query, chunk_id: hit.chunk_id, relevant, model,
+      });
+      button.classList.add("chosen");
+      saved.textContent = `Saved #${receipt.id}`;
+      saved.dataset.feedbackId = receipt.id;
+    } catch (error) {
+      saved.textContent = error.message;
+      saved.classList.add("error");
+      yes.disabled = no.disabled = false;
+    }
+  };
+  yes.addEventListener("click", () => send(true, yes));
+  no.addEventListener("click", () => send(false, no));
+  row.append(yes, no, saved);
+  return row;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function note(text) {
+  return element("p", "error", text);
+}
+
+function useKey(event) {
+  event.preventDefault();
+  state.key = $("api-key").value.trim();
+  sessionStorage.setItem("edgembed-key", state.key);
+  $("key-box").open = false;
+  loadInfo();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("search-form").addEventListener("submit", search);
+  $("key-form").addEventListener("submit", useKey);
+  loadInfo();
+});

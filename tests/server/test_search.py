@@ -1,0 +1,149 @@
+"""POST /v1/search, GET /v1/playground and the page at /, over the fake embedder."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from edgembed.config import ServeSettings
+from edgembed.server import create_app
+from tests.server.fake import FakeEmbedder
+
+TEXTS = [
+    "reset your password from the login page",
+    "the vpn needs a token from the app",
+    "printers on floor two use the blue queue",
+]
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "chunks.jsonl"
+    rows = [
+        {
+            "id": f"c{index}",
+            "doc": f"doc{index}.md",
+            "title": f"Doc {index}",
+            "section": "Intro",
+            "text": text,
+            "words": len(text.split()),
+            "position": 0,
+        }
+        for index, text in enumerate(TEXTS)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def _open(settings: ServeSettings, compare: FakeEmbedder | None = None) -> TestClient[Any]:
+    return TestClient(create_app(settings, FakeEmbedder(), compare=compare))
+
+
+def _wait_indexed(client: TestClient[Any], **headers: str) -> dict[str, Any]:
+    for _ in range(200):
+        info: dict[str, Any] = client.get("/v1/playground", headers=headers).json()
+        if info["indexed"]:
+            return info
+        time.sleep(0.01)
+    raise AssertionError("the corpus was not indexed")
+
+
+@pytest.fixture()
+def searching(corpus: Path, tmp_path: Path) -> Iterator[TestClient[Any]]:
+    settings = ServeSettings(
+        corpus=corpus, feedback_db=tmp_path / "f.db", log_queries=tmp_path / "q.jsonl"
+    )
+    other = FakeEmbedder(dimension=8)
+    other.model_name = "base-model"
+    with _open(settings, compare=other) as client:
+        _wait_indexed(client)
+        yield client
+
+
+def test_search_ranks_the_corpus_with_both_models(
+    searching: TestClient[Any], tmp_path: Path
+) -> None:
+    response = searching.post("/v1/search", json={"query": TEXTS[1], "top_k": 2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(r["model"], r["role"]) for r in body["results"]] == [
+        ("fake-model", "served"),
+        ("base-model", "compare"),
+    ]
+    for result in body["results"]:
+        hits = result["hits"]
+        assert [hit["rank"] for hit in hits] == [1, 2]
+        assert hits[0]["chunk_id"] == "c1" and hits[0]["score"] == pytest.approx(1, abs=1e-3)
+        assert hits[0]["score"] >= hits[1]["score"]
+        assert hits[0]["title"] == "Doc 1" and hits[0]["text"] == TEXTS[1]
+    logged = [json.loads(line) for line in (tmp_path / "q.jsonl").read_text().splitlines()]
+    assert [row["text"] for row in logged] == [TEXTS[1]]
+
+
+def test_playground_info(searching: TestClient[Any]) -> None:
+    info = searching.get("/v1/playground").json()
+    assert info == {
+        "models": ["fake-model", "base-model"],
+        "passages": 3,
+        "indexed": True,
+        "feedback": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"query": ""}, "query"),
+        ({"query": "  "}, "query"),
+        ({"query": "q", "top_k": 0}, "top_k"),
+        ({"query": "q", "top_k": 51}, "top_k"),
+        ({"top_k": 3}, "query"),
+    ],
+)
+def test_bad_searches_are_a_400(
+    searching: TestClient[Any], body: dict[str, Any], param: str
+) -> None:
+    response = searching.post("/v1/search", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == param
+
+
+def test_search_is_off_without_a_corpus() -> None:
+    with _open(ServeSettings()) as client:
+        response = client.post("/v1/search", json={"query": "q"})
+        info = client.get("/v1/playground").json()
+    assert response.status_code == 404
+    assert "--corpus" in response.json()["error"]["message"]
+    assert info == {"models": ["fake-model"], "passages": 0, "indexed": False, "feedback": False}
+
+
+def test_search_waits_for_the_index(corpus: Path) -> None:
+    engine = FakeEmbedder()
+    engine.open.clear()  # hold the model thread: the passages cannot be embedded yet
+    with TestClient(create_app(ServeSettings(corpus=corpus), engine)) as client:
+        response = client.post("/v1/search", json={"query": "q"})
+        engine.open.set()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_the_page_is_open_and_the_api_behind_the_key(corpus: Path) -> None:
+    with _open(ServeSettings(corpus=corpus, api_key="s3cret")) as client:
+        page = client.get("/")
+        script = client.get("/static/playground.js")
+        style = client.get("/static/playground.css")
+        refused = client.post("/v1/search", json={"query": "q"})
+        info = _wait_indexed(client, Authorization="Bearer s3cret")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<script src="/static/playground.js"' in page.text and "http" not in page.text
+    assert script.status_code == 200 and "/v1/feedback" in script.text
+    assert style.status_code == 200
+    assert refused.status_code == 401
+    assert info["passages"] == 3
