@@ -36,7 +36,8 @@ def load_training_data(workspace: Workspace) -> TrainingData:
     """Read chunks.jsonl and both pairs files.
 
     Raises:
-        InputError: a file is missing or empty; the message says which command makes it.
+        InputError: a file is missing or empty (the eval pairs too: they pick the best epoch);
+            the message says which command makes it.
     """
     from edgembed.trainer.datagen.pairs import read_pairs
 
@@ -52,6 +53,13 @@ def load_training_data(workspace: Workspace) -> TrainingData:
         raise InputError(
             f"{workspace.pairs_train} has {len(train)} pairs; training needs at least 2. "
             "Add documents or raise --max-pairs in `edgembed generate`."
+        )
+    if not evaluation:
+        raise InputError(
+            f"{workspace.pairs_eval} has no pairs; training needs held-out eval pairs to score "
+            "each epoch and keep the best one. Re-run `edgembed generate DOCS --force` with "
+            "--eval-fraction above 0 (default 0.15) on documents that make at least two chunks "
+            "(add documents or lower --chunk-words)."
         )
     known = {chunk.id for chunk in chunks}
     stale = [p for p in evaluation if p.positive_id not in known]
