@@ -174,7 +174,9 @@ def generate(
     real-question set that `evaluate` uses.
 
     Progress is saved after every chunk: if a run stops (Ctrl-C, a crash, the LLM going
-    away), the same command continues where it stopped. --force starts over.
+    away), the same command continues where it stopped. After you edit, add or remove
+    documents, it makes pairs only for the chunks that changed and keeps the others' pairs.
+    --force starts over.
 
     \b
     Examples:

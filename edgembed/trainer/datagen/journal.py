@@ -5,13 +5,18 @@
 - ``progress.jsonl``: one record per finished chunk (its pairs and what was dropped),
   appended and fsynced as each chunk finishes. A kill loses at most the chunks in flight; a
   torn last line is dropped and the file rewritten before anything is appended again.
+
+The documents are not among the options: a chunk's id hashes its document path and text, so
+after an edit the records of unchanged chunks are kept, those of chunks that no longer exist
+are dropped, and only the new chunks are generated.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,8 @@ from edgembed.errors import InputError
 from edgembed.trainer.datagen.pairs import Pair
 
 __all__ = ["ChunkRecord", "RunJournal"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,8 @@ class RunJournal:
 
     Args:
         folder: WORKSPACE/generate.
-        options: what decides each chunk's output (generator, model, counts, seed, chunks...).
+        options: what decides each chunk's output (generator, model, counts, seed...), the
+            chunks themselves aside (see the module docstring).
     """
 
     def __init__(self, folder: Path, options: Mapping[str, Any]) -> None:
@@ -97,8 +105,11 @@ class RunJournal:
         """Forget all progress."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def open(self) -> list[ChunkRecord]:
-        """Record the options and return the chunks already done, repairing a torn log.
+    def open(self, chunk_ids: Collection[str]) -> list[ChunkRecord]:
+        """Record the options and return the records of `chunk_ids` already done.
+
+        Records of other chunks (an edited or removed document's) are dropped from the log,
+        and a torn last line is repaired.
 
         Raises:
             InputError: the log is corrupt beyond a torn last line.
@@ -114,14 +125,17 @@ class RunJournal:
                 f"{self._log} is corrupt ({exc}). Pass --force to start generation over."
             ) from exc
         seen: set[str] = set()
-        unique: list[ChunkRecord] = []
+        kept: list[ChunkRecord] = []
         for record in records:
-            if record.chunk_id not in seen:
+            if record.chunk_id in chunk_ids and record.chunk_id not in seen:
                 seen.add(record.chunk_id)
-                unique.append(record)
-        if len(unique) != len(rows) or not self._log.read_bytes().endswith(b"\n"):
-            write_jsonl(self._log, (record.to_json() for record in unique))
-        return unique
+                kept.append(record)
+        gone = len({r.chunk_id for r in records} - seen)
+        if gone:
+            log.info("%d chunks of the last run are gone (edited or removed): pairs dropped", gone)
+        if len(kept) != len(rows) or not self._log.read_bytes().endswith(b"\n"):
+            write_jsonl(self._log, (record.to_json() for record in kept))
+        return kept
 
     def append(self, records: Sequence[ChunkRecord]) -> None:
         """Save finished chunks durably (one write and fsync)."""

@@ -8,7 +8,6 @@ chunks dropped, the cap applied, then the chunk-level train/eval split.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
@@ -57,7 +56,7 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
     chunks, documents, skipped = load_corpus(config.chunk)
     generator = make_generator(config, chunks)
     generator.check()
-    journal = RunJournal(workspace.generate_dir, _options(config, generator, chunks))
+    journal = RunJournal(workspace.generate_dir, _options(config, generator))
     if config.force:
         journal.reset()
     else:
@@ -68,7 +67,7 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
         else None
     )
     write_chunks(workspace.chunks, chunks)
-    records = journal.open()
+    records = journal.open({chunk.id for chunk in chunks})
     resumed = len(records)
     order = {chunk.id: i for i, chunk in enumerate(_chunk_order(chunks, config.seed))}
     todo = sorted(
@@ -117,11 +116,9 @@ def _write_pairs(
     return train, evaluation, dropped
 
 
-def _options(
-    config: GenerateConfig, generator: QuestionGenerator, chunks: Sequence[Chunk]
-) -> dict[str, Any]:
-    """What decides each chunk's records: a run continues only when these are unchanged."""
-    corpus = hashlib.sha256("\n".join(c.id for c in chunks).encode()).hexdigest()[:16]
+def _options(config: GenerateConfig, generator: QuestionGenerator) -> dict[str, Any]:
+    """What decides each chunk's records: a run continues only when these are unchanged. The
+    chunks are not among them: the journal keeps the records of the chunks that still exist."""
     return {
         "generator": generator.name,
         "model": generator.model,
@@ -131,7 +128,6 @@ def _options(
         "seed": config.seed,
         "filter_topk": config.filter_topk,
         "filter_model": config.filter_model if config.filter_topk else None,
-        "corpus": corpus,
     }
 
 
@@ -140,7 +136,7 @@ def _refuse_to_overwrite(workspace: Workspace, journal: RunJournal) -> None:
     if conflict:
         raise OutputExistsError(
             f"{conflict}. Re-run with the same options to continue it, or pass --force to "
-            "start over (the documents changing also counts as other options)."
+            "start over (edited documents need neither: their changed chunks are redone)."
         )
     existing = [p for p in (workspace.pairs_train, workspace.pairs_eval) if p.exists()]
     if existing and not journal.exists():

@@ -10,6 +10,7 @@ from edgembed.trainer.datagen import Pair
 from edgembed.trainer.datagen.journal import ChunkRecord, RunJournal
 
 OPTIONS = {"generator": "ict", "seed": 42}
+CHUNKS = frozenset("abc")
 
 
 def _record(chunk_id: str) -> ChunkRecord:
@@ -19,45 +20,56 @@ def _record(chunk_id: str) -> ChunkRecord:
 
 def test_records_survive_a_reopen(tmp_path: Path) -> None:
     journal = RunJournal(tmp_path / "generate", OPTIONS)
-    assert journal.open() == [] and journal.exists()
+    assert journal.open(CHUNKS) == [] and journal.exists()
     journal.append([_record("a"), _record("b")])
     journal.append([_record("c")])
-    assert RunJournal(tmp_path / "generate", OPTIONS).open() == [_record(x) for x in "abc"]
+    assert RunJournal(tmp_path / "generate", OPTIONS).open(CHUNKS) == [_record(x) for x in "abc"]
 
 
 def test_a_torn_last_line_is_dropped_and_the_log_repaired(tmp_path: Path) -> None:
     journal = RunJournal(tmp_path / "generate", OPTIONS)
-    journal.open()
+    journal.open(CHUNKS)
     journal.append([_record("a")])
     log = tmp_path / "generate" / "progress.jsonl"
     with log.open("a") as handle:  # what a kill in the middle of a write leaves
         handle.write(json.dumps(_record("b").to_json())[:40])
-    assert journal.open() == [_record("a")]
+    assert journal.open(CHUNKS) == [_record("a")]
     journal.append([_record("c")])  # would have been glued to the torn line without the repair
-    assert journal.open() == [_record("a"), _record("c")]
+    assert journal.open(CHUNKS) == [_record("a"), _record("c")]
 
 
 def test_a_chunk_recorded_twice_counts_once(tmp_path: Path) -> None:
     journal = RunJournal(tmp_path / "generate", OPTIONS)
-    journal.open()
+    journal.open(CHUNKS)
     journal.append([_record("a"), _record("b"), _record("a")])
-    assert [r.chunk_id for r in journal.open()] == ["a", "b"]
+    assert [r.chunk_id for r in journal.open(CHUNKS)] == ["a", "b"]
     log = tmp_path / "generate" / "progress.jsonl"
     assert len(log.read_text().splitlines()) == 2
 
 
 def test_a_corrupt_log_says_how_to_start_over(tmp_path: Path) -> None:
     journal = RunJournal(tmp_path / "generate", OPTIONS)
-    journal.open()
+    journal.open(CHUNKS)
     (tmp_path / "generate" / "progress.jsonl").write_text("garbage\n{}\n")
     with pytest.raises(InputError, match="--force"):
-        journal.open()
+        journal.open(CHUNKS)
 
 
 def test_conflict_lists_the_changed_options(tmp_path: Path) -> None:
-    RunJournal(tmp_path / "generate", OPTIONS).open()
+    RunJournal(tmp_path / "generate", OPTIONS).open(CHUNKS)
     assert RunJournal(tmp_path / "generate", OPTIONS).conflict() is None
     changed = RunJournal(tmp_path / "generate", {**OPTIONS, "seed": 7})
     assert "seed: 42 -> 7" in (changed.conflict() or "")
     changed.reset()
     assert not changed.exists() and changed.conflict() is None
+
+
+def test_records_of_chunks_that_no_longer_exist_are_dropped(tmp_path: Path) -> None:
+    journal = RunJournal(tmp_path / "generate", OPTIONS)
+    journal.open(CHUNKS)
+    journal.append([_record("a"), _record("b"), _record("c")])
+    # "b" was edited (a new id, "d") and "c" removed: only "a" is still done.
+    assert journal.open({"a", "d"}) == [_record("a")]
+    log = tmp_path / "generate" / "progress.jsonl"
+    assert [json.loads(line)["chunk_id"] for line in log.read_text().splitlines()] == ["a"]
+    assert journal.open({"a", "b", "c"}) == [_record("a")]  # gone for good, not hidden

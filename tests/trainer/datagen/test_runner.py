@@ -130,6 +130,32 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating_pairs(
     assert _all_pairs(ws) == _all_pairs(clean)
 
 
+def test_an_edited_document_redoes_only_its_changed_chunks(
+    docs: Path, tmp_path: Path, use_generator: Register
+) -> None:
+    ws = Workspace(tmp_path / "ws")
+    generate_pairs(make_config(docs, generator=use_generator(ScriptedGenerator())), ws)
+    before = {chunk.id for chunk in read_chunks(ws.chunks)}
+    document = docs / "code_of_conduct.md"
+    text = document.read_text()
+    last = text.rstrip().rsplit(" ", 1)[0]
+    document.write_text(last + " and one more rule added after the first run.\n")
+    second = ScriptedGenerator()
+    summary = generate_pairs(make_config(docs, generator=use_generator(second)), ws)
+    after = {chunk.id for chunk in read_chunks(ws.chunks)}
+    assert 0 < len(after - before) < len(after) // 2
+    assert sorted(second.calls) == sorted(after - before)  # only the changed chunks
+    assert summary.chunks_resumed == len(after & before) and summary.chunks_done == len(after)
+    log = (ws.generate_dir / "progress.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["chunk_id"] for line in log) == sorted(after)
+    clean = Workspace(tmp_path / "clean")
+    generate_pairs(make_config(docs, generator=use_generator(ScriptedGenerator())), clean)
+    assert _all_pairs(ws) == _all_pairs(clean)
+    forced = ScriptedGenerator()
+    summary = generate_pairs(make_config(docs, generator=use_generator(forced), force=True), ws)
+    assert summary.chunks_resumed == 0 and sorted(forced.calls) == sorted(after)
+
+
 def test_parallel_generation_gives_the_same_pairs(
     docs: Path, tmp_path: Path, use_generator: Register
 ) -> None:
