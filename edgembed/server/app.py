@@ -9,8 +9,6 @@ from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.enums import ScopeType
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import (
     HTTPScope,
     LifeSpanReceive,
@@ -22,12 +20,12 @@ from litestar.types import (
     Send,
 )
 
-from edgembed import __version__
 from edgembed.config import ServeSettings
 from edgembed.server.addons import build_addons
 from edgembed.server.checks import request_checks
 from edgembed.server.envelope import error_response
 from edgembed.server.metrics import ServerMetrics
+from edgembed.server.openapi import API_KEY_SECURITY, openapi_config
 from edgembed.server.protocol import Embedder
 from edgembed.server.routes import API_ROUTES, OPEN_ROUTES
 from edgembed.server.service import EmbeddingService
@@ -96,6 +94,7 @@ def create_app(
         path="/",
         route_handlers=[*API_ROUTES, *addons.api_routes],
         before_request=request_checks(settings.api_key),
+        security=API_KEY_SECURITY if settings.api_key else None,
     )
     cors = (
         CORSConfig(
@@ -109,13 +108,7 @@ def create_app(
         exception_handlers={Exception: error_response},
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors,
-        openapi_config=OpenAPIConfig(
-            title="edgembed",
-            version=__version__,
-            description="OpenAI-compatible embeddings of one exported model, on CPU.",
-            path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
-        ),
+        openapi_config=openapi_config(api_key_required=settings.api_key is not None),
         lifespan=[service.lifespan, *addons.lifespans],
         state=State({"service": service, **addons.state}),
         logging_config=None,

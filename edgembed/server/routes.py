@@ -6,9 +6,11 @@ import time
 from typing import Any, cast
 
 from litestar import Request, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from edgembed.server.openapi import EMBED_ERRORS, error_responses
 from edgembed.server.querylog import record_queries
 from edgembed.server.responses import ollama_response, openai_response
 from edgembed.server.schemas import (
@@ -27,11 +29,26 @@ __all__ = ["API_ROUTES", "OPEN_ROUTES"]
 AnyRequest = Request[Any, Any, Any]
 
 
+_TRUNCATED = ResponseHeader(
+    name="X-Edgembed-Truncated",
+    value="0",  # documents the header as a string; each response sets its own count
+    documentation_only=True,
+    required=True,
+    description="How many inputs were cut to the model's length limit.",
+)
+
+
 def _service(request: AnyRequest) -> EmbeddingService:
     return cast(EmbeddingService, request.app.state.service)
 
 
-@post("/v1/embeddings", status_code=200, tags=["OpenAI"])
+@post(
+    "/v1/embeddings",
+    status_code=200,
+    tags=["OpenAI"],
+    responses=EMBED_ERRORS,
+    response_headers=[_TRUNCATED],
+)
 async def create_embeddings(
     data: EmbeddingRequest, request: AnyRequest
 ) -> Response[EmbeddingResponse]:
@@ -54,7 +71,13 @@ async def create_embeddings(
     return Response(body, headers={"X-Edgembed-Truncated": str(result.truncated)})
 
 
-@post("/api/embed", status_code=200, tags=["Ollama"])
+@post(
+    "/api/embed",
+    status_code=200,
+    tags=["Ollama"],
+    responses=EMBED_ERRORS,
+    response_headers=[_TRUNCATED],
+)
 async def ollama_embed(
     data: OllamaEmbedRequest, request: AnyRequest
 ) -> Response[OllamaEmbedResponse]:
@@ -74,13 +97,13 @@ async def ollama_embed(
     return Response(body, headers={"X-Edgembed-Truncated": str(result.truncated)})
 
 
-@get("/v1/models", tags=["OpenAI"])
+@get("/v1/models", tags=["OpenAI"], responses=error_responses(401))
 async def list_models(request: AnyRequest) -> ModelList:
     """The served model, with its dimension, length limit and truncation policy."""
     return ModelList(data=[_model_card(_service(request))])
 
 
-@get("/v1/models/{model:str}", tags=["OpenAI"])
+@get("/v1/models/{model:str}", tags=["OpenAI"], responses=error_responses(400, 401, 404))
 async def retrieve_model(model: str, request: AnyRequest) -> ModelCard:
     """One model by id (404 in OpenAI's shape for any id but the served one)."""
     service = _service(request)
@@ -94,7 +117,7 @@ async def health(request: AnyRequest) -> Status:
     return Status(status="ok", model=_service(request).model_name)
 
 
-@get("/ready", tags=["Operations"])
+@get("/ready", tags=["Operations"], responses=error_responses(503))
 async def ready(request: AnyRequest) -> Status:
     """Ready: the model is loaded and has answered a warm-up batch (503 until then)."""
     service = _service(request)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import KwargDefinition
 
 InputType = Literal["query", "document"]
 
@@ -34,6 +36,35 @@ __all__ = [
 ]
 
 
+# The OpenAPI schema of `input` and `dimensions` states exactly what the server accepts. The
+# types stay loose (msgspec cannot tell a list of texts from a list of token ids in a union),
+# so `inputs.InputEncoder` checks the rest and answers with messages that say what to send.
+_TEXT = Schema(type=OpenAPIType.STRING, min_length=1)
+_TOKEN_ID = Schema(type=OpenAPIType.INTEGER, minimum=0)
+_NULL = Schema(type=OpenAPIType.NULL)
+
+
+def _list_of(item: Schema) -> Schema:
+    return Schema(type=OpenAPIType.ARRAY, items=item, min_items=1)
+
+
+OpenAIInput = Annotated[
+    str | list[str | int | list[int]],
+    KwargDefinition(
+        schema_extra={
+            "one_of": [_TEXT, _list_of(_TEXT), _list_of(_TOKEN_ID), _list_of(_list_of(_TOKEN_ID))]
+        }
+    ),
+]
+OllamaInput = Annotated[
+    str | list[str], KwargDefinition(schema_extra={"one_of": [_TEXT, _list_of(_TEXT)]})
+]
+Dimensions = Annotated[
+    int | None,
+    KwargDefinition(schema_extra={"one_of": [Schema(type=OpenAPIType.INTEGER, minimum=1), _NULL]}),
+]
+
+
 class EmbeddingRequest(msgspec.Struct):
     """OpenAI's embeddings request, plus edgembed's ``truncate``.
 
@@ -51,10 +82,10 @@ class EmbeddingRequest(msgspec.Struct):
             written to the query log (``serve --log-queries``); without it nothing is.
     """
 
-    input: str | list[str | int | list[int]]
+    input: OpenAIInput
     model: str
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = None
+    dimensions: Dimensions = None
     user: str | None = None
     truncate: bool | None = None
     input_type: InputType | None = None
@@ -97,9 +128,9 @@ class OllamaEmbedRequest(msgspec.Struct):
     """
 
     model: str
-    input: str | list[str]
+    input: OllamaInput
     truncate: bool | None = None
-    dimensions: int | None = None
+    dimensions: Dimensions = None
     options: dict[str, Any] | None = None
     keep_alive: str | int | float | None = None
     input_type: InputType | None = None
@@ -154,6 +185,7 @@ class ErrorEnvelope(msgspec.Struct):
     """OpenAI's error envelope, used by every route for every error."""
 
     error: ErrorBody
+
 
 class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
     """POST /v1/feedback: whether a passage answered a query.
