@@ -1,11 +1,12 @@
 """Check dev sets the way edgembed will use them, and say how hard each one is.
 
     .venv/bin/python benchmarks/devsets/check.py                  # every set
-    .venv/bin/python benchmarks/devsets/check.py perlfaq --no-model --chunk-words 200
+    .venv/bin/python benchmarks/devsets/check.py perlfaq --no-model --chunk-words 500
 
-For each set: chunk docs/ with edgembed's default settings, resolve questions.jsonl onto the
-chunks (as `evaluate --questions` does), then NDCG@10 of BM25 and of the base model over the
-whole chunk corpus. A set where BM25 is near 1.0 or the base model above ~0.9 is too easy.
+For each set: chunk docs/ as `edgembed chunk` does (its defaults unless told otherwise),
+resolve questions.jsonl onto the chunks (as `evaluate --questions` does), then NDCG@10 of BM25
+and of the base model over the whole chunk corpus. A set where BM25 is near 1.0 or the base
+model above ~0.9 is too easy.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def _base_scores(questions: list[str], chunks: list[str]) -> object:
     return model.encode(questions, **encode) @ model.encode(chunks, **encode).T
 
 
-def check(folder: Path, with_model: bool, chunk_words: int) -> dict[str, object]:
+def check(folder: Path, with_model: bool, chunk: dict[str, int]) -> dict[str, object]:
     """Chunk, resolve and score one set; the figures the report table shows."""
-    config = ChunkConfig(docs=folder / "docs", chunk_words=chunk_words)
+    config = ChunkConfig(docs=folder / "docs", **chunk)
     chunks, documents, skipped = load_corpus(config)
     lines = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     questions = load_real_questions(folder / "questions.jsonl", chunks)
@@ -66,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="sets to check (default: every set)")
     parser.add_argument("--no-model", action="store_true", help="BM25 only, no base model")
-    parser.add_argument(
-        "--chunk-words", type=int, default=ChunkConfig.chunk_words, help="as `edgembed chunk`"
-    )
+    parser.add_argument("--chunk-words", type=int, default=ChunkConfig.chunk_words)
+    parser.add_argument("--overlap-words", type=int, default=ChunkConfig.overlap_words)
     args = parser.parse_args(argv)
     names = args.names or sorted(p.parent.name for p in HERE.glob("*/questions.jsonl"))
     for name in names:
-        figures = check(HERE / name, not args.no_model, args.chunk_words)
+        chunk = {"chunk_words": args.chunk_words, "overlap_words": args.overlap_words}
+        figures = check(HERE / name, not args.no_model, chunk)
         rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
         print(json.dumps({"set": name, **rounded}))
     return 0

@@ -41,12 +41,15 @@ SOURCE = """# cvsfaq: the CVS FAQ
 
 - Package: Debian `{package}` {version} (bookworm, main), file `/{faq_file}`: the CVS FAQ
   begun by David Grubbs (1995) and continued on Pascal Molli's FAQ-O-Matic (1997-2004).
-- Licence: distributed with CVS under the GNU General Public License (version 1 or later), as
-  the file's own header states ("CVS is Copyright (C) 1989-2005 The Free Software Foundation").
+- Licence: GNU General Public License. The file's own header: "CVS is Copyright (C)
+  1989-2005 The Free Software Foundation, Inc. CVS is free software; you can redistribute it
+  and/or modify it under the terms of the GNU General Public License as published by the Free
+  Software Foundation; either version 1, or (at your option) any later version." Debian's
+  `/usr/share/doc/cvs/copyright` gives the package as GPL-2.0-or-later.
 - Domain: version control with CVS (branching and merging, repository administration,
   commands, error messages).
 - Size: {{documents}} documents, {{entries}} FAQ entries, {{questions}} questions kept (median
-  {{median_question_words}} words), {{corpus_bytes}} bytes of Markdown.
+  {{median_question_words:g}} words), {{corpus_bytes}} bytes of Markdown.
 
 ## Conversion
 

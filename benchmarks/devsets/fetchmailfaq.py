@@ -29,12 +29,14 @@ SOURCE = """# fetchmailfaq: the fetchmail FAQ
 
 - Package: Debian `{package}` {version} (bookworm, main), file `/{faq_file}`
   (by Eric S. Raymond and Matthias Andree).
-- Licence: fetchmail and its documentation are distributed under the GNU General Public
-  License v2 (see the FAQ's own licence note and the package's copyright file).
+- Licence: GPL-2.0-or-later with an exception for linking OpenSSL: the package's
+  `/usr/share/doc/fetchmail/copyright` puts every file not listed otherwise (the FAQ among
+  them) under it; the FAQ itself says "Fetchmail is licensed under the GNU General Public
+  License v2". Copyright 1993-2021 Carl E. Harris, Eric S. Raymond, Matthias Andree and others.
 - Domain: retrieving e-mail over POP3/IMAP and handing it to an MTA (configuration, servers,
   ISPs, authentication, error messages, mangled mail).
 - Size: {{documents}} documents, {{entries}} FAQ entries, {{questions}} questions kept (median
-  {{median_question_words}} words), {{corpus_bytes}} bytes of Markdown.
+  {{median_question_words:g}} words), {{corpus_bytes}} bytes of Markdown.
 
 ## Conversion
 

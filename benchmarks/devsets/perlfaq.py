@@ -32,7 +32,7 @@ SOURCE = """# perlfaq: the Perl FAQ
   authors as noted (each part's "AUTHOR AND COPYRIGHT" section, left out of docs/).
 - Domain: programming in Perl (data manipulation, files, regular expressions, networking, ...).
 - Size: {{documents}} documents, {{entries}} FAQ entries, {{questions}} questions kept (median
-  {{median_question_words}} words), {{corpus_bytes}} bytes of Markdown.
+  {{median_question_words:g}} words), {{corpus_bytes}} bytes of Markdown.
 
 ## Conversion
 
