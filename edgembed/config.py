@@ -224,6 +224,12 @@ class ServeSettings:
             Retry-After.
         max_inputs: inputs allowed in one request (OpenAI's limit is 2048).
         max_body_bytes: request bodies larger than this are refused with 413.
+        header_timeout_s: a connection must deliver a request's headers within this many
+            seconds of opening (or of its previous response); else it gets 408 and is closed.
+        body_timeout_s: a request's body must arrive within this many seconds of its headers.
+        max_connections: connections held at once; more are answered 503 and closed.
+        shutdown_timeout_s: on SIGTERM, how long requests in flight may still run before they
+            are cancelled (stay under the orchestrator's grace period: Kubernetes' is 30 s).
         cors_origins: browser origins allowed to call the API (none by default).
         truncate: inputs longer than the model's limit are cut to it (True) or refused with
             400 (False); a request can override this with its ``truncate`` field.
@@ -250,6 +256,10 @@ class ServeSettings:
     max_queue: int = 256
     max_inputs: int = 2048
     max_body_bytes: int = 8 * 1024 * 1024
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    max_connections: int = 512
+    shutdown_timeout_s: int = 20
     cors_origins: tuple[str, ...] = ()
     truncate: bool = True
     log_queries: Path | None = None
@@ -276,8 +286,20 @@ class ServeSettings:
         for name in ("max_batch_tokens", "max_queue", "max_inputs", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self._check_connection_limits()
         if not 0 <= self.max_wait_ms <= 1000:
             raise ConfigError(f"max_wait_ms must be between 0 and 1000, got {self.max_wait_ms}")
+
+    def _check_connection_limits(self) -> None:
+        if self.max_connections < 1:
+            raise ConfigError(f"max_connections must be at least 1, got {self.max_connections}")
+        for name in ("header_timeout_s", "body_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be above 0, got {getattr(self, name)}")
+        if self.shutdown_timeout_s < 0:
+            raise ConfigError(
+                f"shutdown_timeout_s must be 0 or more, got {self.shutdown_timeout_s}"
+            )
 
 
 def _check_api_key(key: str) -> None:

@@ -84,6 +84,39 @@ _DEFAULTS = ServeSettings()
     help="Larger request bodies get 413.",
 )
 @click.option(
+    "--header-timeout-s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS.header_timeout_s,
+    show_default=True,
+    help="Seconds a connection has to send a request's headers, from when it opens or its "
+    "previous response ends; then it gets 408 and is closed. Stops idle connections and "
+    "clients that trickle their headers from holding the server's connections.",
+)
+@click.option(
+    "--body-timeout-s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS.body_timeout_s,
+    show_default=True,
+    help="Seconds a request's body has to arrive after its headers; then 408. Raise it for "
+    "clients on slow links that send large bodies.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.max_connections,
+    show_default=True,
+    help="Connections held at once; more are answered 503 (Retry-After: 1) and closed.",
+)
+@click.option(
+    "--shutdown-timeout-s",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.shutdown_timeout_s,
+    show_default=True,
+    help="On SIGTERM or Ctrl+C, how long requests in flight may finish before they are "
+    "cancelled (half-sent requests are closed at once). Keep it under your orchestrator's "
+    "grace period (Kubernetes: 30 s).",
+)
+@click.option(
     "--cors-origin",
     "cors_origins",
     multiple=True,
@@ -150,6 +183,10 @@ def serve(
     max_queue: int,
     max_inputs: int,
     max_body_bytes: int,
+    header_timeout_s: float,
+    body_timeout_s: float,
+    max_connections: int,
+    shutdown_timeout_s: int,
     cors_origins: tuple[str, ...],
     truncate: bool,
     log_queries: Path | None,
@@ -190,6 +227,10 @@ def serve(
         max_queue=max_queue,
         max_inputs=max_inputs,
         max_body_bytes=max_body_bytes,
+        header_timeout_s=header_timeout_s,
+        body_timeout_s=body_timeout_s,
+        max_connections=max_connections,
+        shutdown_timeout_s=shutdown_timeout_s,
         cors_origins=cors_origins,
         truncate=truncate,
         log_queries=log_queries,

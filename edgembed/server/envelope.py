@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.response import Response
 
 from edgembed.errors import EdgembedError, InputError, RequestError
@@ -25,6 +25,9 @@ _ROUTES_HELP = (
     "This server answers POST /v1/embeddings, GET /v1/models, POST /api/embed, GET /health, "
     "GET /ready, GET /metrics and GET /docs."
 )
+# What Litestar raises when the client disconnects while it reads the body (e.g. closed by the
+# server's body deadline): counted as 499, nginx's "client closed request", not as a 500.
+_CLIENT_GONE = "client disconnected prematurely"
 _MISSING_FIELD = re.compile(r"missing required field `(\w+)`")
 _CODES = {
     401: "invalid_api_key",
@@ -52,6 +55,9 @@ def _describe(
     if isinstance(exc, ValidationException):
         message, param = _validation_message(exc)
         return _body(message, 400, param, "invalid_request_body"), 400, {}
+    if isinstance(exc, InternalServerException) and exc.detail == _CLIENT_GONE:
+        message = "The client closed the connection before its request body was complete."
+        return _body(message, 499, None, "client_closed_request"), 499, {}
     if isinstance(exc, HTTPException):
         return _http_error(request, exc)
     if isinstance(exc, InputError):

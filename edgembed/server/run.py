@@ -6,18 +6,16 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from edgembed.config import ServeSettings
 from edgembed.errors import ConfigError, MissingExtraError
 from edgembed.server.app import create_app
 from edgembed.server.protocol import Embedder
 
-__all__ = ["bind", "serve"]
+__all__ = ["bind", "serve", "server_config"]
 
 logger = logging.getLogger(__name__)
-
-# Seconds uvicorn waits for in-flight requests after SIGTERM/Ctrl+C before cancelling them.
-_GRACEFUL_SHUTDOWN_S = 30
 
 
 def serve(
@@ -62,17 +60,38 @@ def serve(
             f"http://{settings.host}:{settings.port}/v1/embeddings (Ollama: /api/embed, "
             "docs: /docs). Ctrl+C stops it after the requests in flight."
         )
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            access_log=access_log,
-            lifespan="on",
-            server_header=False,
-            # Nothing here reads the client address; parsing X-Forwarded-* costs every request.
-            proxy_headers=False,
-            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
-        )
-        uvicorn.Server(config).run(sockets=[listener])
+        uvicorn.Server(server_config(app, settings, access_log=access_log)).run(sockets=[listener])
+
+
+def server_config(app: Any, settings: ServeSettings, *, access_log: bool = False) -> Any:
+    """The uvicorn.Config that runs `app`: its read deadlines, connection limit and shutdown
+    deadline come from `settings` (see `edgembed.server.connections`).
+
+    Raises:
+        MissingExtraError: uvicorn or httptools is not installed.
+    """
+    try:
+        import uvicorn
+
+        from edgembed.server.connections import ConnectionLimits, guarded_protocol
+    except ImportError as exc:
+        raise MissingExtraError(exc.name or "uvicorn", "serve") from exc
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_connections=settings.max_connections,
+    )
+    return uvicorn.Config(
+        app,
+        http=guarded_protocol(limits),
+        log_config=None,
+        access_log=access_log,
+        lifespan="on",
+        server_header=False,
+        # Nothing here reads the client address; parsing X-Forwarded-* costs every request.
+        proxy_headers=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:

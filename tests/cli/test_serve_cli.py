@@ -65,6 +65,19 @@ def test_flags_and_env_become_settings(tmp_path: Path, served: dict[str, Any]) -
     assert "from-env" not in repr(settings)
 
 
+def test_connection_guards_become_settings(tmp_path: Path, served: dict[str, Any]) -> None:
+    args = ["--header-timeout-s", "2.5", "--body-timeout-s", "9", "--max-connections", "64"]
+    args += ["--shutdown-timeout-s", "5"]
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path), *args])
+    assert result.exit_code == 0, result.output
+    assert served["settings"] == ServeSettings(
+        header_timeout_s=2.5, body_timeout_s=9, max_connections=64, shutdown_timeout_s=5
+    )
+    defaults = ServeSettings()
+    assert (defaults.header_timeout_s, defaults.body_timeout_s) == (10, 30)
+    assert (defaults.max_connections, defaults.shutdown_timeout_s) == (512, 20)
+
+
 def test_export_name_is_found_in_the_workspace(tmp_path: Path, served: dict[str, Any]) -> None:
     export = tmp_path / "ws" / "exports" / "edgembed-model"
     export.mkdir(parents=True)
@@ -89,6 +102,10 @@ def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
         (["--variant", "int4"], "int4"),
         (["--max-wait-ms", "5000"], "5000"),
         (["--max-queue", "0"], "0"),
+        (["--header-timeout-s", "0"], "0"),
+        (["--body-timeout-s", "-1"], "-1"),
+        (["--max-connections", "0"], "0"),
+        (["--shutdown-timeout-s", "-1"], "-1"),
     ],
 )
 def test_bad_options_are_refused(tmp_path: Path, args: list[str], message: str) -> None:

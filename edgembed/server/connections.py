@@ -1,0 +1,190 @@
+"""Connection guards uvicorn lacks: read deadlines, a header size cap and a connection limit.
+
+uvicorn's keep-alive timer only runs between requests and restarts on every byte received, so
+a client that sends its headers (or its body) a byte a second, or opens a connection and sends
+nothing, keeps it forever. `guarded_protocol` wraps uvicorn's httptools protocol with:
+
+- a header deadline, from the moment the connection opens (or its previous response ends) to
+  the end of the request's headers;
+- a body deadline, from the end of the headers to the end of the body;
+- a cap on header bytes, so the header deadline bounds memory as well as time;
+- a connection limit: connections beyond it are answered 503 and closed at once;
+- on shutdown, a request whose body is still arriving is answered 503 and closed, so a stalled
+  upload cannot hold the graceful shutdown.
+
+A request that is fully received is never cut: the model may take as long as it takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["ConnectionLimits", "guarded_protocol"]
+
+logger = logging.getLogger(__name__)
+
+# Header bytes allowed per request: h11's default is 16 KiB, nginx's large buffers 32 KiB.
+MAX_HEADER_BYTES = 64 * 1024
+_WARN_EVERY_S = 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """Deadlines in seconds and the most connections held at once (see the module docstring)."""
+
+    header_timeout_s: float
+    body_timeout_s: float
+    max_connections: int
+
+
+def guarded_protocol(limits: ConnectionLimits) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol under `limits`: pass it as ``uvicorn.Config(http=...)``."""
+    return type("GuardedHttpProtocol", (_GuardedProtocol,), {"limits": limits})
+
+
+class _GuardedProtocol(HttpToolsProtocol):
+    limits: ConnectionLimits
+    _last_refusal_warning = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._header_bytes: int | None = 0  # None once this request's headers are complete
+        self._request_started = False
+        self._receiving_body = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.limits.max_connections:
+            self._refuse_connection(transport)
+            return
+        super().connection_made(transport)
+        self._await_request()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self.transport is not None:  # None: refused in connection_made
+            super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_bytes is not None:
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._answer_and_close(431, "request_header_fields_too_large", _HEADERS_TOO_LARGE)
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._request_started = True
+
+    def on_headers_complete(self) -> None:
+        self._header_bytes = None
+        self._receiving_body = True
+        self._arm(self.limits.body_timeout_s, self._body_too_slow)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._receiving_body = False
+        self._disarm()
+        super().on_message_complete()
+        if self.cycle.response_complete:  # answered before its body was read (e.g. a 401)
+            self._await_request()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # A pipelined request may be running already, or its body still arriving: its own
+        # clock holds until it is answered.
+        closing = self.transport.is_closing()
+        if not closing and self.cycle.response_complete and not self._receiving_body:
+            self._await_request()
+
+    def shutdown(self) -> None:
+        if self._receiving_body:  # a body that may never come must not hold the shutdown
+            self._answer_and_close(503, "server_unavailable", _SHUTTING_DOWN)
+            return
+        super().shutdown()
+
+    def _await_request(self) -> None:
+        self._header_bytes = 0
+        self._request_started = False
+        self._arm(self.limits.header_timeout_s, self._headers_too_slow)
+
+    def _headers_too_slow(self) -> None:
+        if self._request_started:
+            message = _TOO_SLOW.format(
+                part="headers", option="header", seconds=self.limits.header_timeout_s
+            )
+            self.transport.write(_raw_response(408, "request_timeout", message))
+        self.transport.close()  # an idle connection gets no answer, as nginx does
+
+    def _body_too_slow(self) -> None:
+        message = _TOO_SLOW.format(part="body", option="body", seconds=self.limits.body_timeout_s)
+        self._answer_and_close(408, "request_timeout", message)
+
+    def _arm(self, seconds: float, on_expiry: Any) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, on_expiry)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _answer_and_close(self, status: int, code: str, message: str) -> None:
+        """Answer in OpenAI's envelope (unless this request's response has begun), then close.
+
+        The request's handler, if one is waiting for the body, sees the client disconnect.
+        """
+        self._disarm()
+        if self.transport.is_closing():
+            return
+        answered = self._receiving_body and self.cycle.response_started
+        if not answered:
+            self.transport.write(_raw_response(status, code, message))
+        self.transport.close()
+
+    def _refuse_connection(self, transport: asyncio.Transport) -> None:
+        limit = self.limits.max_connections
+        transport.write(_raw_response(503, "too_many_connections", _FULL.format(limit=limit)))
+        transport.close()
+        now = time.monotonic()
+        if now - _GuardedProtocol._last_refusal_warning > _WARN_EVERY_S:
+            _GuardedProtocol._last_refusal_warning = now
+            logger.warning("refusing connections: %d are open (--max-connections)", limit)
+
+
+_TOO_SLOW = (
+    "The request {part} did not arrive within {seconds:g} s; the connection is closed. Send the "
+    "whole request at once (the server's --{option}-timeout-s sets this deadline)."
+)
+_HEADERS_TOO_LARGE = f"The request headers are over {MAX_HEADER_BYTES} bytes."
+_SHUTTING_DOWN = "The server is shutting down; retry on another instance."
+_FULL = (
+    "The server holds its limit of {limit} connections; retry in a moment, or reuse a "
+    "keep-alive connection."
+)
+_REASONS = {
+    408: "Request Timeout",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
+
+
+def _raw_response(status: int, code: str, message: str) -> bytes:
+    """A whole HTTP/1.1 response that closes the connection, written before any app runs."""
+    error_type = "server_error" if status >= 500 else "invalid_request_error"
+    error = {"message": message, "type": error_type, "param": None, "code": code}
+    body = json.dumps({"error": error}).encode()
+    retry = b"retry-after: 1\r\n" if status == 503 else b""
+    head = (
+        f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n"
+    ).encode()
+    return head + retry + b"\r\n" + body

@@ -1,0 +1,151 @@
+"""Slow, idle and stalled clients against the real uvicorn server on real sockets: read
+deadlines, the header size cap, the connection limit and a shutdown no upload can hold."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.server.conftest import MODEL
+from tests.server.fake import FakeEmbedder
+from tests.server.threaded import ThreadedServer, threaded_server
+
+pytestmark = pytest.mark.slow  # a network server on 127.0.0.1, though each test takes ~1 s
+
+BODY = json.dumps({"model": MODEL, "input": "hello"}).encode()
+HEADERS = (
+    b"POST /v1/embeddings HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\n\r\n" % len(BODY)
+)
+
+
+@contextmanager
+def connect(server: ThreadedServer) -> Iterator[socket.socket]:
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        yield sock
+
+
+def trickle(sock: socket.socket, data: bytes, every_s: float = 0.05, limit_s: float = 5) -> bytes:
+    """Send `data` a byte at a time until the server answers or closes; return what it sent."""
+    deadline = time.monotonic() + limit_s
+    for byte in data:
+        if select.select([sock], [], [], every_s)[0]:
+            break
+        try:
+            sock.sendall(bytes([byte]))
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the server let the client trickle forever"
+    return read_until_closed(sock, deadline)
+
+
+def read_until_closed(sock: socket.socket, deadline: float) -> bytes:
+    received = b""
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, TimeoutError):
+            break
+        if not chunk:
+            return received
+        received += chunk
+    raise AssertionError(f"the connection was still open at the deadline: {received!r}")
+
+
+def error_of(response: bytes) -> tuple[int, dict[str, Any]]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    return status, json.loads(body)["error"]
+
+
+def get(server: ThreadedServer, path: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    connection.request("GET", path)
+    return connection.getresponse()
+
+
+def test_an_idle_connection_is_closed_at_the_header_deadline(fake: FakeEmbedder) -> None:
+    with threaded_server(fake, header_timeout_s=0.3) as server, connect(server) as sock:
+        started = time.monotonic()
+        assert read_until_closed(sock, started + 5) == b""  # closed, with nothing to answer
+        assert 0.25 < time.monotonic() - started < 3
+
+
+def test_headers_sent_a_byte_at_a_time_get_408(fake: FakeEmbedder) -> None:
+    with threaded_server(fake, header_timeout_s=0.4) as server, connect(server) as sock:
+        started = time.monotonic()
+        answer = trickle(sock, HEADERS * 10)
+        status, error = error_of(answer)
+        assert status == 408 and error["code"] == "request_timeout"
+        assert "headers" in error["message"] and "--header-timeout-s" in error["message"]
+        assert time.monotonic() - started < 3
+
+
+def test_a_body_sent_a_byte_at_a_time_gets_408(fake: FakeEmbedder) -> None:
+    with threaded_server(fake, body_timeout_s=0.4) as server:
+        with connect(server) as sock:
+            sock.sendall(HEADERS)
+            status, error = error_of(trickle(sock, BODY * 10))
+        metrics = get(server, "/metrics").read().decode()
+    assert status == 408 and "body" in error["message"]
+    assert 'status="500"' not in metrics  # the handler saw a client gone, not a failure
+
+
+def test_header_bytes_are_capped(fake: FakeEmbedder) -> None:
+    with threaded_server(fake) as server, connect(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n")
+        try:
+            for _ in range(80):
+                sock.sendall(b"X-Padding: " + b"a" * 1000 + b"\r\n")
+        except OSError:
+            pass  # closed by the server mid-send
+        status, error = error_of(read_until_closed(sock, time.monotonic() + 5))
+    assert status == 431 and error["code"] == "request_header_fields_too_large"
+
+
+def test_connections_over_the_limit_get_503(fake: FakeEmbedder) -> None:
+    with threaded_server(fake, max_connections=2) as server:
+        with connect(server) as first, connect(server):
+            first.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert b"200 OK" in first.recv(65536)
+            with connect(server) as third:
+                status, error = error_of(read_until_closed(third, time.monotonic() + 5))
+        assert status == 503 and error["code"] == "too_many_connections"
+        assert get(server, "/health").status == 200  # room again once they closed
+
+
+def test_a_keep_alive_client_and_a_slow_model_are_not_cut(fake: FakeEmbedder) -> None:
+    """The deadlines cover reading a request, never the wait for its answer."""
+    with threaded_server(fake, header_timeout_s=0.3, body_timeout_s=0.3) as server:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
+        statuses = []
+        for _ in range(3):
+            connection.request("POST", "/v1/embeddings", BODY, {"Content-Type": "application/json"})
+            statuses.append(connection.getresponse().read() and 200)
+            time.sleep(0.1)
+        fake.open.clear()
+        threading.Timer(0.8, fake.open.set).start()  # the model takes 0.8 s
+        connection.request("POST", "/v1/embeddings", BODY, {"Content-Type": "application/json"})
+        slow = connection.getresponse()
+    assert statuses == [200, 200, 200]
+    assert slow.status == 200
+
+
+def test_a_stalled_upload_does_not_hold_the_shutdown(fake: FakeEmbedder) -> None:
+    with threaded_server(fake, body_timeout_s=30, shutdown_timeout_s=20) as server:
+        with connect(server) as sock:
+            sock.sendall(HEADERS + BODY[:5])  # and then nothing more
+            time.sleep(0.2)
+            took = server.stop(timeout=10)
+            status, error = error_of(read_until_closed(sock, time.monotonic() + 5))
+    assert took < 3
+    assert status == 503 and error["code"] == "server_unavailable"

@@ -1,0 +1,58 @@
+"""The real uvicorn server, configured as `edgembed serve` configures it, in a thread of the test
+process on 127.0.0.1: real sockets, the fake model (fast, and holdable)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from edgembed.config import ServeSettings
+from edgembed.server import create_app
+from edgembed.server.protocol import Embedder
+from edgembed.server.run import bind, server_config
+from tests.server.waiting import wait_until
+
+
+@dataclass
+class ThreadedServer:
+    host: str
+    port: int
+    server: Any
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self, timeout: float = 10) -> float:
+        """Ask uvicorn to shut down, as SIGTERM does; return the seconds until it had stopped."""
+        started = time.monotonic()
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"the server was still running after {timeout} s"
+        return time.monotonic() - started
+
+
+@contextmanager
+def threaded_server(embedder: Embedder, **overrides: Any) -> Iterator[ThreadedServer]:
+    """Serve `embedder` with ServeSettings(**overrides) on a free port until the block ends."""
+    settings = ServeSettings(port=1, **overrides)  # the port is picked by bind(..., 0)
+    listener = bind("127.0.0.1", 0)
+    port: int = listener.getsockname()[1]
+    server = uvicorn.Server(server_config(create_app(settings, embedder), settings))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    running = ThreadedServer("127.0.0.1", port, server, thread)
+    try:
+        wait_until(lambda: server.started, "the server to start")
+        yield running
+    finally:
+        if thread.is_alive():
+            running.stop()
+        listener.close()
