@@ -8,6 +8,11 @@ if ! command -v buildah >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &&
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah debootstrap) \
         >/dev/null 2>&1 || echo "could not install buildah; the container test will skip" >&2
 fi
+# The playground page test drives Debian's headless Chromium; without it, that test skips.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+        >/dev/null 2>&1 || echo "could not install chromium; the playground page test will skip" >&2
+fi
 bash scripts/install.sh train,serve,llm,gguf,dev
 .venv/bin/ruff check .
 .venv/bin/mypy

@@ -99,7 +99,10 @@ function card(query, model, hit) {
   bar.append(fill);
   top.append(bar, element("span", "score", hit.score.toFixed(3)));
   const where = [hit.title, hit.section].filter(Boolean).join(" › ") || hit.doc;
-  const text = element("p", "text", hit.text);
+  // A chunk's text starts with its breadcrumb line, which the heading above already shows.
+  const crumb = [hit.title, hit.section].filter(Boolean).join(" > ") + "\n";
+  const body = hit.text.startsWith(crumb) ? hit.text.slice(crumb.length) : hit.text;
+  const text = element("p", "text", body);
   text.addEventListener("click", () => text.classList.toggle("open"));
   item.append(top, element("p", "where", where), text, element("p", "doc", hit.doc));
   if (state.info && state.info.feedback) item.append(marks(query, model, hit));

@@ -1,0 +1,113 @@
+"""The playground page in a real headless Chromium against a real `edgembed serve` process:
+enter the API key, type a question, search, mark a passage, and find the row in SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.server.browser import chromium_page, find_chromium
+from tests.server.conftest import real_export  # noqa: F401  (the session export fixture)
+from tests.server.live import live_server
+
+pytestmark = pytest.mark.slow
+
+KEY = "playground-key"
+QUESTION = "How many vacation days do I get?"
+PASSAGES = [
+    "Vacation > Allowance\nFull-time employees accrue 25 vacation days a year.",
+    "Expenses > Receipts\nKeep receipts for any expense over 25 euros and file them in a month.",
+    "Laptops > Replacement\nLaptops are replaced every four years, or sooner when broken.",
+    "Travel > Booking\nBook flights through the travel desk at least two weeks ahead.",
+    "Security > Passwords\nPasswords are at least 14 characters and never reused.",
+    "Remote work > Equipment\nRemote staff may claim a monitor and a chair once.",
+]
+
+
+@pytest.fixture()
+def chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        pytest.skip(
+            "Chromium is not installed (scripts/test.sh installs Debian's `chromium` package "
+            "when run as root; or: apt-get install chromium)"
+        )
+    return found
+
+
+def _write_corpus(path: Path) -> Path:
+    rows = [
+        {
+            "id": f"chunk-{index}",
+            "doc": f"policy-{index}.md",
+            "title": text.split(" > ")[0],
+            "section": text.split(" > ")[1].split("\n")[0],
+            "text": text,
+            "words": len(text.split()),
+            "position": 0,
+        }
+        for index, text in enumerate(PASSAGES)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_search_and_mark_in_a_browser(
+    chromium: str,
+    real_export: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    db, log = tmp_path / "feedback.db", tmp_path / "queries.jsonl"
+    corpus = _write_corpus(tmp_path / "chunks.jsonl")
+    args = ["--corpus", str(corpus), "--compare", str(real_export)]
+    args += ["--feedback-db", str(db), "--log-queries", str(log)]
+    with (
+        live_server(real_export, *args, env={"EDGEMBED_API_KEY": KEY}) as server,
+        chromium_page(chromium) as page,
+    ):
+        page.open(server.url + "/")
+        # Without the key the page says so and opens the key box.
+        page.wait_for("document.getElementById('key-box').open")
+        page.type("#api-key", KEY)
+        page.click("#key-form button")
+        page.wait_for("document.getElementById('status').textContent.includes('6 passages')")
+
+        page.type("#query", QUESTION)
+        page.click("#search")
+        page.wait_for("document.querySelectorAll('.column').length === 2")
+        columns = page.evaluate(
+            "[...document.querySelectorAll('.column')].map((c) => "
+            "[c.dataset.model, c.querySelectorAll('.hit').length])"
+        )
+        assert [count for _model, count in columns] == [5, 5]
+        timing = page.evaluate("document.getElementById('timing').textContent")
+        assert timing.startswith("Answered in ")
+
+        first = page.evaluate("document.querySelector('.column .hit').dataset.chunkId")
+        page.click(".column .hit .mark-yes")
+        saved = page.wait_for("document.querySelector('.column .hit .saved').textContent")
+        assert saved == "Saved #1"
+        laptop = page.screenshot(tmp_path / "playground-laptop.png", 1280, 800)
+        phone = page.screenshot(tmp_path / "playground-phone.png", 390, 844, mobile=True)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert laptop.stat().st_size > 10_000 and phone.stat().st_size > 10_000
+
+        # A second question replaces the results; the page shows how long it took.
+        page.evaluate("document.getElementById('query').value = ''")
+        page.evaluate("document.querySelector('.column').dataset.stale = 'yes'")
+        page.type("#query", "Where do I book a flight?")
+        page.click("#search")
+        page.wait_for("!document.querySelector('.column[data-stale]')")
+        assert page.evaluate("document.querySelectorAll('.column .hit').length") == 10
+        print(page.evaluate("document.getElementById('timing').textContent"))
+
+        assert server.stop()
+
+    with sqlite3.connect(db) as stored:
+        rows = stored.execute("SELECT query, chunk_id, relevant, model FROM feedback").fetchall()
+    assert rows == [(QUESTION, first, 1, columns[0][0])]
+    logged = [json.loads(line)["text"] for line in log.read_text().splitlines()]
+    assert logged == [QUESTION, "Where do I book a flight?"]
