@@ -48,8 +48,8 @@ download`, extracts it with `dpkg-deb -x` and converts the HTML:
 - every entry heading (`<h2>`, "R5. What does ... mean?") is removed: the answers follow one
   another; `<h3>` headings inside an answer stay `###`; paragraphs and list items become
   paragraphs, `<pre>` becomes a code block, `<code>`/`<tt>` become `code`;
-- entries the FAQ marks obsolete (struck through) are kept: their answer still answers the
-  question people asked, usually by saying which version fixed it;
+- the 10 entries the FAQ marks obsolete (question struck through) are left out, question and
+  answer: their answers mostly say "The information that used to be here ... was dropped";
 - the entry's code ("R5.") is dropped from the question; many entries are a problem statement
   rather than a question ("Fetchmail always retains the first message in the mailbox."), as a
   user would type it;
@@ -119,6 +119,8 @@ def _chapter(title: str, body: str) -> FaqDocument:
     section = Section("")
     parts = _ENTRY.split(body)  # [before, heading, answer, heading, answer, ...]
     for heading, answer in zip(parts[1::2], parts[2::2], strict=True):
+        if "<strike" in heading:  # obsolete: "The information that used to be here ..."
+            continue
         question = _ENTRY_CODE.sub("", _plain(heading))
         section.answers.append(Answer(question, _AnswerReader().read(answer)))
     return FaqDocument(f"{slug}.md", f"Fetchmail: {title}", [], [section])
