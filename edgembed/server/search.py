@@ -120,7 +120,10 @@ class CorpusSearch:
                 code="not_ready",
                 retry_after=1,
             )
-        return [await self._rank(model, query, top_k) for model in self.models]
+        # At once, not in turn: one engine's threads would spin-wait (onnxruntime's default)
+        # through the other's turn; side by side the two answer in about the time of one.
+        ranked = [self._rank(model, query, top_k) for model in self.models]
+        return list(await asyncio.gather(*ranked))
 
     @asynccontextmanager
     async def lifespan(self, _app: object) -> AsyncIterator[None]:
