@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, post
+from litestar.openapi import ResponseSpec
 
 from edgembed.errors import ConfigError, RequestError
-from edgembed.server.schemas import FeedbackReceipt, FeedbackRequest
+from edgembed.server.openapi import error_responses
+from edgembed.server.schemas import ErrorEnvelope, FeedbackReceipt, FeedbackRequest
 
 __all__ = ["FeedbackStore", "record_feedback"]
 
@@ -106,7 +108,19 @@ class FeedbackStore:
             )
 
 
-@post("/v1/feedback", status_code=200, tags=["Feedback"])
+_OFF = ResponseSpec(
+    ErrorEnvelope,
+    description="Feedback is off: the server was started without --feedback-db.",
+    generate_examples=False,
+)
+
+
+@post(
+    "/v1/feedback",
+    status_code=200,
+    tags=["Feedback"],
+    responses={**error_responses(400, 401, 413, 415, 500), 404: _OFF},
+)
 async def record_feedback(
     data: FeedbackRequest, request: Request[Any, Any, Any]
 ) -> FeedbackReceipt:

@@ -17,6 +17,7 @@ from litestar.response import Response
 from litestar.static_files import create_static_files_router
 
 from edgembed.server.feedback import FeedbackStore
+from edgembed.server.openapi import error_responses
 from edgembed.server.schemas import PlaygroundInfo
 from edgembed.server.search import CorpusSearch
 
@@ -40,7 +41,7 @@ async def playground_page() -> Response[bytes]:
     )
 
 
-@get("/v1/playground", tags=["Playground"])
+@get("/v1/playground", tags=["Playground"], responses=error_responses(401))
 async def playground_info(request: Request[Any, Any, Any]) -> PlaygroundInfo:
     """The models the playground compares, the passages it searches and whether feedback is on."""
     state = request.app.state

@@ -20,12 +20,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from litestar import Request, post
+from litestar.openapi import ResponseSpec
 from numpy.typing import NDArray
 
 from edgembed.errors import InputError, RequestError
+from edgembed.server.openapi import error_responses
 from edgembed.server.protocol import Embedder
 from edgembed.server.querylog import QueryLog
-from edgembed.server.schemas import SearchHit, SearchRequest, SearchResponse, SearchResults
+from edgembed.server.schemas import (
+    ErrorEnvelope,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+    SearchResults,
+)
 
 if TYPE_CHECKING:
     from edgembed.corpus import Chunk
@@ -167,7 +175,19 @@ class CorpusSearch:
         )
 
 
-@post("/v1/search", status_code=200, tags=["Playground"])
+_OFF = ResponseSpec(
+    ErrorEnvelope,
+    description="Search is off: the server was started without --corpus.",
+    generate_examples=False,
+)
+
+
+@post(
+    "/v1/search",
+    status_code=200,
+    tags=["Playground"],
+    responses={**error_responses(400, 401, 413, 415, 503), 404: _OFF},
+)
 async def search_corpus(data: SearchRequest, request: Request[Any, Any, Any]) -> SearchResponse:
     """The served corpus's passages closest to `query`, ranked by each model (`serve --corpus`).
 

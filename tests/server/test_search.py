@@ -147,3 +147,28 @@ def test_the_page_is_open_and_the_api_behind_the_key(corpus: Path) -> None:
     assert style.status_code == 200
     assert refused.status_code == 401
     assert info["passages"] == 3
+
+
+def test_the_routes_document_their_errors(corpus: Path) -> None:
+    with _open(ServeSettings(corpus=corpus)) as client:
+        paths = client.get("/docs/openapi.json").json()["paths"]
+    assert set(paths["/v1/search"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "404",
+        "413",
+        "415",
+        "503",
+    }
+    assert set(paths["/v1/feedback"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "404",
+        "413",
+        "415",
+        "500",
+    }
+    assert set(paths["/v1/playground"]["get"]["responses"]) == {"200", "401"}
+    assert "/" not in paths
