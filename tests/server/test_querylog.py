@@ -8,10 +8,16 @@ from typing import Any
 
 import pytest
 
+from edgembed.client import EdgembedEmbeddings
 from edgembed.config import ServeSettings
 from edgembed.errors import ConfigError
 from edgembed.server.querylog import QueryLog, logged_texts
-from tests.server.conftest import MODEL, ClientFactory
+from tests.server.conftest import (
+    MODEL,
+    ClientFactory,
+    real_export,  # noqa: F401  (the session export fixture)
+)
+from tests.server.live import live_server
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -86,3 +92,23 @@ def test_an_unwritable_log_fails_at_start(tmp_path: Path) -> None:
 def test_settings_refuse_a_zero_cap() -> None:
     with pytest.raises(ConfigError, match="log_queries_max_mb"):
         ServeSettings(log_queries_max_mb=0)
+
+
+@pytest.mark.slow
+def test_a_live_server_logs_only_the_clients_queries(
+    real_export: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from openai import OpenAI
+
+    log = tmp_path / "queries.jsonl"
+    with live_server(real_export, "--log-queries", str(log)) as server:
+        client = EdgembedEmbeddings(server.url)
+        client.embed_query("where is the vpn guide")
+        client.embed_documents(["the vpn guide is on the wiki", "a second passage"])
+        sdk = OpenAI(base_url=server.url + "/v1", api_key="unused")
+        sdk.embeddings.create(model=client.model_id(), input=["an SDK text, no input_type"])
+        assert server.stop()
+    rows = _lines(log)
+    assert [row["text"] for row in rows] == ["where is the vpn guide"]
+    assert rows[0]["model"] == client.model_id()
