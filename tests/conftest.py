@@ -5,8 +5,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from edgembed.exporter import ExportResult
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = REPO / "sample_docs"
@@ -66,6 +70,16 @@ def bundled_minilm() -> Path:
 
     path: Path = get_model_path()
     return path
+
+
+@pytest.fixture(scope="session")
+def minilm_export(bundled_minilm: Path, tmp_path_factory: pytest.TempPathFactory) -> ExportResult:
+    """The bundled MiniLM exported (fp32 + int8) into an empty workspace, as a user would."""
+    from edgembed.config import ExportConfig, Workspace
+    from edgembed.exporter import export_model
+
+    workspace = Workspace(tmp_path_factory.mktemp("minilm-ws"))
+    return export_model(ExportConfig(model="bundled:all-MiniLM-L6-v2"), workspace)
 
 
 @pytest.fixture()

@@ -25,7 +25,37 @@ def test_detect_isa_names_a_known_family() -> None:
 
 def _run(path: Path) -> np.ndarray:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    ids = np.array([[101, 7592, 2088, 102, 0], [101, 2023, 2003, 1037, 102]], dtype=np.int64)
+    return _embed(session, [[101, 7592, 2088, 102], [101, 2023, 2003, 1037, 102]])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_a_row_gets_the_same_int8_vector_in_any_batch(
+    isa: str, tiny_exports: dict[str, ExportResult], tmp_path: Path
+) -> None:
+    """Activation scales are per token row: neither the other rows of a call nor padding
+    move a row, and no op scales activations over the whole call."""
+    fused = tmp_path / "fused.onnx"
+    assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
+    quantize_int8(fused, tmp_path / "int8.onnx", isa, ALL_INT8)
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "int8.onnx")).graph.node}
+    assert not {"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "QAttention"} & ops
+    session = ort.InferenceSession(str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"])
+    row = [101, 2129, 2116, 1052, 3406, 2420, 102]
+    alone = _embed(session, [row])[0]
+    for others in (
+        [[101, 7929, 102]],
+        [[101, 2073, 2003, 1996, 5581, 2843, 1029, 102]] * 31,
+        [[101, *range(2000, 2120), 102]],
+    ):
+        beside = _embed(session, [row, *others])[0]
+        assert float(beside @ alone) >= 0.9999
+
+
+def _embed(session: ort.InferenceSession, rows: list[list[int]]) -> np.ndarray:
+    length = max(map(len, rows))
+    ids = np.zeros((len(rows), length), dtype=np.int64)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = row
     mask = (ids != 0).astype(np.int64)
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     return np.asarray(session.run(None, feeds)[0])
@@ -68,13 +98,14 @@ def test_ffn_recipes_keep_the_chosen_down_projections_in_fp32(
 def test_fusion_leaves_residual_layer_norms_and_gelu_bias_plain(
     tiny_exports: dict[str, ExportResult], tmp_path: Path
 ) -> None:
-    """Attention and GELU are fused; SkipLayerNormalization and BiasGelu, slower on CPU than
-    the ops they replace (the bias then folds into the int8 product), are not."""
+    """GELU is fused; SkipLayerNormalization and BiasGelu, slower on CPU than the ops they
+    replace (the bias then folds into the int8 product), are not, nor is Attention (its int8
+    form scales activations per call)."""
     fused = tmp_path / "fused.onnx"
     assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
     ops = {node.op_type for node in onnx.load(str(fused)).graph.node}
-    assert {"Attention", "Gelu", "LayerNormalization"} <= ops
-    assert not {"SkipLayerNormalization", "BiasGelu"} & ops
+    assert {"Gelu", "LayerNormalization"} <= ops
+    assert not {"SkipLayerNormalization", "BiasGelu", "Attention"} & ops
 
 
 @pytest.mark.parametrize(
