@@ -14,6 +14,7 @@ The table (``PRAGMA user_version`` 1), which `train` reads::
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from litestar.openapi import ResponseSpec
 
 from edgembed.errors import ConfigError, RequestError
 from edgembed.server.openapi import error_responses
+from edgembed.server.querylog import open_private
 from edgembed.server.schemas import ErrorEnvelope, FeedbackReceipt, FeedbackRequest
 
 __all__ = ["FeedbackStore", "record_feedback"]
@@ -53,6 +55,7 @@ class FeedbackStore:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(open_private(path))  # SQLite gives its -wal and -shm files the same mode
             # The connection moves to the writer thread; that one thread is all that uses it.
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -26,7 +26,7 @@ from litestar import Request
 
 from edgembed.errors import ConfigError
 
-__all__ = ["QueryLog", "logged_texts", "record_queries"]
+__all__ = ["QueryLog", "logged_texts", "open_private", "record_queries"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ class QueryLog:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Open once now so a path the server cannot write fails at start, not per request.
-            with open(path, "ab"):
-                pass
+            os.close(open_private(path))
         except OSError as exc:
             raise ConfigError(
                 f"Cannot write the query log {path}: {exc.strerror}. Pass a --log-queries "
@@ -86,10 +85,19 @@ class QueryLog:
             size = _size(self.path)
             if size and size + len(lines) > self.max_bytes:
                 os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-            with open(self.path, "ab") as handle:
+            with os.fdopen(open_private(self.path), "ab") as handle:
                 handle.write(lines)
                 handle.flush()
                 os.fsync(handle.fileno())
+
+
+def open_private(path: Path) -> int:
+    """A descriptor appending to `path`, created readable by this user alone when missing.
+
+    Queries and feedback are what people typed: other accounts on the host have no business
+    reading them, whatever the umask says.
+    """
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
 def _size(path: Path) -> int:

@@ -24,6 +24,7 @@ _FLAGS = (
     "--headless=new",
     "--no-sandbox",  # tests run as root in containers, where the sandbox cannot start
     "--disable-gpu",
+    "--disable-dev-shm-usage",  # containers often mount a tiny /dev/shm
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",

@@ -119,3 +119,14 @@ def test_an_unwritable_path_fails_at_start(tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     with pytest.raises(ConfigError, match="--feedback-db"):
         FeedbackStore(tmp_path / "taken")
+
+
+def test_the_files_are_private_to_the_server_user(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    db, log = tmp_path / "f.db", tmp_path / "q.jsonl"
+    with make_client(feedback_db=db, log_queries=log) as client:
+        assert client.post("/v1/feedback", json=GOOD).status_code == 200
+    for path in (db, log, tmp_path / "f.db-wal"):
+        if path.exists():
+            assert path.stat().st_mode & 0o077 == 0, path
