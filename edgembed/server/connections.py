@@ -75,10 +75,10 @@ class _GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._header_bytes is not None:
             self._header_bytes += len(data)
-            if self._header_bytes > MAX_HEADER_BYTES:
-                self._answer_and_close(431, "request_header_fields_too_large", _HEADERS_TOO_LARGE)
-                return
         super().data_received(data)
+        # Still in the headers after this chunk (the same chunk may carry the body too).
+        if self._header_bytes is not None and self._header_bytes > MAX_HEADER_BYTES:
+            self._answer_and_close(431, "request_header_fields_too_large", _HEADERS_TOO_LARGE)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

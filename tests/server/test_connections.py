@@ -112,6 +112,15 @@ def test_header_bytes_are_capped(fake: FakeEmbedder) -> None:
     assert status == 431 and error["code"] == "request_header_fields_too_large"
 
 
+def test_a_large_body_sent_with_its_headers_is_not_taken_for_headers(fake: FakeEmbedder) -> None:
+    body = json.dumps({"model": MODEL, "input": ["word " * 10] * 2000}).encode()  # ~100 KB
+    head = HEADERS.replace(b"%d" % len(BODY), b"%d" % len(body))
+    with threaded_server(fake) as server, connect(server) as sock:
+        sock.sendall(head + body)
+        answer = sock.recv(12)
+    assert answer == b"HTTP/1.1 200"
+
+
 def test_connections_over_the_limit_get_503(fake: FakeEmbedder) -> None:
     with threaded_server(fake, max_connections=2) as server:
         with connect(server) as first, connect(server):
