@@ -223,6 +223,8 @@ class ServeSettings:
         max_queue: requests allowed to wait for the model; more are refused with 503 and
             Retry-After.
         max_inputs: inputs allowed in one request (OpenAI's limit is 2048).
+        max_request_tokens: tokens allowed in one request, all inputs together (after
+            truncation, special tokens included); more are refused with 400.
         max_body_bytes: request bodies larger than this are refused with 413.
         header_timeout_s: a connection must deliver a request's headers within this many
             seconds of opening (or of its previous response); else it gets 408 and is closed.
@@ -255,6 +257,7 @@ class ServeSettings:
     max_wait_ms: float = 2.0
     max_queue: int = 256
     max_inputs: int = 2048
+    max_request_tokens: int = 131072
     max_body_bytes: int = 8 * 1024 * 1024
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
@@ -283,9 +286,11 @@ class ServeSettings:
             raise ConfigError("model_name is empty: pass a name or leave it unset")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
-        for name in ("max_batch_tokens", "max_queue", "max_inputs", "max_body_bytes"):
+        for name in ("max_batch_tokens", "max_queue", "max_inputs", "max_request_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_body_bytes < 1:
+            raise ConfigError(f"max_body_bytes must be at least 1, got {self.max_body_bytes}")
         self._check_connection_limits()
         if not 0 <= self.max_wait_ms <= 1000:
             raise ConfigError(f"max_wait_ms must be between 0 and 1000, got {self.max_wait_ms}")

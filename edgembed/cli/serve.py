@@ -77,6 +77,16 @@ _DEFAULTS = ServeSettings()
     help="Inputs allowed in one request.",
 )
 @click.option(
+    "--max-request-tokens",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.max_request_tokens,
+    show_default=True,
+    help="Tokens allowed in one request, all inputs together (special tokens included); "
+    "more get 400 max_tokens_per_request. The default takes 256 inputs of 512 tokens. "
+    "Requests over 2048 tokens are embedded in pieces that take turns with other requests, "
+    "and stop when their client disconnects.",
+)
+@click.option(
     "--max-body-bytes",
     type=click.IntRange(min=1),
     default=_DEFAULTS.max_body_bytes,
@@ -182,6 +192,7 @@ def serve(
     max_wait_ms: float,
     max_queue: int,
     max_inputs: int,
+    max_request_tokens: int,
     max_body_bytes: int,
     header_timeout_s: float,
     body_timeout_s: float,
@@ -226,6 +237,7 @@ def serve(
         max_wait_ms=max_wait_ms,
         max_queue=max_queue,
         max_inputs=max_inputs,
+        max_request_tokens=max_request_tokens,
         max_body_bytes=max_body_bytes,
         header_timeout_s=header_timeout_s,
         body_timeout_s=body_timeout_s,

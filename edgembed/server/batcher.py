@@ -17,11 +17,16 @@ from numpy.typing import NDArray
 from edgembed.errors import RequestError
 from edgembed.server.protocol import Embedder
 
-__all__ = ["EmbeddingBatcher"]
+__all__ = ["PIECE_TOKENS", "EmbeddingBatcher"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Padded tokens per piece of a big request. Small enough that a request arriving behind a big
+# one waits for one piece only (about 0.3 s for MiniLM int8 on 2 cores), large enough that the
+# hop between pieces (one loop turn) costs nothing next to it; the engine cuts each piece into
+# calls of its own size anyway.
+PIECE_TOKENS = 2048
 Vectors = NDArray[np.float32]
 # What the model thread runs, and the callback the event loop gets with (result, error).
 _Work = tuple[Callable[[], Any], Callable[[Any, BaseException | None], None]]
@@ -118,8 +123,24 @@ class EmbeddingBatcher:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
 
+    def pieces(self, ids: list[list[int]]) -> list[list[int]]:
+        """How `embed` cuts `ids`: indices into it, shortest sequences first, each piece within
+        `PIECE_TOKENS` padded tokens (a sequence longer than that goes alone)."""
+        budget = min(self._budget, PIECE_TOKENS)
+        pieces: list[list[int]] = [[]]
+        for index in sorted(range(len(ids)), key=lambda i: len(ids[i])):
+            if pieces[-1] and (len(pieces[-1]) + 1) * len(ids[index]) > budget:
+                pieces.append([])
+            pieces[-1].append(index)
+        return pieces
+
     async def embed(self, ids: list[list[int]]) -> Vectors:
         """Embed token id sequences, batched with whatever else is waiting.
+
+        A request over `PIECE_TOKENS` padded tokens is cut into pieces (see `pieces`) that
+        queue one after the other: each piece goes behind the requests that arrived while the
+        one before it ran, so a big request delays a small one by one piece at most, and a
+        cancelled request stops between pieces.
 
         Raises:
             RequestError: 503 when the queue is full or the batcher is shutting down.
@@ -133,6 +154,21 @@ class EmbeddingBatcher:
                 code="server_overloaded",
                 retry_after=1,
             )
+        pieces = self.pieces(ids)
+        if len(pieces) == 1:
+            return await self._queue(ids)
+        out: Vectors | None = None
+        for piece in pieces:
+            vectors = await self._queue([ids[index] for index in piece])
+            if out is None:
+                out = np.empty((len(ids), vectors.shape[1]), dtype=vectors.dtype)
+            out[piece] = vectors
+        assert out is not None
+        return out
+
+    async def _queue(self, ids: list[list[int]]) -> Vectors:
+        """Queue one model call's worth of sequences and wait for their vectors."""
+        self._check_open()
         future: asyncio.Future[Vectors] = asyncio.get_running_loop().create_future()
         self._pending.append(_Job(ids, future, max(map(len, ids))))
         if not self._dispatch_soon:

@@ -59,7 +59,11 @@ async def create_embeddings(
     """
     service = _service(request)
     result = await service.embed(
-        data.input, model=data.model, dimensions=data.dimensions, truncate=data.truncate
+        data.input,
+        model=data.model,
+        dimensions=data.dimensions,
+        truncate=data.truncate,
+        receive=request.receive,
     )
     await record_queries(request, data.input, data.input_type, service.model_name)
     body = openai_response(
@@ -85,7 +89,11 @@ async def ollama_embed(
     started = time.perf_counter_ns()
     service = _service(request)
     result = await service.embed(
-        data.input, model=data.model, dimensions=data.dimensions, truncate=data.truncate
+        data.input,
+        model=data.model,
+        dimensions=data.dimensions,
+        truncate=data.truncate,
+        receive=request.receive,
     )
     await record_queries(request, data.input, data.input_type, service.model_name)
     body = ollama_response(

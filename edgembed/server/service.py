@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from edgembed.config import ServeSettings
 from edgembed.errors import RequestError
 from edgembed.server.batcher import EmbeddingBatcher
+from edgembed.server.disconnect import Receive, unless_disconnected
 from edgembed.server.inputs import InputEncoder, RawInput
 from edgembed.server.metrics import ServerMetrics
 from edgembed.server.protocol import Embedder
@@ -86,13 +87,24 @@ class EmbeddingService:
             )
 
     async def embed(
-        self, raw: RawInput, *, model: str, dimensions: int | None, truncate: bool | None
+        self,
+        raw: RawInput,
+        *,
+        model: str,
+        dimensions: int | None,
+        truncate: bool | None,
+        receive: Receive | None = None,
     ) -> Embedded:
         """Embed one request's inputs.
 
+        Args:
+            receive: the request's ASGI receive, once its body is read: a request cut into
+                several model calls then stops when its client disconnects.
+
         Raises:
-            RequestError: unknown model, bad `dimensions` or bad inputs (see `inputs`), or
-                503 when the server is overloaded.
+            RequestError: unknown model, bad `dimensions` or bad inputs (see `inputs`), 400
+                over the per-request token budget, 499 when the client went away, or 503
+                when the server is overloaded.
         """
         self.check_model(model)
         check_dimensions(dimensions, self.embedder.dimension)
@@ -103,12 +115,27 @@ class EmbeddingService:
             truncate=self.settings.truncate if truncate is None else truncate,
         )
         encoded = encode() if parsed.weight <= _INLINE_WEIGHT else await self._batcher.run(encode)
-        vectors = await self._batcher.embed(encoded.ids)
+        self._check_token_budget(encoded.tokens)
+        work = self._batcher.embed(encoded.ids)
+        if receive is not None and len(self._batcher.pieces(encoded.ids)) > 1:
+            vectors = await unless_disconnected(work, receive)
+        else:
+            vectors = await work
         tokens = encoded.tokens
         self.metrics.tokens.inc(tokens)
         if encoded.truncated:
             self.metrics.truncated.inc(encoded.truncated)
         return Embedded(select_dimensions(vectors, dimensions), tokens, encoded.truncated)
+
+    def _check_token_budget(self, tokens: int) -> None:
+        budget = self.settings.max_request_tokens
+        if tokens > budget:
+            raise RequestError(
+                f"This request holds {tokens} tokens; this server takes at most {budget} per "
+                "request (serve --max-request-tokens). Send its inputs over several requests.",
+                param="input",
+                code="max_tokens_per_request",
+            )
 
     @asynccontextmanager
     async def lifespan(self, _app: object) -> AsyncIterator[None]:

@@ -67,11 +67,15 @@ def test_flags_and_env_become_settings(tmp_path: Path, served: dict[str, Any]) -
 
 def test_connection_guards_become_settings(tmp_path: Path, served: dict[str, Any]) -> None:
     args = ["--header-timeout-s", "2.5", "--body-timeout-s", "9", "--max-connections", "64"]
-    args += ["--shutdown-timeout-s", "5"]
+    args += ["--shutdown-timeout-s", "5", "--max-request-tokens", "4096"]
     result = CliRunner().invoke(cli, ["serve", str(tmp_path), *args])
     assert result.exit_code == 0, result.output
     assert served["settings"] == ServeSettings(
-        header_timeout_s=2.5, body_timeout_s=9, max_connections=64, shutdown_timeout_s=5
+        header_timeout_s=2.5,
+        body_timeout_s=9,
+        max_connections=64,
+        shutdown_timeout_s=5,
+        max_request_tokens=4096,
     )
     defaults = ServeSettings()
     assert (defaults.header_timeout_s, defaults.body_timeout_s) == (10, 30)
@@ -105,6 +109,7 @@ def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
         (["--header-timeout-s", "0"], "0"),
         (["--body-timeout-s", "-1"], "-1"),
         (["--max-connections", "0"], "0"),
+        (["--max-request-tokens", "0"], "0"),
         (["--shutdown-timeout-s", "-1"], "-1"),
     ],
 )

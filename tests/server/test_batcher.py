@@ -12,6 +12,7 @@ import pytest
 
 from edgembed.errors import RequestError
 from edgembed.server import EmbeddingBatcher
+from edgembed.server.batcher import PIECE_TOKENS
 from tests.server.fake import FakeEmbedder
 from tests.server.waiting import wait_until_async
 
@@ -190,3 +191,42 @@ def test_a_cancelled_request_is_not_embedded(fake: FakeEmbedder) -> None:
 
     run(fake, scenario)
     assert fake.batches == [1, 1]
+
+
+def big_request(sequences: int, length: int) -> list[list[int]]:
+    """`sequences` token id sequences of `length` to `length` + 6 tokens (PIECE_TOKENS cuts)."""
+    return [[300 + (i + j) % 600 for j in range(length + i % 7)] for i in range(sequences)]
+
+
+def test_a_big_request_is_cut_into_pieces_that_a_small_one_passes(fake: FakeEmbedder) -> None:
+    big = big_request(60, 100)  # about 6,300 padded tokens: 4 pieces of at most 2048
+
+    async def scenario(batcher: EmbeddingBatcher) -> Any:
+        fake.open.clear()
+        whole = asyncio.create_task(batcher.embed(big))
+        await wait_until_async(lambda: fake.batches, "the first piece to reach the model")
+        small = asyncio.create_task(batcher.embed([[5, 6]]))
+        await asyncio.sleep(0.01)
+        fake.open.set()
+        return await whole, await small
+
+    vectors, _ = run(fake, scenario)
+    assert fake.batches[1] == 1  # the small request ran right after the first piece
+    assert len(fake.batches) >= 4 and sum(fake.batches) == 61
+    assert max(fake.batches) <= PIECE_TOKENS // 100
+    np.testing.assert_allclose(vectors, fake.embed_ids(big), atol=1e-6)  # in input order
+
+
+def test_a_cancelled_big_request_stops_between_pieces(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> Any:
+        fake.open.clear()
+        whole = asyncio.create_task(batcher.embed(big_request(60, 100)))
+        await wait_until_async(lambda: fake.batches, "the first piece to reach the model")
+        whole.cancel()
+        fake.open.set()
+        await asyncio.sleep(0.05)
+        return await batcher.embed([[5, 6]])
+
+    run(fake, scenario)
+    assert fake.batches[0] < 60  # a piece of the request, not all of it
+    assert len(fake.batches) == 2 and fake.batches[1] == 1  # then the next request only

@@ -82,6 +82,16 @@ def test_too_many_inputs(make_client: ClientFactory) -> None:
     assert "at most 2048" in response.json()["error"]["message"]
 
 
+def test_a_request_over_the_token_budget_is_400(make_client: ClientFactory) -> None:
+    with make_client(max_request_tokens=12) as client:
+        refused = embed(client, {"model": MODEL, "input": ["a b c"] * 3})  # 3 x 5 tokens
+        taken = embed(client, {"model": MODEL, "input": ["a b c", "d"]})  # 5 + 3 tokens
+    assert_envelope(refused, 400, "input", "max_tokens_per_request")
+    assert "15 tokens" in refused.json()["error"]["message"]
+    assert "at most 12" in refused.json()["error"]["message"]
+    assert taken.status_code == 200
+
+
 def test_unknown_model_is_404(client: TestClient[Any]) -> None:
     response = embed(client, {"model": "text-embedding-3-small", "input": "a"})
     assert_envelope(response, 404, "model", "model_not_found")

@@ -88,7 +88,9 @@ def test_sigterm_finishes_requests_in_flight(real_export: Path) -> None:
     import openai
 
     answers: list[Any] = []
-    with live_server(real_export, "--max-batch-tokens", "64") as server:
+    # 2048 inputs of 128 tokens: over the default per-request budget, so the budget is raised.
+    limits = ("--max-batch-tokens", "64", "--max-request-tokens", "300000")
+    with live_server(real_export, *limits) as server:
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="-", max_retries=0)
         model = client.models.list().data[0].id
         # 2048 long inputs in 64-token model calls: still running when SIGTERM arrives.
