@@ -83,6 +83,12 @@ def test_search_and_mark_in_a_browser(
             "[c.dataset.model, c.querySelectorAll('.hit').length])"
         )
         assert [count for _model, count in columns] == [5, 5]
+        # Each passage says where the other model ranked it (the same export: the same place).
+        places = page.evaluate(
+            "[...document.querySelectorAll('.column:last-child .elsewhere')]"
+            ".map((e) => e.textContent)"
+        )
+        assert places == [f"tiny-mean: #{rank}" for rank in range(1, 6)]
         timing = page.evaluate("document.getElementById('timing').textContent")
         assert timing.startswith("Answered in ")
 

@@ -79,7 +79,8 @@ function render(data) {
     if (result.role === "served") heading.append(element("span", "badge", "served"));
     column.append(heading);
     const list = element("ol", "hits");
-    result.hits.forEach((hit) => list.append(card(data.query, result.model, hit)));
+    const other = data.results.find((r) => r !== result);
+    result.hits.forEach((hit) => list.append(card(data.query, result.model, hit, other)));
     column.append(list);
     return column;
   });
@@ -88,11 +89,12 @@ function render(data) {
   results.classList.toggle("two", columns.length > 1);
 }
 
-function card(query, model, hit) {
+function card(query, model, hit, other) {
   const item = element("li", "hit");
   item.dataset.chunkId = hit.chunk_id;
   const top = element("div", "hit-top");
   top.append(element("span", "rank", "#" + hit.rank));
+  if (other) top.append(elsewhere(hit, other));
   const bar = element("span", "bar");
   const fill = element("span", "fill");
   fill.style.width = Math.max(0, Math.min(1, hit.score)) * 100 + "%";
@@ -107,6 +109,14 @@ function card(query, model, hit) {
   item.append(top, element("p", "where", where), text, element("p", "doc", hit.doc));
   if (state.info && state.info.feedback) item.append(marks(query, model, hit));
   return item;
+}
+
+// Where the other model ranked this passage: what changes if the RAG switches models.
+function elsewhere(hit, other) {
+  const twin = other.hits.find((h) => h.chunk_id === hit.chunk_id);
+  return twin
+    ? element("span", "elsewhere", `${other.model}: #${twin.rank}`)
+    : element("span", "elsewhere only", `not in ${other.model}'s top ${other.hits.length}`);
 }
 
 function marks(query, model, hit) {
