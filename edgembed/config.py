@@ -530,13 +530,17 @@ class PipelineConfig:
     Attributes:
         generate: the generate stage's configuration (it holds the chunking too).
         train: the train stage's configuration.
+        export: how the export is made (quantize, isa, accept_parity_loss, parity_texts); the
+            pipeline fills in the model, the name (the train stage's) and the folder.
         questions: real questions for evaluate; None: DOCS/questions.jsonl when it exists.
         bench: run the short benchmark after the export.
-        force: allow replacing a model or export whose inputs changed.
+        force: allow replacing a model or export whose inputs changed, and generate progress
+            made with other options.
     """
 
     generate: GenerateConfig
     train: TrainConfig
+    export: ExportConfig = field(default_factory=ExportConfig)
     questions: Path | None = None
     bench: bool = True
     force: bool = False

@@ -25,7 +25,6 @@ from edgembed.atomic import write_json
 from edgembed.config import (
     BenchConfig,
     EvaluateConfig,
-    ExportConfig,
     PipelineConfig,
     Workspace,
 )
@@ -59,6 +58,11 @@ class PipelineResult:
     export_note: str = ""
     parity: dict[str, Any] = field(default_factory=dict)
     bench: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def int8_rejected(self) -> bool:
+        """True when the export wanted int8 but left it out: it failed the accuracy gate."""
+        return bool(self.parity.get("gate")) and not self.parity.get("int8_kept", True)
 
 
 def _hash_file(digest: Any, path: Path) -> None:
@@ -133,7 +137,14 @@ def _generate(runner: _Runner) -> None:
     outputs = [ws.chunks, ws.pairs_train, ws.pairs_eval]
 
     def run() -> str:
-        summary = generate_pairs(replace(config, force=config.force or runner.config.force), ws)
+        try:
+            summary = generate_pairs(config, ws)
+        except OutputExistsError:
+            # Progress made with other options: --force starts it over. Edited documents
+            # alone never get here (generate redoes only their changed chunks).
+            if not runner.config.force:
+                raise
+            summary = generate_pairs(replace(config, force=True), ws)
         return f"{summary.train_pairs} train / {summary.eval_pairs} eval pairs"
 
     runner.stage("generate", key, outputs, run)
@@ -200,12 +211,13 @@ def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
             f"the BASE model {chosen}: the fine-tuned one lost "
             f"{-evaluation['delta_ndcg_at_10']:.3f} NDCG@10 on {evaluation['decided_on']}"
         )
-    out = ws.exports / runner.config.train.name
-    key = fingerprint([model], {"chosen": chosen})
+    name = runner.config.train.name
+    out = ws.exports / name
+    config = replace(runner.config.export, model=chosen, name=name, out=out, force=True)
+    key = fingerprint([model], {"chosen": chosen, "export": asdict(runner.config.export)})
     runner.guard(out, "export", key)
 
     def run() -> str:
-        config = ExportConfig(model=chosen, name=runner.config.train.name, out=out, force=True)
         export_model(config, ws)
         return f"exported {note}"
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from edgembed.cli.main import cli
 from edgembed.pipeline import fingerprint
@@ -103,3 +104,110 @@ def test_fingerprint_follows_content_and_settings(tmp_path: Path) -> None:
     assert fingerprint([tmp_path], {"x": 2}) != first
     (tmp_path / "a.txt").write_text("two")
     assert fingerprint([tmp_path], {"x": 1}) != first
+
+
+def _invoke(ws: Path, docs: Path, *extra: str, **kwargs: Any) -> Result:
+    """`edgembed --workspace WS pipeline DOCS EXTRA...`"""
+    return CliRunner().invoke(
+        cli, ["--workspace", str(ws), "pipeline", str(docs), *extra], **kwargs
+    )
+
+
+def test_stages_take_their_edgembed_toml_tables_and_variables(tmp_path: Path, docs: Path) -> None:
+    toml = tmp_path / "edgembed.toml"
+    toml.write_text(
+        "[generate]\nmax-pairs = 12\nchunk-words = 80\noverlap-words = 10\n"
+        '[train]\nbase-model = "nobody/from-toml"\nepochs = 7\n'
+    )
+    ws = tmp_path / "ws"
+    env = {"EDGEMBED_TRAIN_BASE_MODEL": "nobody/from-env"}
+    args = ["--workspace", str(ws), "--config", str(toml), "pipeline", str(docs)]
+    result = CliRunner().invoke(cli, args, env=env, auto_envvar_prefix="EDGEMBED")
+    # generate ran with the [generate] table; train got the variable over the [train] table.
+    assert result.exit_code == 1 and "nobody/from-env" in result.output, result.output
+    report = json.loads((ws / "reports" / "generate.json").read_text())
+    assert report["pairs"] == 12
+    chunked = CliRunner().invoke(
+        cli,
+        ["--workspace", str(tmp_path / "c"), "chunk", str(docs), "--chunk-words", "80"]
+        + ["--overlap-words", "10"],
+    )
+    assert chunked.exit_code == 0, chunked.output
+    assert (ws / "chunks.jsonl").read_text() == (tmp_path / "c" / "chunks.jsonl").read_text()
+    flag = CliRunner().invoke(
+        cli, [*args, "--base-model", "nobody/from-flag"], env=env, auto_envvar_prefix="EDGEMBED"
+    )
+    assert flag.exit_code == 1 and "nobody/from-flag" in flag.output, flag.output
+    assert "[generate] up to date, skipped" in flag.output
+
+
+def test_a_stage_variable_is_checked_like_the_stage_checks_it(tmp_path: Path, docs: Path) -> None:
+    result = _invoke(
+        tmp_path / "ws", docs, env={"EDGEMBED_TRAIN_BATCH_SIZE": "1"}, auto_envvar_prefix="EDGEMBED"
+    )
+    assert result.exit_code == 2 and "--batch-size" in result.output
+    assert not (tmp_path / "ws" / "chunks.jsonl").exists()
+
+
+def test_pipeline_has_every_option_of_generate_train_and_export() -> None:
+    from edgembed.cli.export import export_options
+    from edgembed.cli.generate import generate
+    from edgembed.cli.options import option_names
+    from edgembed.cli.pipeline import pipeline
+    from edgembed.cli.train import train
+
+    own = {p.name for p in pipeline.params}
+    assert {p.name for p in generate.params} <= own
+    assert {p.name for p in train.params} <= own
+    assert option_names(export_options) <= own
+    help_text = CliRunner().invoke(cli, ["pipeline", "--help"]).output
+    for flag in ("--eval-fraction", "--hard-negatives", "--matryoshka", "--isa", "--loss"):
+        assert flag in help_text
+    assert "EDGEMBED_TRAIN_EPOCHS" in help_text
+
+
+@pytest.mark.slow
+def test_pipeline_exits_1_like_export_when_int8_fails_the_gate(
+    tmp_path: Path, docs: Path, tiny_mean_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edgembed.exporter.parity as parity_module
+
+    for threshold in ("GATE_NDCG_RATIO", "GATE_NOISE_FLOOR", "GATE_MEAN_COSINE"):
+        monkeypatch.setattr(parity_module, threshold, 1.01)  # nothing can pass
+    ws = tmp_path / "ws"
+    rejected = CliRunner().invoke(cli, _args(ws, docs, tiny_mean_model, "--no-bench"))
+    assert rejected.exit_code == 1, rejected.output
+    assert "== edgembed summary ==" in rejected.output  # the summary comes first
+    assert "--accept-parity-loss" in rejected.output and "fp32 model only" in rejected.output
+    manifest = json.loads((ws / "exports" / "edgembed-model" / "manifest.json").read_text())
+    assert manifest["parity"]["int8_kept"] is False
+    accepted = CliRunner().invoke(
+        cli, _args(ws, docs, tiny_mean_model, "--no-bench", "--accept-parity-loss", "--force")
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert "[train] up to date, skipped" in accepted.output and "[export] done" in accepted.output
+    manifest = json.loads((ws / "exports" / "edgembed-model" / "manifest.json").read_text())
+    assert manifest["parity"]["int8_kept"] is True
+
+
+def test_force_starts_generate_over_only_when_its_options_changed(
+    tmp_path: Path, docs: Path
+) -> None:
+    # A base model that does not exist stops each run at train, right after generate.
+    ws = tmp_path / "ws"
+    args = ["--base-model", "nobody/no-model", "--chunk-words", "80", "--overlap-words", "10"]
+
+    def generate_report(*extra: str) -> dict[str, Any]:
+        result = _invoke(ws, docs, *args, *extra)
+        assert result.exit_code == 1 and "nobody/no-model" in result.output, result.output
+        report: dict[str, Any] = json.loads((ws / "reports" / "generate.json").read_text())
+        return report
+
+    assert generate_report()["chunks_resumed"] == 0
+    travel = docs / "travel.md"
+    travel.write_text(travel.read_text().replace("Booking", "Booking a trip"))
+    edited = generate_report("--force")
+    assert 0 < edited["chunks_resumed"] < edited["chunks"]  # only the edited chunks redone
+    refused = _invoke(ws, docs, *args, "--questions-per-chunk", "2")
+    assert refused.exit_code == 1 and "questions_per_chunk: 6 -> 2" in refused.output
+    assert generate_report("--questions-per-chunk", "2", "--force")["chunks_resumed"] == 0

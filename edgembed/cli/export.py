@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,7 +15,51 @@ from edgembed.exporter import ExportResult, export_model
 from edgembed.exporter.int8_search import describe
 from edgembed.exporter.parity import VariantParity
 
-__all__ = ["export", "print_export_summary"]
+__all__ = ["export", "export_options", "int8_rejected", "print_export_summary"]
+
+
+def export_options(func: click.decorators.FC) -> click.decorators.FC:
+    """How a model becomes an export: --quantize, --isa, --accept-parity-loss and
+    --parity-texts. `pipeline` takes the same bundle."""
+    options = [
+        click.option(
+            "--quantize/--no-quantize",
+            default=True,
+            show_default=True,
+            help="Also write model.int8.onnx (dynamic int8: 3-4x smaller, faster on CPU).",
+        ),
+        click.option(
+            "--isa",
+            type=click.Choice(ISA_CHOICES),
+            default="auto",
+            show_default=True,
+            help="CPU family the int8 model is tuned for. auto: this machine's; pass the serving "
+            "machine's when it differs (avx2 for older x86 servers, arm64 for Graviton/Apple).",
+        ),
+        click.option(
+            "--accept-parity-loss",
+            is_flag=True,
+            help="Keep the int8 model even when it fails the accuracy gate.",
+        ),
+        click.option(
+            "--parity-texts",
+            type=click.IntRange(min=10),
+            default=500,
+            show_default=True,
+            help="At most this many eval questions and this many passages in the parity check.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def int8_rejected(gate_message: str, out: Path) -> ParityError:
+    """The error that ends a command whose export left int8 out (exit status 1)."""
+    return ParityError(
+        f"{gate_message}. {out} holds the fp32 model only (serve it with --variant fp32). "
+        "Pass --accept-parity-loss to keep int8 anyway."
+    )
 
 
 @click.command("export")
@@ -27,43 +72,16 @@ __all__ = ["export", "print_export_summary"]
     help="Export folder (default: WORKSPACE/exports/<name>).",
 )
 @force_option("the export folder")
-@click.option(
-    "--quantize/--no-quantize",
-    default=True,
-    show_default=True,
-    help="Also write model.int8.onnx (dynamic int8: 3-4x smaller, faster on CPU).",
-)
-@click.option(
-    "--isa",
-    type=click.Choice(ISA_CHOICES),
-    default="auto",
-    show_default=True,
-    help="CPU family the int8 model is tuned for. auto: this machine's; pass the serving "
-    "machine's when it differs (avx2 for older x86 servers, arm64 for Graviton/Apple).",
-)
-@click.option(
-    "--accept-parity-loss",
-    is_flag=True,
-    help="Keep the int8 model even when it fails the accuracy gate.",
-)
-@click.option(
-    "--parity-texts",
-    type=click.IntRange(min=10),
-    default=500,
-    show_default=True,
-    help="At most this many eval questions and this many passages in the parity check.",
-)
+@export_options
 @pass_state
 def export(
     state: CliState,
+    /,
     model: str | None,
     name: str | None,
     out: Path | None,
     force: bool,
-    quantize: bool,
-    isa: str,
-    accept_parity_loss: bool,
-    parity_texts: int,
+    **options: Any,
 ) -> None:
     """Export MODEL to ONNX for serving on CPU without PyTorch.
 
@@ -89,23 +107,11 @@ def export(
       edgembed export bundled:all-MiniLM-L6-v2     # the base model, for comparison
       edgembed export --isa avx2 --force           # int8 tuned for an AVX2 server
     """
-    config = ExportConfig(
-        model=model,
-        name=name,
-        out=out,
-        force=force,
-        quantize=quantize,
-        isa=isa,
-        accept_parity_loss=accept_parity_loss,
-        parity_texts=parity_texts,
-    )
+    config = ExportConfig(model=model, name=name, out=out, force=force, **options)
     result = export_model(config, state.workspace)
     print_export_summary(result, state)
     if result.int8_rejected and result.gate is not None:
-        raise ParityError(
-            f"{result.gate.message}. {result.out} holds the fp32 model only (serve it with "
-            "--variant fp32). Pass --accept-parity-loss to keep int8 anyway."
-        )
+        raise int8_rejected(result.gate.message, result.out)
 
 
 def print_export_summary(result: ExportResult, state: CliState) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +14,7 @@ from edgembed.cli.table import format_table
 from edgembed.config import ChunkConfig, GenerateConfig, LLMConfig
 from edgembed.trainer.datagen import GENERATORS, GenerateSummary, generate_pairs
 
-__all__ = ["generate"]
+__all__ = ["generate", "generate_config", "generate_options"]
 
 
 def llm_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -65,106 +67,122 @@ def llm_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
-def pair_options(func: click.decorators.FC) -> click.decorators.FC:
-    """--generator, the LLM options, --max-pairs, --questions-per-chunk and --mix-ict: how
-    training pairs are made, shared with `pipeline`."""
-    func = click.option(
-        "--mix-ict",
-        is_flag=True,
-        help="With an LLM generator, also take --questions-per-chunk ICT queries from every "
-        "chunk (LLM questions alone from small models scored below ICT on real questions).",
-    )(func)
-    func = click.option(
-        "--questions-per-chunk",
-        type=click.IntRange(1, 20),
-        default=None,
-        help="Queries asked of each chunk (ict: sentences taken out of it). Default: 6 with "
-        "ict, whose queries cost nothing; 3 with an LLM.",
-    )(func)
-    func = click.option(
-        "--max-pairs",
-        type=click.IntRange(min=1),
-        default=500,
-        show_default=True,
-        help="Stop at this many pairs (train + eval). Chunks are visited in a random order, "
-        "so a low cap still samples every document; raise it to use every chunk.",
-    )(func)
-    func = llm_options(func)
-    return click.option(
-        "--generator",
-        type=click.Choice(sorted(GENERATORS)),
-        default="ict",
-        show_default=True,
-        help="Who writes the queries: ict (no LLM: sentences taken out of each passage), "
-        "ollama, openai (any OpenAI-compatible server) or llamacpp (a GGUF file, in-process).",
-    )(func)
+def generate_options(func: click.decorators.FC) -> click.decorators.FC:
+    """Every option of `generate` but --seed and --force: how documents become chunks and
+    training pairs. `pipeline` takes the same bundle and builds its config with
+    `generate_config`."""
+    options = [
+        click.option(
+            "--generator",
+            type=click.Choice(sorted(GENERATORS)),
+            default="ict",
+            show_default=True,
+            help="Who writes the queries: ict (no LLM: sentences taken out of each passage), "
+            "ollama, openai (any OpenAI-compatible server) or llamacpp (a GGUF file, "
+            "in-process).",
+        ),
+        llm_options,
+        click.option(
+            "--max-pairs",
+            type=click.IntRange(min=1),
+            default=500,
+            show_default=True,
+            help="Stop at this many pairs (train + eval). Chunks are visited in a random order, "
+            "so a low cap still samples every document; raise it to use every chunk.",
+        ),
+        click.option(
+            "--questions-per-chunk",
+            type=click.IntRange(1, 20),
+            default=None,
+            help="Queries asked of each chunk (ict: sentences taken out of it). Default: 6 with "
+            "ict, whose queries cost nothing; 3 with an LLM.",
+        ),
+        click.option(
+            "--mix-ict",
+            is_flag=True,
+            help="With an LLM generator, also take --questions-per-chunk ICT queries from every "
+            "chunk (LLM questions alone from small models scored below ICT on real questions).",
+        ),
+        click.option(
+            "--paraphrases",
+            type=click.IntRange(0, 5),
+            default=None,
+            help="Rewordings asked of each kept question. Default: 1 with an LLM generator; "
+            "ict cannot paraphrase.",
+        ),
+        click.option(
+            "--eval-fraction",
+            type=click.FloatRange(0, 0.5),
+            default=0.15,
+            show_default=True,
+            help="Share of chunks whose pairs go to pairs.eval.jsonl (split by chunk, never by "
+            "pair). Training needs some: they pick its best epoch.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            default=4,
+            show_default=True,
+            help="LLM requests in flight at once (ollama, openai).",
+        ),
+        click.option(
+            "--filter-topk",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Keep a query only if --filter-model ranks its own chunk in the top K over all "
+            "chunks (0: off).",
+        ),
+        click.option(
+            "--filter-model",
+            default="bundled:all-MiniLM-L6-v2",
+            show_default=True,
+            help="Embedding model of --filter-topk: bundled:NAME, a folder, or a cached hub id.",
+        ),
+        chunk_options,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def generate_config(docs: Path, options: Mapping[str, Any], force: bool = False) -> GenerateConfig:
+    """The GenerateConfig of DOCS from the values of `generate_options` and --seed."""
+    llm = LLMConfig(
+        model=options["model"],
+        ollama_host=options["ollama_host"],
+        base_url=options["base_url"],
+        api_key=options["api_key"],
+        gguf=options["gguf"],
+        timeout_s=options["llm_timeout"],
+    )
+    chunk = ChunkConfig(
+        docs=docs, chunk_words=options["chunk_words"], overlap_words=options["overlap_words"]
+    )
+    return GenerateConfig(
+        chunk=chunk,
+        generator=options["generator"],
+        llm=llm,
+        max_pairs=options["max_pairs"],
+        questions_per_chunk=options["questions_per_chunk"],
+        paraphrases=options["paraphrases"],
+        mix_ict=options["mix_ict"],
+        eval_fraction=options["eval_fraction"],
+        seed=options["seed"],
+        concurrency=options["concurrency"],
+        filter_topk=options["filter_topk"],
+        filter_model=options["filter_model"],
+        force=force,
+    )
 
 
 @click.command()
 @click.argument("docs", type=click.Path(path_type=Path))
-@pair_options
-@click.option(
-    "--paraphrases",
-    type=click.IntRange(0, 5),
-    default=None,
-    help="Rewordings asked of each kept question. Default: 1 with an LLM generator; "
-    "ict cannot paraphrase.",
-)
-@click.option(
-    "--eval-fraction",
-    type=click.FloatRange(0, 0.5),
-    default=0.15,
-    show_default=True,
-    help="Share of chunks whose pairs go to pairs.eval.jsonl (split by chunk, never by pair).",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 64),
-    default=4,
-    show_default=True,
-    help="LLM requests in flight at once (ollama, openai).",
-)
-@click.option(
-    "--filter-topk",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Keep a query only if --filter-model ranks its own chunk in the top K over all "
-    "chunks (0: off).",
-)
-@click.option(
-    "--filter-model",
-    default="bundled:all-MiniLM-L6-v2",
-    show_default=True,
-    help="Embedding model of --filter-topk: bundled:NAME, a folder, or a cached hub id.",
-)
-@chunk_options
+@generate_options
 @seed_option
 @force_option("pairs.*.jsonl and the progress of an earlier run")
 @pass_state
-def generate(
-    state: CliState,
-    docs: Path,
-    generator: str,
-    model: str | None,
-    ollama_host: str | None,
-    base_url: str | None,
-    api_key: str | None,
-    gguf: Path | None,
-    llm_timeout: float,
-    max_pairs: int,
-    questions_per_chunk: int | None,
-    paraphrases: int | None,
-    mix_ict: bool,
-    eval_fraction: float,
-    concurrency: int,
-    filter_topk: int,
-    filter_model: str,
-    chunk_words: int,
-    overlap_words: int,
-    seed: int,
-    force: bool,
-) -> None:
+def generate(state: CliState, /, docs: Path, force: bool, **options: Any) -> None:
     """Make (query, passage) training pairs from the documents in DOCS.
 
     Chunks DOCS (as `edgembed chunk` does) into WORKSPACE/chunks.jsonl, asks the generator
@@ -185,30 +203,7 @@ def generate(
       edgembed generate ./docs --generator openai --base-url http://127.0.0.1:8080/v1
       edgembed generate ./docs --generator llamacpp --gguf model.gguf
     """
-    llm = LLMConfig(
-        model=model,
-        ollama_host=ollama_host,
-        base_url=base_url,
-        api_key=api_key,
-        gguf=gguf,
-        timeout_s=llm_timeout,
-    )
-    config = GenerateConfig(
-        chunk=ChunkConfig(docs=docs, chunk_words=chunk_words, overlap_words=overlap_words),
-        generator=generator,
-        llm=llm,
-        max_pairs=max_pairs,
-        questions_per_chunk=questions_per_chunk,
-        paraphrases=paraphrases,
-        mix_ict=mix_ict,
-        eval_fraction=eval_fraction,
-        seed=seed,
-        concurrency=concurrency,
-        filter_topk=filter_topk,
-        filter_model=filter_model,
-        force=force,
-    )
-    summary = generate_pairs(config, state.workspace)
+    summary = generate_pairs(generate_config(docs, options, force), state.workspace)
     print_generate_summary(summary, state)
 
 

@@ -7,22 +7,34 @@ from typing import Any
 
 import click
 
-from edgembed.cli.chunk import chunk_options
-from edgembed.cli.generate import pair_options
-from edgembed.cli.options import CliState, force_option, pass_state, seed_option
+from edgembed.cli.export import export, export_options, int8_rejected
+from edgembed.cli.generate import generate, generate_config, generate_options
+from edgembed.cli.options import (
+    CliState,
+    force_option,
+    option_names,
+    seed_option,
+    stage_options,
+)
 from edgembed.cli.table import format_table
-from edgembed.cli.train import train_options
-from edgembed.config import ChunkConfig, GenerateConfig, LLMConfig, PipelineConfig, TrainConfig
+from edgembed.cli.train import train, train_config, train_options
+from edgembed.config import ExportConfig, PipelineConfig
 from edgembed.pipeline import PipelineResult, run_pipeline
 
 __all__ = ["pipeline"]
 
+# What each stage takes from the pipeline's options: the stage's own bundle, and --seed.
+# --force is the pipeline's, and the export is named after the model (--name).
+GENERATE_OPTIONS = option_names(generate_options) | {"seed"}
+TRAIN_OPTIONS = option_names(train_options) | {"seed"}
+EXPORT_OPTIONS = option_names(export_options)
+
 
 @click.command()
 @click.argument("docs", type=click.Path(path_type=Path))
-@pair_options
-@chunk_options
+@generate_options
 @train_options
+@export_options
 @click.option(
     "--questions",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -36,58 +48,42 @@ __all__ = ["pipeline"]
     help="Run the short benchmark after the export.",
 )
 @seed_option
-@force_option("a model or export made from other inputs")
-@pass_state
-def pipeline(state: CliState, /, docs: Path, **o: Any) -> None:
+@force_option("a model or export made from other inputs (or generate progress of other options)")
+@click.pass_context
+def pipeline(ctx: click.Context, /, docs: Path, **_: Any) -> None:
     """Run the whole job on DOCS: generate, train, evaluate, export, bench.
 
     Each stage skips itself when its output is already there and made from the same inputs,
     so re-running after a crash or an edit continues instead of starting over. If the
     fine-tuned model loses to its base model on retrieval, the base model is exported
-    instead, and the summary says why.
+    instead, and the summary says why. Exits 1, after the summary, when the int8 model failed
+    the accuracy gate and the export holds fp32 only (as `edgembed export` does).
+
+    Every option of `generate`, `train` and `export` is here too. One the pipeline is not
+    given (as a flag, an EDGEMBED_PIPELINE_* variable or in edgembed.toml's [pipeline] table)
+    is taken as the stage's own command takes it: from its variable (EDGEMBED_TRAIN_EPOCHS=1),
+    then its table ([train] epochs = 1), then its default.
 
     \b
     Example (the embedded default: no LLM server, bundled model):
       edgembed pipeline sample_docs
     """
-
-    llm = LLMConfig(
-        model=o["model"],
-        ollama_host=o["ollama_host"],
-        base_url=o["base_url"],
-        api_key=o["api_key"],
-        gguf=o["gguf"],
-        timeout_s=o["llm_timeout"],
-    )
-    generate = GenerateConfig(
-        chunk=ChunkConfig(
-            docs=docs, chunk_words=o["chunk_words"], overlap_words=o["overlap_words"]
-        ),
-        generator=o["generator"],
-        llm=llm,
-        max_pairs=o["max_pairs"],
-        questions_per_chunk=o["questions_per_chunk"],
-        mix_ict=o["mix_ict"],
-        seed=o["seed"],
-    )
-    train = TrainConfig(
-        base_model=o["base_model"],
-        name=o["name"],
-        epochs=o["epochs"],
-        batch_size=o["batch_size"],
-        learning_rate=o["learning_rate"],
-        finetuned_weight=o["finetuned_weight"],
-        seed=o["seed"],
-        device=o["device"],
-    )
+    state: CliState = ctx.obj
     config = PipelineConfig(
-        generate=generate, train=train, questions=o["questions"], bench=o["bench"], force=o["force"]
+        generate=generate_config(docs, stage_options(ctx, generate, GENERATE_OPTIONS, [str(docs)])),
+        train=train_config(stage_options(ctx, train, TRAIN_OPTIONS)),
+        export=ExportConfig(**stage_options(ctx, export, EXPORT_OPTIONS)),
+        questions=ctx.params["questions"],
+        bench=ctx.params["bench"],
+        force=ctx.params["force"],
     )
     echo = click.echo if state.verbosity >= 0 else (lambda _: None)
     result = run_pipeline(config, state.workspace, echo=echo)
     if state.verbosity >= 0:
         click.echo("")
         click.echo(summary_text(result))
+    if result.int8_rejected and result.export_dir is not None:
+        raise int8_rejected(result.parity["gate"]["message"], result.export_dir)
 
 
 def summary_text(result: PipelineResult) -> str:

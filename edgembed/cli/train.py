@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from edgembed.cli.options import CliState, force_option, pass_state, seed_option
@@ -9,7 +12,7 @@ from edgembed.cli.table import format_table
 from edgembed.config import TrainConfig
 from edgembed.errors import ConfigError
 
-__all__ = ["train", "train_options"]
+__all__ = ["train", "train_config", "train_options"]
 
 
 def _dims(value: str) -> tuple[int, ...]:
@@ -20,8 +23,8 @@ def _dims(value: str) -> tuple[int, ...]:
 
 
 def train_options(func: click.decorators.FC) -> click.decorators.FC:
-    """--base-model, --name, --epochs, --batch-size, --lr, --finetuned-weight, --device: shared
-    with `pipeline`."""
+    """Every option of `train` but --seed and --force. `pipeline` takes the same bundle and
+    builds its config with `train_config`."""
     options = [
         click.option(
             "--base-model",
@@ -46,7 +49,34 @@ def train_options(func: click.decorators.FC) -> click.decorators.FC:
         ),
         click.option(
             "--lr", "learning_rate", type=float, default=5e-5, show_default=True,
-            help="Peak learning rate (after a 10% warm-up).",
+            help="Peak learning rate (after the --warmup-ratio warm-up).",
+        ),
+        click.option(
+            "--warmup-ratio", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+            help="Share of the training steps over which the learning rate rises to --lr.",
+        ),
+        click.option(
+            "--loss", type=click.Choice(["mnrl", "cached-mnrl"]), default="mnrl",
+            show_default=True,
+            help="cached-mnrl: the same loss with gradient caching, for big batches on small "
+            "memory.",
+        ),
+        click.option(
+            "--mini-batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+            help="Step size of cached-mnrl.",
+        ),
+        click.option(
+            "--hard-negatives", type=click.IntRange(0, 1), default=0, show_default=True,
+            help="Mine one hard negative per pair from the corpus with the base model.",
+        ),
+        click.option(
+            "--matryoshka", default="",
+            help="Also train truncated dimensions, e.g. 384,256,128,64.",
+        ),
+        click.option(
+            "--max-seq-length", type=click.IntRange(min=8), default=None,
+            help="Token limit. Default: fitted to the passages (95th percentile), within the "
+            "model's position limit.",
         ),
         click.option(
             "--finetuned-weight", type=click.FloatRange(0, 1, min_open=True), default=0.5,
@@ -64,44 +94,19 @@ def train_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
+def train_config(options: Mapping[str, Any], force: bool = False) -> TrainConfig:
+    """The TrainConfig from the values of `train_options` and --seed."""
+    values = dict(options)
+    dims = _dims(values.pop("matryoshka"))
+    return TrainConfig(matryoshka_dims=dims, force=force, **values)
+
+
 @click.command()
 @train_options
-@click.option("--warmup-ratio", type=click.FloatRange(0, 1), default=0.1, show_default=True)
-@click.option(
-    "--loss",
-    type=click.Choice(["mnrl", "cached-mnrl"]),
-    default="mnrl",
-    show_default=True,
-    help="cached-mnrl: the same loss with gradient caching, for big batches on small memory.",
-)
-@click.option(
-    "--mini-batch-size",
-    type=click.IntRange(min=1),
-    default=16,
-    show_default=True,
-    help="Step size of cached-mnrl.",
-)
-@click.option(
-    "--hard-negatives",
-    type=click.IntRange(0, 1),
-    default=0,
-    show_default=True,
-    help="Mine one hard negative per pair from the corpus with the base model.",
-)
-@click.option(
-    "--matryoshka", default="", help="Also train truncated dimensions, e.g. 384,256,128,64."
-)
-@click.option(
-    "--max-seq-length",
-    type=click.IntRange(min=8),
-    default=None,
-    help="Token limit. Default: fitted to the passages (95th percentile), within the model's "
-    "position limit.",
-)
 @seed_option
 @force_option("the model folder")
 @pass_state
-def train(state: CliState, /, matryoshka: str, **options: object) -> None:
+def train(state: CliState, /, force: bool, **options: Any) -> None:
     """Fine-tune an embedding model on WORKSPACE/pairs.train.jsonl.
 
     Uses MultipleNegativesRankingLoss (each query's passage against the batch's other
@@ -112,8 +117,7 @@ def train(state: CliState, /, matryoshka: str, **options: object) -> None:
     """
     from edgembed.trainer.finetune import train_model
 
-    config = TrainConfig(matryoshka_dims=_dims(matryoshka), **options)  # type: ignore[arg-type]
-    result = train_model(config, state.workspace)
+    result = train_model(train_config(options, force), state.workspace)
     if state.verbosity < 0:
         return
     click.echo(
