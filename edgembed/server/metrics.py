@@ -9,7 +9,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 __all__ = ["ServerMetrics", "route_label"]
 
-_ROUTES = frozenset({"/v1/embeddings", "/v1/models", "/api/embed", "/health", "/ready", "/metrics"})
+_ROUTES = frozenset(
+    {"/v1/embeddings", "/v1/models", "/api/embed", "/health", "/ready", "/metrics"}
+    | {"/v1/feedback", "/v1/search", "/v1/playground", "/"}
+)
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 _TOKEN_BUCKETS = (16, 64, 256, 1024, 4096, 16384, 65536, 262144)

@@ -172,3 +172,11 @@ def test_the_routes_document_their_errors(corpus: Path) -> None:
     }
     assert set(paths["/v1/playground"]["get"]["responses"]) == {"200", "401"}
     assert "/" not in paths
+
+
+def test_metrics_count_searches_and_feedback(searching: TestClient[Any]) -> None:
+    searching.post("/v1/search", json={"query": "vpn"})
+    searching.post("/v1/feedback", json={"query": "vpn", "chunk_id": "c1", "relevant": True})
+    metrics = searching.get("/metrics").text
+    assert 'edgembed_requests_total{route="/v1/search",status="200"} 1.0' in metrics
+    assert 'edgembed_requests_total{route="/v1/feedback",status="200"} 1.0' in metrics
