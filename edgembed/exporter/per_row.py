@@ -31,7 +31,8 @@ def quantize_matmuls_per_row(
     model: onnx.ModelProto, fp32_nodes: Collection[str], unsigned_weights: bool
 ) -> list[str]:
     """Rewrite, in place, every MatMul of `model` whose second input is a 2-D constant weight
-    (except those named in `fp32_nodes`) into per-row int8.
+    (except those named in `fp32_nodes`) into per-row int8. MatMuls that read the same tensor
+    (attention's Q, K and V) share one quantization of it.
 
     Args:
         model: the fp32 graph (fused or not).
@@ -46,7 +47,8 @@ def quantize_matmuls_per_row(
 
     graph = model.graph
     weights = {init.name: init for init in graph.initializer}
-    shared = _SharedConstants(graph)
+    const = _Constants(graph)
+    quantized: set[str] = set()
     nodes: list[Any] = []
     rewritten = []
     for node in graph.node:
@@ -54,7 +56,10 @@ def quantize_matmuls_per_row(
         if weight is None or len(weight.dims) != 2 or node.name in fp32_nodes:
             nodes.append(node)
             continue
-        nodes.extend(_per_row(node, weight, shared, unsigned_weights))
+        if node.input[0] not in quantized:
+            nodes.extend(_quantize_rows(node.input[0], weight.dims[0], const))
+            quantized.add(node.input[0])
+        nodes.extend(_matmul(node, weight, const, unsigned_weights))
         rewritten.append(node.name)
     del graph.node[:]
     graph.node.extend(nodes)
@@ -67,14 +72,14 @@ def quantize_matmuls_per_row(
     return rewritten
 
 
-class _SharedConstants:
-    """Small constants added to the graph once and shared by every rewritten MatMul."""
+class _Constants:
+    """Adds initializers to the graph; `shared` ones once, whoever asks."""
 
     def __init__(self, graph: Any) -> None:
         self.graph = graph
         self.names: set[str] = set()
 
-    def __call__(self, name: str, value: Any) -> str:
+    def shared(self, name: str, value: Any) -> str:
         if name not in self.names:
             self.add(name, value)
             self.names.add(name)
@@ -85,6 +90,103 @@ class _SharedConstants:
 
         self.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
         return name
+
+
+_Spec = tuple[str, list[str], list[str], dict[str, Any]]
+
+
+def _rows(tensor: str, part: str) -> str:
+    """The name of one of the tensors that quantizing `tensor`'s rows makes."""
+    return f"{tensor}/per_row/{part}"
+
+
+def _quantize_rows(tensor: str, k: int, const: _Constants) -> list[Any]:
+    """[.., K] -> u8 rows [M, K] (zero point 128), their scales [M, 1] and the leading dims."""
+    specs: list[_Spec] = [
+        (
+            "Reshape",
+            [tensor, const.shared(f"per_row/rows_{k}", np.array([-1, k], np.int64))],
+            ["rows"],
+            {},
+        ),
+        # max|x| from the two reductions: they only read the rows, where Abs would write a copy.
+        ("ReduceMax", ["rows"], ["high"], {"axes": [1], "keepdims": 0}),
+        ("ReduceMin", ["rows"], ["low"], {"axes": [1], "keepdims": 0}),
+        ("Neg", ["low"], ["minus_low"], {}),
+        ("Max", ["high", "minus_low"], ["peak"], {}),
+        ("Mul", ["peak", const.shared("per_row/inv127", np.float32(1 / 127))], ["raw_scale"], {}),
+        # An all-zero row (never seen in practice) must not divide by zero.
+        ("Max", ["raw_scale", const.shared("per_row/tiny", np.float32(1e-12))], ["scale"], {}),
+        ("Shape", ["scale"], ["count"], {}),
+        (
+            "Expand",
+            [const.shared("per_row/zero_128", np.array([128], np.uint8)), "count"],
+            ["zeros"],
+            {},
+        ),
+        ("QuantizeLinear", ["rows", "scale", "zeros"], ["rows_q"], {"axis": 0}),
+        (
+            "Unsqueeze",
+            ["scale", const.shared("per_row/axis_1", np.array([1], np.int64))],
+            ["row_scale"],
+            {},
+        ),
+        ("Shape", [tensor], ["leading"], {"end": -1}),
+    ]
+    return _make(specs, _rows(tensor, ""))
+
+
+def _matmul(node: Any, weight: Any, const: _Constants, unsigned: bool) -> list[Any]:
+    """The int8 product of already quantized rows, back in fp32 and in the input's shape."""
+    k, n = weight.dims
+    base = node.name or node.output[0]
+    x = node.input[0]
+    w_q, w_scale, w_zero = _quantized_weight(weight, unsigned)
+    specs: list[_Spec] = [
+        (
+            "MatMulIntegerToFloat",
+            [
+                _rows(x, "rows_q"),
+                const.add(f"{base}/per_row/weight", w_q),
+                const.shared("per_row/one", np.float32(1.0)),
+                const.add(f"{base}/per_row/weight_scale", w_scale),
+                const.shared("per_row/zero_point", np.uint8(128)),
+                const.add(f"{base}/per_row/weight_zero", w_zero),
+            ],
+            ["product"],
+            {"domain": _MS_DOMAIN},
+        ),
+        ("Mul", ["product", _rows(x, "row_scale")], ["rows_out"], {}),
+        (
+            "Concat",
+            [_rows(x, "leading"), const.shared(f"per_row/columns_{n}", np.array([n], np.int64))],
+            ["out_shape"],
+            {"axis": 0},
+        ),
+        ("Reshape", ["rows_out", "out_shape"], list(node.output), {}),
+    ]
+    return _make(specs, f"{base}/per_row/", keep=set(node.output))
+
+
+def _make(specs: list[_Spec], prefix: str, keep: Collection[str] = ()) -> list[Any]:
+    """Nodes from specs; the tensors they make get `prefix`, except those in `keep`."""
+    from onnx import helper
+
+    local = {o for _, _, outputs, _ in specs for o in outputs} - set(keep)
+
+    def rename(name: str) -> str:
+        return prefix + name if name in local else name
+
+    return [
+        helper.make_node(
+            op,
+            [rename(i) for i in inputs],
+            [rename(o) for o in outputs],
+            name=f"{prefix}op{index}",
+            **attrs,
+        )
+        for index, (op, inputs, outputs, attrs) in enumerate(specs)
+    ]
 
 
 def _quantized_weight(weight: Any, unsigned: bool) -> tuple[Any, Any, Any]:
@@ -98,78 +200,3 @@ def _quantized_weight(weight: Any, unsigned: bool) -> tuple[Any, Any, Any]:
     if unsigned:
         return (quantized + 128).astype(np.uint8), scales, np.array(128, np.uint8)
     return quantized.astype(np.int8), scales, np.array(0, np.int8)
-
-
-def _per_row(node: Any, weight: Any, const: _SharedConstants, unsigned: bool) -> list[Any]:
-    from onnx import helper
-
-    k, n = weight.dims
-    base = node.name or node.output[0]
-
-    def name(part: str) -> str:
-        return f"{base}/per_row/{part}"
-
-    w_q, w_scale, w_zero = _quantized_weight(weight, unsigned)
-    const.add(name("weight"), w_q)
-    const.add(name("weight_scale"), w_scale)
-    const.add(name("weight_zero"), w_zero)
-    specs: list[tuple[str, list[str], list[str], dict[str, Any]]] = [
-        (
-            "Reshape",
-            [node.input[0], const(f"per_row/rows_{k}", np.array([-1, k], np.int64))],
-            ["rows"],
-            {},
-        ),
-        # max|x| from the two reductions: they only read the rows, where Abs would write a copy.
-        ("ReduceMax", ["rows"], ["high"], {"axes": [1], "keepdims": 0}),
-        ("ReduceMin", ["rows"], ["low"], {"axes": [1], "keepdims": 0}),
-        ("Neg", ["low"], ["minus_low"], {}),
-        ("Max", ["high", "minus_low"], ["peak"], {}),
-        ("Mul", ["peak", const("per_row/inv127", np.float32(1 / 127))], ["raw_scale"], {}),
-        # An all-zero row (never seen in practice) must not divide by zero.
-        ("Max", ["raw_scale", const("per_row/tiny", np.float32(1e-12))], ["scale"], {}),
-        ("Shape", ["scale"], ["count"], {}),
-        ("Expand", [const("per_row/zero_128", np.array([128], np.uint8)), "count"], ["zeros"], {}),
-        ("QuantizeLinear", ["rows", "scale", "zeros"], ["rows_q"], {"axis": 0}),
-        (
-            "MatMulIntegerToFloat",
-            [
-                "rows_q",
-                name("weight"),
-                const("per_row/one", np.float32(1.0)),
-                name("weight_scale"),
-                const("per_row/zero_point", np.uint8(128)),
-                name("weight_zero"),
-            ],
-            ["product"],
-            {"domain": "com.microsoft"},
-        ),
-        (
-            "Unsqueeze",
-            ["scale", const("per_row/axis_1", np.array([1], np.int64))],
-            ["row_scale"],
-            {},
-        ),
-        ("Mul", ["product", "row_scale"], ["rows_out"], {}),
-        ("Shape", [node.input[0]], ["leading"], {"end": -1}),
-        (
-            "Concat",
-            ["leading", const(f"per_row/columns_{n}", np.array([n], np.int64))],
-            ["out_shape"],
-            {"axis": 0},
-        ),
-        ("Reshape", ["rows_out", "out_shape"], list(node.output), {}),
-    ]
-    local = {output for _, _, outputs, _ in specs[:-1] for output in outputs}
-    made = []
-    for index, (op, inputs, outputs, attrs) in enumerate(specs):
-        made.append(
-            helper.make_node(
-                op,
-                [name(i) if i in local else i for i in inputs],
-                [name(o) if o in local else o for o in outputs],
-                name=name(str(index)),
-                **attrs,
-            )
-        )
-    return made
