@@ -3,7 +3,8 @@
 The bench shares its CPU with whatever else runs, so one backend is never timed alone: every
 round times a short block of calls of each backend, in an order that rotates, and a ratio
 between two backends is taken from the same rounds. Rounds go on until the medians stop
-moving (or a bound is hit).
+moving (or a bound is hit). `run_paired` does the same for two sides that each time a block
+of their own (a server's requests against the engine's calls).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import numpy as np
 
 __all__ = [
     "Interleaved",
+    "Paired",
     "StopRule",
     "Summary",
     "paired_ratios",
     "percentile",
     "run_interleaved",
+    "run_paired",
     "spread",
     "summarize",
 ]
@@ -182,6 +185,66 @@ def run_interleaved(
         if clock() - started >= rule.max_seconds and rounds >= min(3, rule.min_rounds):
             break
     return Interleaved(times, medians, rounds, settled, clock() - started)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Two sides measured in turns: each round's block figure per side, and how it ended."""
+
+    first: tuple[float, ...]
+    second: tuple[float, ...]
+    settled: bool
+
+    @property
+    def ratios(self) -> list[float]:
+        """first / second in each round."""
+        return paired_ratios(self.first, self.second)
+
+    @property
+    def ratio(self) -> float:
+        """The median of the rounds' ratios."""
+        return percentile(self.ratios, 50)
+
+
+def run_paired(
+    first: Callable[[], float],
+    second: Callable[[], float],
+    rule: StopRule,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Paired:
+    """Measure two sides in turns, one block each per round, the order flipping every round,
+    until the median of the rounds' first/second ratios settles.
+
+    A busy machine slows both blocks of a round alike, so each round's ratio keeps what a
+    median taken over each side's rounds apart loses when the load comes and goes; flipping
+    the order cancels what a steady rise or fall of the load does within a round.
+
+    Args:
+        first, second: each measures one block and returns its figure (e.g. a median
+            latency). `rule` gives the rounds, the time bound, the settle pause before each
+            block and the stability test (its warmup and block_seconds are the sides' own).
+    """
+    figures: tuple[list[float], list[float]] = ([], [])
+    started = clock()
+    previous: float | None = None
+    settled = False
+    while len(figures[0]) < rule.max_rounds:
+        rounds = len(figures[0])
+        turns = ((first, figures[0]), (second, figures[1]))
+        for measure, values in turns if rounds % 2 == 0 else turns[::-1]:
+            sleep(rule.settle_seconds)
+            values.append(measure())
+        rounds += 1
+        if rounds >= rule.min_rounds and rounds % rule.check_every == 0:
+            current = percentile(paired_ratios(*figures), 50)
+            if previous is not None and _moved([previous], [current]) <= rule.tolerance:
+                settled = True
+                break
+            previous = current
+        if clock() - started >= rule.max_seconds and rounds >= min(3, rule.min_rounds):
+            break
+    return Paired(tuple(figures[0]), tuple(figures[1]), settled)
 
 
 def _block(call: Callable[[], object], seconds: float, clock: Callable[[], float]) -> list[float]:

@@ -11,6 +11,7 @@ from edgembed.bench.stats import (
     paired_ratios,
     percentile,
     run_interleaved,
+    run_paired,
     spread,
     summarize,
 )
@@ -119,3 +120,45 @@ def test_interleaved_stops_at_the_time_bound_but_after_three_rounds() -> None:
     assert run.rounds == 3
     assert not run.settled
     assert run.to_json() == {"rounds": 3, "settled": False, "seconds": 30.0}
+
+
+class Machine:
+    """A fake clock whose load rises steadily: a block measured later reads slower."""
+
+    def __init__(self, rise_per_s: float) -> None:
+        self.clock = FakeClock()
+        self.rise_per_s = rise_per_s
+        self.log: list[str] = []
+
+    def side(self, name: str, ms: float, block_s: float = 0.3) -> Callable[[], float]:
+        def measure() -> float:
+            self.log.append(name)
+            self.clock.now += block_s
+            return ms * (1 + self.rise_per_s * self.clock.now)
+
+        return measure
+
+
+def test_paired_rounds_flip_the_order_and_cancel_a_rising_load() -> None:
+    machine = Machine(rise_per_s=0.2)
+    rule = StopRule(min_rounds=10, max_rounds=40, max_seconds=1e9, check_every=2, tolerance=0.02)
+    server, engine = machine.side("server", 3.0), machine.side("engine", 2.0)
+    paired = run_paired(server, engine, rule, clock=machine.clock, sleep=machine.clock.sleep)
+    assert machine.log[:4] == ["server", "engine", "engine", "server"]
+    assert paired.settled and len(paired.ratios) >= 10
+    # Whichever side goes second in a round reads the higher load: a fixed order would put
+    # every round's ratio off the same way (here 2 to 6% low); flipping it cancels that.
+    assert all(abs(ratio / 1.5 - 1) > 0.005 for ratio in paired.ratios)
+    assert paired.ratio == pytest.approx(1.5, rel=0.005)
+    fixed_order = [r for i, r in enumerate(paired.ratios) if i % 2 == 0]
+    assert percentile(fixed_order, 50) / 1.5 < 0.98
+
+
+def test_paired_rounds_stop_at_the_time_bound_but_after_three_rounds() -> None:
+    machine = Machine(rise_per_s=0.0)
+    rule = StopRule(min_rounds=10, max_rounds=40, max_seconds=1.0, settle_seconds=0)
+    paired = run_paired(
+        machine.side("a", 1.0), machine.side("b", 2.0), rule, machine.clock, machine.clock.sleep
+    )
+    assert len(paired.first) == len(paired.second) == 3 and not paired.settled
+    assert paired.ratio == 0.5
