@@ -196,6 +196,7 @@ def test_force_starts_generate_over_only_when_its_options_changed(
     # A base model that does not exist stops each run at train, right after generate.
     ws = tmp_path / "ws"
     args = ["--base-model", "nobody/no-model", "--chunk-words", "80", "--overlap-words", "10"]
+    args += ["--questions-per-chunk", "4"]
 
     def generate_report(*extra: str) -> dict[str, Any]:
         result = _invoke(ws, docs, *args, *extra)
@@ -209,5 +210,5 @@ def test_force_starts_generate_over_only_when_its_options_changed(
     edited = generate_report("--force")
     assert 0 < edited["chunks_resumed"] < edited["chunks"]  # only the edited chunks redone
     refused = _invoke(ws, docs, *args, "--questions-per-chunk", "2")
-    assert refused.exit_code == 1 and "questions_per_chunk: 6 -> 2" in refused.output
+    assert refused.exit_code == 1 and "questions_per_chunk: 4 -> 2" in refused.output
     assert generate_report("--questions-per-chunk", "2", "--force")["chunks_resumed"] == 0
