@@ -8,12 +8,14 @@ bench measures this machine, it is not a load-testing tool for other people's se
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from edgembed.bench.stats import StopRule, percentile, run_interleaved, run_paired
+from edgembed.bench.stats import StopRule, percentile, run_interleaved
 from edgembed.errors import ConfigError, InputError, ModelError
 from edgembed.progress import progress
 from edgembed.server.loadtest import run_load
@@ -35,22 +37,22 @@ __all__ = [
     "LocalServer",
     "check_loopback",
     "compare_unbatched",
+    "LARGE_INPUTS",
     "local_server",
     "measure_http",
+    "rss_after_large_request",
 ]
 
 CONCURRENCY = (1, 4, 16)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _WARMUP_REQUESTS = 20
-# The server at concurrency 1 and the engine take turns, a short block each: at least 10
-# rounds, more while the median of the rounds' ratios still moves, at most 40 or 20 s.
-_OVERHEAD_RULE = StopRule(
-    min_rounds=10, max_rounds=40, max_seconds=20.0, block_seconds=0.15, check_every=2
-)
-_OVERHEAD_REQUESTS = 30
+_OVERHEAD_ROUNDS = 5
+_OVERHEAD_REQUESTS = 50
 _BLOCK_S = 0.3
 _READY_TIMEOUT_S = 120
 BATCH_OF = 16
+LARGE_INPUTS = 64
+_SETTLE_S = 1.0
 GAIN_ROUNDS = 3
 
 
@@ -64,7 +66,6 @@ class HttpResult:
         engine_p50_ms: the engine's median on the text, in this process.
         server_p50_ms: the server's median for the same text at concurrency 1, timed in
             blocks alternating with the engine's (None when no engine was given).
-        overhead_rounds: the server's median over the engine's in each round of those blocks.
         unbatched: the highest concurrency again, against the same export served with
             batching off (``--max-batch-tokens 1``): its median round; only with --serve.
         gain_rounds: batched over unbatched requests/s at the highest concurrency, one ratio
@@ -74,18 +75,20 @@ class HttpResult:
         ready_s: process start to the first 200 from GET /ready; only with --serve.
         idle_rss_mb: the server's resident memory once ready, before any load; only with
             --serve.
+        rss_after_large_mb: its resident memory once idle again after the load and one large
+            request (`LARGE_INPUTS` inputs of the model's full length); only with --serve.
     """
 
     url: str
     levels: list[dict[str, Any]]
     engine_p50_ms: float | None = None
     server_p50_ms: float | None = None
-    overhead_rounds: tuple[float, ...] = ()
     unbatched: dict[str, Any] | None = None
     gain_rounds: tuple[float, ...] = ()
     engine_batch_gain: float | None = None
     ready_s: float | None = None
     idle_rss_mb: float | None = None
+    rss_after_large_mb: float | None = None
 
     @property
     def batching_gain(self) -> float | None:
@@ -99,11 +102,7 @@ class HttpResult:
 
     @property
     def latency_ratio(self) -> float | None:
-        """Server median / engine median at concurrency 1: 1.0 would be a free server. The
-        median of the rounds' ratios when there were rounds (the two sides compared in the
-        same rounds, so that a load that comes and goes does not tip it)."""
-        if self.overhead_rounds:
-            return percentile(self.overhead_rounds, 50)
+        """Server median / engine median at concurrency 1: 1.0 would be a free server."""
         if self.server_p50_ms is None or not self.engine_p50_ms:
             return None
         return self.server_p50_ms / self.engine_p50_ms
@@ -122,7 +121,6 @@ class HttpResult:
             "engine_p50_ms": _round(self.engine_p50_ms),
             "server_p50_ms_c1": _round(self.server_p50_ms),
             "latency_ratio_c1": _round(ratio),
-            "latency_ratio_rounds": [_round(r) for r in self.overhead_rounds],
             "overhead_ms_c1": _round(overhead),
             "levels": self.levels,
             "unbatched": self.unbatched,
@@ -131,6 +129,7 @@ class HttpResult:
             "engine_batch_gain": _round(self.engine_batch_gain),
             "ready_s": _round(self.ready_s),
             "idle_rss_mb": _round(self.idle_rss_mb),
+            "rss_after_large_mb": _round(self.rss_after_large_mb),
         }
 
 
@@ -180,16 +179,15 @@ def measure_http(
     _wait_ready(url, timeout=5)
     _load(url, 1, _WARMUP_REQUESTS, text, seconds, api_key)
     engine_p50 = server_p50 = engine_gain = None
-    rounds: tuple[float, ...] = ()
     if engine is not None:
-        engine_p50, server_p50, rounds = _overhead(url, text, api_key, engine)
+        engine_p50, server_p50 = _overhead(url, text, api_key, engine)
         if engine_batch is not None:
             engine_gain = _engine_batch_gain(engine, engine_batch)
     levels = [
         _load(url, level, requests, text, seconds, api_key)
         for level in progress(concurrency, desc="http", unit="level")
     ]
-    return HttpResult(url, levels, engine_p50, server_p50, rounds, engine_batch_gain=engine_gain)
+    return HttpResult(url, levels, engine_p50, server_p50, engine_batch_gain=engine_gain)
 
 
 def compare_unbatched(
@@ -231,26 +229,17 @@ def _engine_batch_gain(one: Callable[[], object], batch: Callable[[], object]) -
 
 def _overhead(
     url: str, text: str, api_key: str | None, engine: Callable[[], object]
-) -> tuple[float, float, tuple[float, ...]]:
-    """Blocks of concurrency-1 requests and blocks of engine calls in turns (`run_paired`).
-
-    Returns:
-        the engine's and the server's median block median (ms), and each round's ratio.
-    """
-    block = StopRule(
-        warmup=1, min_rounds=1, max_rounds=1, block_seconds=_OVERHEAD_RULE.block_seconds
-    )
-
-    def server_ms() -> float:
+) -> tuple[float, float]:
+    """Medians (ms) of engine blocks and of concurrency-1 request blocks, alternated."""
+    engine_ms, server_ms = [], []
+    block = StopRule(warmup=1, min_rounds=1, max_rounds=1, block_seconds=_BLOCK_S)
+    for _ in range(_OVERHEAD_ROUNDS):
+        times = run_interleaved({"engine": engine}, block).times["engine"]
+        engine_ms.append(percentile(times, 50) * 1000)
+        time.sleep(block.settle_seconds)
         result = _load(url, 1, _OVERHEAD_REQUESTS, text, _BLOCK_S * 10, api_key)
-        return float(result["latency_ms"]["p50"])
-
-    def engine_ms() -> float:
-        return percentile(run_interleaved({"engine": engine}, block).times["engine"], 50) * 1000
-
-    paired = run_paired(server_ms, engine_ms, _OVERHEAD_RULE)
-    rounds = tuple(paired.ratios)
-    return percentile(paired.second, 50), percentile(paired.first, 50), rounds
+        server_ms.append(float(result["latency_ms"]["p50"]))
+    return percentile(engine_ms, 50), percentile(server_ms, 50)
 
 
 def _load(
@@ -279,6 +268,28 @@ def _wait_ready(url: str, timeout: float) -> None:
                     "EXPORT_DIR`, or pass --serve to let the bench start one."
                 ) from exc
         time.sleep(0.05)
+
+
+def rss_after_large_request(server: LocalServer, texts: Sequence[str]) -> float | None:
+    """`server`'s resident memory once it is idle again after embedding all of `texts` in one
+    request: what a large request leaves behind (None where /proc is not available).
+
+    Raises:
+        InputError: the server refused the request.
+    """
+    with urllib.request.urlopen(f"{server.url}/v1/models", timeout=30) as response:
+        model = json.load(response)["data"][0]["id"]
+    body = json.dumps({"model": model, "input": list(texts)}).encode()
+    request = urllib.request.Request(
+        f"{server.url}/v1/embeddings", body, {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        raise InputError(f"the server refused the large request: {exc}") from exc
+    time.sleep(_SETTLE_S)  # the server gives memory back once it is idle
+    return server.rss_mb()
 
 
 def _free_port() -> int:

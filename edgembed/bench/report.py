@@ -205,6 +205,8 @@ def _http(report: BenchReport) -> Table:
         notes.append(f"ready {http.ready_s:.2f} s after start")
     if http.idle_rss_mb is not None:
         notes.append(f"{http.idle_rss_mb:.0f} MB resident when idle")
+    if http.rss_after_large_mb is not None:
+        notes.append(f"{http.rss_after_large_mb:.0f} MB when idle after a large request")
     title = f"HTTP load on {http.url}" + (f" ({'; '.join(notes)})" if notes else "")
     headers = ("concurrency", "requests", "req/s", "p50 ms", "p99 ms", "statuses", "errors")
     return Table(title, headers, rows)

@@ -156,6 +156,7 @@ class BenchReport:
             out["http.engine_batch_gain_16"] = self.http.engine_batch_gain
             out["http.ready_s"] = self.http.ready_s
             out["http.idle_rss_mb"] = self.http.idle_rss_mb
+            out["http.rss_after_large_mb"] = self.http.rss_after_large_mb
         return out
 
     def targets(self) -> list[TargetResult]:

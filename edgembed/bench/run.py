@@ -23,11 +23,13 @@ from edgembed.bench.gate import (
 )
 from edgembed.bench.http import (
     BATCH_OF,
+    LARGE_INPUTS,
     HttpResult,
     check_loopback,
     compare_unbatched,
     local_server,
     measure_http,
+    rss_after_large_request,
 )
 from edgembed.bench.inputs import QUICK_SHAPES, SHAPES, Shape, Tokenize, exact_texts
 from edgembed.bench.latency import ShapeLatency, measure_latency
@@ -279,12 +281,16 @@ def _http_section(
             seconds=seconds,
             api_key=config.api_key,
         )
+        full_length = read_manifest(export_dir).max_seq_length
+        large = exact_texts(tokenize, full_length, LARGE_INPUTS)
+        rss_after_large_mb = rss_after_large_request(server, large)
     return replace(
         result,
         unbatched=baseline,
         gain_rounds=gains,
         ready_s=server.ready_s,
         idle_rss_mb=idle_rss_mb,
+        rss_after_large_mb=rss_after_large_mb,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,7 +17,15 @@ from numpy.typing import NDArray
 from edgembed.errors import ConfigError, InputError, ManifestError
 from edgembed.runtime.cpu import choose_variant, this_cpu_int8_path
 from edgembed.runtime.manifest import VARIANTS, Manifest, read_manifest, verify_file
-from edgembed.runtime.session import create_session, load_tokenizer
+from edgembed.runtime.session import (
+    arena_shrinking_run,
+    create_session,
+    load_tokenizer,
+    trim_heap,
+)
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 __all__ = ["OnnxEmbedder"]
 
@@ -176,7 +185,17 @@ class OnnxEmbedder:
             if min(row) < 0 or max(row) >= self.vocab_size:
                 raise InputError(f"input {index} holds a token id outside 0..{self.vocab_size - 1}")
 
-    def _run(self, batch: list[Sequence[int]]) -> NDArray[np.float32]:
+    def release_memory(self) -> None:
+        """Give back the memory that big batches left behind: onnxruntime's arena keeps the
+        peak of the largest call and the C heap keeps freed pages. One one-token run that
+        shrinks the arena, then a heap trim: a few milliseconds, for when the caller is idle.
+        """
+        self._run([[self.manifest.pad_token_id]], arena_shrinking_run())
+        trim_heap()
+
+    def _run(
+        self, batch: list[Sequence[int]], run_options: onnxruntime.RunOptions | None = None
+    ) -> NDArray[np.float32]:
         length = max(len(row) for row in batch)
         input_ids = np.full((len(batch), length), self.manifest.pad_token_id, dtype=np.int64)
         attention_mask = np.zeros((len(batch), length), dtype=np.int64)
@@ -189,7 +208,9 @@ class OnnxEmbedder:
             "token_type_ids": np.zeros_like(input_ids),
         }
         result = self._session.run(
-            [self.manifest.output], {name: feeds[name] for name in self.manifest.inputs}
+            [self.manifest.output],
+            {name: feeds[name] for name in self.manifest.inputs},
+            run_options,
         )
         return np.asarray(result[0], dtype=np.float32)
 

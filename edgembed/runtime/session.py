@@ -6,6 +6,8 @@ missing package becomes an error that names the extra to install.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 from pathlib import Path
@@ -17,7 +19,14 @@ if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
 
-__all__ = ["UNFUSED", "create_session", "fused_slow_ops", "load_tokenizer"]
+__all__ = [
+    "UNFUSED",
+    "arena_shrinking_run",
+    "create_session",
+    "fused_slow_ops",
+    "load_tokenizer",
+    "trim_heap",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,28 @@ UNFUSED = ("SkipLayerNormFusion",)
 # writes a graph's nodes before its weights, so the start of the file holds every op type.
 _SLOW_OPS = (b"SkipLayerNormalization",)
 _NODES_BYTES = 4 << 20
+
+
+def arena_shrinking_run() -> onnxruntime.RunOptions:
+    """Run options that shrink the CPU memory arena back to its first chunk after the run.
+
+    The arena keeps the peak of the largest call it served; a run with these options hands the
+    rest back to the heap (measured: 73 MB after 100 inputs of 448 tokens, MiniLM int8).
+    """
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc's malloc_trim; elsewhere, no-op)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: musl, macOS
+        pass
 
 
 def create_session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:

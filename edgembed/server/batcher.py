@@ -57,6 +57,11 @@ class _Batch:
         self.longest = max(self.longest, job.longest)
 
 
+def _ignore(_result: Any, error: BaseException | None) -> None:
+    if error is not None:
+        logger.warning("releasing the model's memory failed: %s", error)
+
+
 class EmbeddingBatcher:
     """Merges concurrent embedding requests into model calls on a single model thread.
 
@@ -98,6 +103,7 @@ class EmbeddingBatcher:
         self._closing = False
         self._drained = asyncio.Event()
         self._last_batch_jobs = 1
+        self._release_due = False
 
     @property
     def depth(self) -> int:
@@ -158,11 +164,15 @@ class EmbeddingBatcher:
         if len(pieces) == 1:
             return await self._queue(ids)
         out: Vectors | None = None
-        for piece in pieces:
-            vectors = await self._queue([ids[index] for index in piece])
-            if out is None:
-                out = np.empty((len(ids), vectors.shape[1]), dtype=vectors.dtype)
-            out[piece] = vectors
+        try:
+            for piece in pieces:
+                vectors = await self._queue([ids[index] for index in piece])
+                if out is None:
+                    out = np.empty((len(ids), vectors.shape[1]), dtype=vectors.dtype)
+                out[piece] = vectors
+        finally:
+            self._release_due = True
+            self._release_if_idle()
         assert out is not None
         return out
 
@@ -281,7 +291,15 @@ class EmbeddingBatcher:
         if error is None and self._on_batch is not None:
             self._on_batch(len(ids), sum(map(len, ids)))
         self._dispatch()
+        self._release_if_idle()
         self._check_drained()
+
+    def _release_if_idle(self) -> None:
+        """After a big request, once nothing waits, let the engine give its memory back (the
+        arena and heap keep the peak of the biggest call; a few ms on the model thread)."""
+        if self._release_due and not self._busy and not self._pending and not self._closing:
+            self._release_due = False
+            self._work.put((self._embedder.release_memory, _ignore))
 
     def _check_drained(self) -> None:
         if self._closing and not self._busy and not self._pending:

@@ -47,3 +47,7 @@ class Embedder(Protocol):
     def embed_ids(self, ids: list[list[int]], batch_size: int = 32) -> NDArray[np.float32]:
         """L2-normalised float32 embeddings, one row per token id sequence."""
         ...
+
+    def release_memory(self) -> None:
+        """Give back memory that big batches left behind (called when the server is idle)."""
+        ...

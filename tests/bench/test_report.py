@@ -75,6 +75,7 @@ def make_report() -> BenchReport:
             engine_batch_gain=2.2,
             ready_s=0.8,
             idle_rss_mb=250.0,
+            rss_after_large_mb=260.0,
         ),
         notes=["32x256 skipped: the model takes at most 128 tokens"],
         seconds=12.0,
@@ -94,6 +95,7 @@ def test_figures_are_flat_and_named_for_the_gate() -> None:
     assert figures["memory.int8.peak_rss_mb"] == 180.0
     assert figures["http.batching_gain_c16"] == 2.0
     assert figures["http.c16.p99_ms"] == 6.0
+    assert figures["http.rss_after_large_mb"] == 260.0
 
 
 def test_batching_gain_is_the_median_of_the_alternating_rounds() -> None:
@@ -102,16 +104,6 @@ def test_batching_gain_is_the_median_of_the_alternating_rounds() -> None:
     rounds = replace(http, gain_rounds=(2.6, 2.1, 2.4))
     assert rounds.batching_gain == 2.4
     assert rounds.to_json()["batching_gain_rounds"] == [2.6, 2.1, 2.4]
-
-
-def test_latency_ratio_is_the_median_of_the_rounds_that_compare_server_and_engine() -> None:
-    report = make_report()
-    assert report.http is not None and report.http.latency_ratio == 1.5  # 3.0 / 2.0, no rounds
-    # A burst of load in one round (2.9) tips neither the ratio nor the gate's figure.
-    http = replace(report.http, overhead_rounds=(2.9, 1.6, 1.7, 1.4, 1.8))
-    assert http.latency_ratio == 1.7
-    assert http.to_json()["latency_ratio_rounds"] == [2.9, 1.6, 1.7, 1.4, 1.8]
-    assert replace(report, http=http).figures()["http.latency_ratio_c1"] == 1.7
 
 
 def test_targets_stand_beside_their_measured_values() -> None:
@@ -141,6 +133,8 @@ def test_tables_print_every_section() -> None:
     assert "5.00x (4.50-6.50)" in latency
     targets = format_table(tables["Targets"].headers, tables["Targets"].rows)
     assert "NO" in targets and "<= 0.50 ms" in targets and "<= 1.00 s" in targets
+    http_title = next(t.title for t in bench_tables(make_report()) if t.title.startswith("HTTP"))
+    assert "260 MB when idle after a large request" in http_title
     http = format_table(
         tables["HTTP load on http://127.0.0.1:8001"].headers,
         tables["HTTP load on http://127.0.0.1:8001"].rows,

@@ -48,6 +48,12 @@ def test_embed_ids_matches_embed(embedder: OnnxEmbedder) -> None:
     )
 
 
+def test_release_memory_keeps_the_vectors(embedder: OnnxEmbedder) -> None:
+    before = embedder.embed(TEXTS)
+    embedder.release_memory()
+    np.testing.assert_allclose(embedder.embed(TEXTS), before, atol=1e-6)
+
+
 def test_empty_input_gives_an_empty_matrix(embedder: OnnxEmbedder) -> None:
     assert embedder.embed([]).shape == (0, 32)
     assert embedder.tokenize([]) == []

@@ -28,6 +28,7 @@ class FakeEmbedder:
         self.vocab_size = vocab_size
         self.model_name = "fake-model"
         self.batches: list[int] = []
+        self.releases = 0
         self.open = threading.Event()
         self.open.set()
         self._table = np.random.default_rng(0).standard_normal((vocab_size, dimension))
@@ -52,6 +53,9 @@ class FakeEmbedder:
         vectors = np.stack([self._table[sequence].sum(axis=0) for sequence in ids])
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors.astype(np.float32)
+
+    def release_memory(self) -> None:
+        self.releases += 1
 
     def embed(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
         return self.embed_ids(self.tokenize(texts), batch_size)

@@ -230,3 +230,17 @@ def test_a_cancelled_big_request_stops_between_pieces(fake: FakeEmbedder) -> Non
     run(fake, scenario)
     assert fake.batches[0] < 60  # a piece of the request, not all of it
     assert len(fake.batches) == 2 and fake.batches[1] == 1  # then the next request only
+
+
+def test_memory_is_released_once_idle_after_a_big_request_only(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> tuple[int, int]:
+        for _ in range(3):
+            await batcher.embed([[1, 2, 3]])
+        await asyncio.sleep(0.02)
+        after_small = fake.releases
+        await batcher.embed(big_request(60, 100))
+        await wait_until_async(lambda: fake.releases, "the release after the big request")
+        await asyncio.sleep(0.02)
+        return after_small, fake.releases
+
+    assert run(fake, scenario) == (0, 1)
