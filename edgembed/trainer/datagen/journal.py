@@ -91,9 +91,9 @@ class RunJournal:
             stored = json.loads(self._run_file.read_text(encoding="utf-8")).get("options", {})
         except ValueError:
             return f"{self._run_file} is unreadable"
-        changed = sorted(
-            k for k in {*stored, *self.options} if stored.get(k) != self.options.get(k)
-        )
+        # Only the options this version records decide a chunk's output: one an earlier
+        # version also recorded and this one dropped (the corpus hash) changes nothing.
+        changed = sorted(k for k in self.options if stored.get(k) != self.options[k])
         if not changed:
             return None
         details = ", ".join(f"{k}: {stored.get(k)!r} -> {self.options.get(k)!r}" for k in changed)

@@ -73,3 +73,9 @@ def test_records_of_chunks_that_no_longer_exist_are_dropped(tmp_path: Path) -> N
     log = tmp_path / "generate" / "progress.jsonl"
     assert [json.loads(line)["chunk_id"] for line in log.read_text().splitlines()] == ["a"]
     assert journal.open({"a", "b", "c"}) == [_record("a")]  # gone for good, not hidden
+
+
+def test_an_option_no_longer_recorded_does_not_block_a_resume(tmp_path: Path) -> None:
+    # Before chunks were resumed one by one, run.json also held a hash of all chunk ids.
+    RunJournal(tmp_path / "generate", {**OPTIONS, "corpus": "1f0c3a"}).open(CHUNKS)
+    assert RunJournal(tmp_path / "generate", OPTIONS).conflict() is None
