@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from edgembed.bench.stats import StopRule, percentile, run_interleaved
+from edgembed.bench.stats import StopRule, percentile, run_interleaved, run_paired
 from edgembed.errors import ConfigError, InputError, ModelError
 from edgembed.progress import progress
 from edgembed.server.loadtest import run_load
@@ -46,8 +46,12 @@ __all__ = [
 CONCURRENCY = (1, 4, 16)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _WARMUP_REQUESTS = 20
-_OVERHEAD_ROUNDS = 5
-_OVERHEAD_REQUESTS = 50
+# The server at concurrency 1 and the engine take turns, a short block each: at least 10
+# rounds, more while the median of the rounds' ratios still moves, at most 40 or 20 s.
+_OVERHEAD_RULE = StopRule(
+    min_rounds=10, max_rounds=40, max_seconds=20.0, block_seconds=0.15, check_every=2
+)
+_OVERHEAD_REQUESTS = 30
 _BLOCK_S = 0.3
 _READY_TIMEOUT_S = 120
 BATCH_OF = 16
@@ -66,6 +70,7 @@ class HttpResult:
         engine_p50_ms: the engine's median on the text, in this process.
         server_p50_ms: the server's median for the same text at concurrency 1, timed in
             blocks alternating with the engine's (None when no engine was given).
+        overhead_rounds: the server's median over the engine's in each round of those blocks.
         unbatched: the highest concurrency again, against the same export served with
             batching off (``--max-batch-tokens 1``): its median round; only with --serve.
         gain_rounds: batched over unbatched requests/s at the highest concurrency, one ratio
@@ -83,6 +88,7 @@ class HttpResult:
     levels: list[dict[str, Any]]
     engine_p50_ms: float | None = None
     server_p50_ms: float | None = None
+    overhead_rounds: tuple[float, ...] = ()
     unbatched: dict[str, Any] | None = None
     gain_rounds: tuple[float, ...] = ()
     engine_batch_gain: float | None = None
@@ -102,7 +108,11 @@ class HttpResult:
 
     @property
     def latency_ratio(self) -> float | None:
-        """Server median / engine median at concurrency 1: 1.0 would be a free server."""
+        """Server median / engine median at concurrency 1: 1.0 would be a free server. The
+        median of the rounds' ratios when there were rounds (the two sides compared in the
+        same rounds, so that a load that comes and goes does not tip it)."""
+        if self.overhead_rounds:
+            return percentile(self.overhead_rounds, 50)
         if self.server_p50_ms is None or not self.engine_p50_ms:
             return None
         return self.server_p50_ms / self.engine_p50_ms
@@ -121,6 +131,7 @@ class HttpResult:
             "engine_p50_ms": _round(self.engine_p50_ms),
             "server_p50_ms_c1": _round(self.server_p50_ms),
             "latency_ratio_c1": _round(ratio),
+            "latency_ratio_rounds": [_round(r) for r in self.overhead_rounds],
             "overhead_ms_c1": _round(overhead),
             "levels": self.levels,
             "unbatched": self.unbatched,
@@ -179,15 +190,16 @@ def measure_http(
     _wait_ready(url, timeout=5)
     _load(url, 1, _WARMUP_REQUESTS, text, seconds, api_key)
     engine_p50 = server_p50 = engine_gain = None
+    rounds: tuple[float, ...] = ()
     if engine is not None:
-        engine_p50, server_p50 = _overhead(url, text, api_key, engine)
+        engine_p50, server_p50, rounds = _overhead(url, text, api_key, engine)
         if engine_batch is not None:
             engine_gain = _engine_batch_gain(engine, engine_batch)
     levels = [
         _load(url, level, requests, text, seconds, api_key)
         for level in progress(concurrency, desc="http", unit="level")
     ]
-    return HttpResult(url, levels, engine_p50, server_p50, engine_batch_gain=engine_gain)
+    return HttpResult(url, levels, engine_p50, server_p50, rounds, engine_batch_gain=engine_gain)
 
 
 def compare_unbatched(
@@ -229,17 +241,26 @@ def _engine_batch_gain(one: Callable[[], object], batch: Callable[[], object]) -
 
 def _overhead(
     url: str, text: str, api_key: str | None, engine: Callable[[], object]
-) -> tuple[float, float]:
-    """Medians (ms) of engine blocks and of concurrency-1 request blocks, alternated."""
-    engine_ms, server_ms = [], []
-    block = StopRule(warmup=1, min_rounds=1, max_rounds=1, block_seconds=_BLOCK_S)
-    for _ in range(_OVERHEAD_ROUNDS):
-        times = run_interleaved({"engine": engine}, block).times["engine"]
-        engine_ms.append(percentile(times, 50) * 1000)
-        time.sleep(block.settle_seconds)
+) -> tuple[float, float, tuple[float, ...]]:
+    """Blocks of concurrency-1 requests and blocks of engine calls in turns (`run_paired`).
+
+    Returns:
+        the engine's and the server's median block median (ms), and each round's ratio.
+    """
+    block = StopRule(
+        warmup=1, min_rounds=1, max_rounds=1, block_seconds=_OVERHEAD_RULE.block_seconds
+    )
+
+    def server_ms() -> float:
         result = _load(url, 1, _OVERHEAD_REQUESTS, text, _BLOCK_S * 10, api_key)
-        server_ms.append(float(result["latency_ms"]["p50"]))
-    return percentile(engine_ms, 50), percentile(server_ms, 50)
+        return float(result["latency_ms"]["p50"])
+
+    def engine_ms() -> float:
+        return percentile(run_interleaved({"engine": engine}, block).times["engine"], 50) * 1000
+
+    paired = run_paired(server_ms, engine_ms, _OVERHEAD_RULE)
+    rounds = tuple(paired.ratios)
+    return percentile(paired.second, 50), percentile(paired.first, 50), rounds
 
 
 def _load(

@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from statistics import median
 
 import pytest
 from click.testing import CliRunner, Result
@@ -142,6 +143,9 @@ def test_quick_bench_with_server_gate_and_new_baseline(bench_workspace: Workspac
     rounds = data["http"]["batching_gain_rounds"]
     assert len(rounds) == 3 and all(gain > 0 for gain in rounds)
     assert data["figures"]["http.batching_gain_c16"] == pytest.approx(sorted(rounds)[1], abs=1e-3)
+    ratios = data["http"]["latency_ratio_rounds"]  # the server and the engine take turns
+    assert len(ratios) >= 10 and all(ratio > 0 for ratio in ratios)
+    assert data["figures"]["http.latency_ratio_c1"] == pytest.approx(median(ratios), abs=2e-3)
     assert data["figures"]["http.engine_batch_gain_16"] > 0
     assert 0 < data["figures"]["http.ready_s"] < 120
     assert data["figures"]["http.idle_rss_mb"] > 10

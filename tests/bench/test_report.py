@@ -106,6 +106,16 @@ def test_batching_gain_is_the_median_of_the_alternating_rounds() -> None:
     assert rounds.to_json()["batching_gain_rounds"] == [2.6, 2.1, 2.4]
 
 
+def test_latency_ratio_is_the_median_of_the_rounds_that_compare_server_and_engine() -> None:
+    report = make_report()
+    assert report.http is not None and report.http.latency_ratio == 1.5  # 3.0 / 2.0, no rounds
+    # A burst of load in one round (2.9) tips neither the ratio nor the gate's figure.
+    http = replace(report.http, overhead_rounds=(2.9, 1.6, 1.7, 1.4, 1.8))
+    assert http.latency_ratio == 1.7
+    assert http.to_json()["latency_ratio_rounds"] == [2.9, 1.6, 1.7, 1.4, 1.8]
+    assert replace(report, http=http).figures()["http.latency_ratio_c1"] == 1.7
+
+
 def test_targets_stand_beside_their_measured_values() -> None:
     targets = {t.target.figure: t for t in make_report().targets()}
     assert targets["speedup.int8.1x16"].met is True
