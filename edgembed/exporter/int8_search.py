@@ -32,6 +32,7 @@ from edgembed.exporter.quantize import (
     optimize_graph,
     quantize_int8,
 )
+from edgembed.exporter.smoothing import layer_norm_peaks
 from edgembed.runtime import OnnxEmbedder
 
 __all__ = ["Int8Outcome", "Sensitivity", "describe", "measure_variant", "search_int8"]
@@ -113,11 +114,17 @@ class _Trials:
         self.reference, self.texts = reference, texts
         self.candidates: list[_Candidate] = []
         self._probe: _Probe | None = None
+        # Smoothing is calibrated on the passages only: the queries and the short inputs that
+        # the parity check also embeds stay unseen.
+        passages = OnnxEmbedder(staging, variant="fp32").tokenize(texts.corpus)
+        self.peaks = layer_norm_peaks(source, passages)
 
     def measure(
         self, recipe: QuantRecipe, desc: str | None = None
     ) -> tuple[VariantParity, dict[str, Any]]:
-        quantization = quantize_int8(self.source, self.staging / INT8_FILE, self.isa, recipe)
+        quantization = quantize_int8(
+            self.source, self.staging / INT8_FILE, self.isa, recipe, self.peaks
+        )
         # The runtime checks the file against the manifest, so the manifest follows each try.
         self.folder.write_manifest(quantization, {})
         parity = measure_variant(

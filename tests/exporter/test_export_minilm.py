@@ -26,7 +26,8 @@ def test_bundled_minilm_export(bundled_minilm: Path, minilm_export: ExportResult
     assert result.gate.meets_target
     assert result.int8 is not None
     assert result.int8.cosine_min > 0.965 and result.int8.cosine_mean >= 0.995
-    assert (manifest.model_file("int8").quantization or {})["method"] == "dynamic-per-row"
+    quantization = manifest.model_file("int8").quantization or {}
+    assert quantization["method"] == "dynamic-per-row" and quantization["smoothing"]
     assert manifest.model_file("fp32").bytes > 80e6
     assert manifest.model_file("int8").bytes < 30e6
 

@@ -17,6 +17,7 @@ from edgembed.exporter.quantize import (
     optimize_graph,
     quantize_int8,
 )
+from edgembed.exporter.smoothing import layer_norm_peaks, smooth_layer_norm_inputs
 
 
 def test_detect_isa_names_a_known_family() -> None:
@@ -59,6 +60,21 @@ def _embed(session: ort.InferenceSession, rows: list[list[int]]) -> np.ndarray:
     mask = (ids != 0).astype(np.int64)
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     return np.asarray(session.run(None, feeds)[0])
+
+
+def test_smoothing_moves_scale_into_the_weights_without_changing_fp32(
+    tiny_exports: dict[str, ExportResult], tmp_path: Path
+) -> None:
+    fused, smoothed = tmp_path / "fused.onnx", tmp_path / "smoothed.onnx"
+    assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
+    peaks = layer_norm_peaks(fused, [[101, 7592, 2088, 102], [101, 2023, 2003, 1037, 102]])
+    model = onnx.load(str(fused))
+    # Per layer: the input of Q/K/V and of the FFN up projection (2 layers, 4 in all).
+    assert smooth_layer_norm_inputs(model, peaks) == 4
+    onnx.save(model, str(smoothed))
+    np.testing.assert_allclose(_run(smoothed), _run(fused), atol=1e-5)
+    settings = quantize_int8(fused, tmp_path / "int8.onnx", "avx512_vnni", ALL_INT8, peaks)
+    assert settings["smoothing"] == {"alpha": 0.5, "activations": 4}
 
 
 @pytest.mark.parametrize("isa", ISAS)
