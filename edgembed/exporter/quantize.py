@@ -1,41 +1,13 @@
 """fp32 ONNX -> int8 ONNX: graph fusion, then dynamic quantization tuned for a CPU family.
 
-Activations are quantized with a scale per token row (per_row.py), not per call: with
-onnxruntime's per-call scales a query's vector moved with whatever shared its call (cosine
-0.988-0.991 to itself alone on MiniLM), and per-row scales are also the more accurate. On the
-bundled MiniLM (130 sample questions, 74 chunks, 20 one-to-three-word inputs and the built-in
-texts; cosine to fp32 mean/min, short inputs' mean): per-call all-int8 0.9928/0.956/0.983,
-per-call with the six FFN projections in fp32 0.9958/0.963/0.987; per-row all-int8
-0.9968/0.971/0.990 at 23 MB, every text the same alone and in any batch; with the layer-norm
-outputs smoothed (smoothing.py, calibrated on the built-in texts) 0.9986/0.988/0.996, at no
-measurable cost in speed. Per-row costs some speed where per-call had one fused op per MatMul:
-interleaved on 2 busy cores, per-call with one FFN projection in fp32 measured 2.19 ms at 1x16
-and 1534 ms at 32x128, per-row smoothed 2.97 and 1633 ms (min of rounds). The figures below
-are from the per-call era; the FFN ladder still applies to per-row recipes.
-
-What was measured on all-MiniLM-L6-v2 (64 hand-written questions over the 74-chunk sample
-corpus; cosine to PyTorch min/mean): plain per-tensor dynamic quantization 0.911/0.958;
-reduce_range 0.755/0.861; per-channel weights 0.989/0.994; static QDQ calibrated on the corpus
-0.875/0.936 (MinMax) and 0.794/0.885 (percentile); per-channel with the feed-forward output
-projections (the MatMuls after GELU, whose activations carry outliers) kept in fp32
-0.994/0.997, at 33 MB instead of 23 MB. Fine-tuned models suffer more: on the same questions a
-MiniLM fine-tuned on the sample corpus kept 97.2% of its NDCG@10 with per-channel and 100.2%
-with the FFN projections in fp32.
-
-Those fp32 projections cost speed (int8 MiniLM on 2 cores: 1.37 ms at 1x16 and 229 ms at
-32x128 all-int8, 1.84 and 318 ms with all six in fp32), and they do not matter alike: keeping
-one layer's projection in fp32 at a time, the first layer's recovered 40-45% of the cosine
-lost to int8 on the base and on a fine-tuned MiniLM (layers 1-2 about 20%, 3-5 under 10%),
-and alone brought both to the target (NDCG@10 100.4% and 99.8% of fp32 on their eval pairs)
-at 1.43 ms and 238 ms. So the exporter tries all-int8 first, then ranks the projections by
-that measured sensitivity and keeps the 1, 2, 4, ... most sensitive in fp32 (`ladder`),
-stopping at the first recipe that reaches the accuracy target.
-
-Fusing the graph first (GELU, layer norm, onnxruntime's transformer optimizer; attention no
-longer, see optimize_graph) kept
-the accuracy; on a 16-core Xeon it ran 10-27% faster at 8 threads, the same at 4 and 25% slower
-for a 32-query batch on 1 thread. It is kept because the server runs one thread per core by
-default, and because the fused GELU nodes are how the FFN projections are found."""
+Weights are quantized per channel and activations with a scale per token row (per_row.py), so
+a text embeds the same alone and in any batch; the outlier channels of layer-norm outputs are
+first moved into the weights that read them (smoothing.py). The feed-forward output
+projections (the MatMuls after GELU, whose activations carry outliers) lose the most in int8:
+`ladder` gives the recipes that keep the 1, 2, 4, ... most sensitive of them in fp32, which
+the exporter tries in turn until one reaches the accuracy target. The measurements behind the
+recipe are in docs/findings.md.
+"""
 
 from __future__ import annotations
 
