@@ -1,8 +1,9 @@
 """How close an exported model is to PyTorch, and the gate the int8 model must pass.
 
-Figures per variant: cosine to the PyTorch embedding of the same text (min and mean), how
-much of PyTorch's top 10 the variant also returns, and, with eval pairs, NDCG@10 of retrieval
-over the corpus and its ratio to PyTorch's.
+Figures per variant: cosine to the PyTorch embedding of the same text (min and mean over every
+parity text, and the mean over the one-to-three-word inputs alone), how much of PyTorch's top
+10 the variant also returns, and, with eval pairs, NDCG@10 of retrieval over the corpus and its
+ratio to PyTorch's.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class VariantParity:
     ndcg_at_10: float | None
     ndcg_ratio: float | None
     ndcg_delta_ci: tuple[float, float] | None = None
+    cosine_short_mean: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         def rounded(value: Any) -> Any:
@@ -142,6 +144,7 @@ def measure(
     ref = reference.embeddings
     norms = np.linalg.norm(embeddings, axis=1) * np.linalg.norm(ref, axis=1)
     cosine = (embeddings * ref).sum(axis=1) / np.maximum(norms, 1e-12)
+    retrieved = len(texts.queries) + len(texts.corpus)
     per_query = _ndcg_per_query(embeddings, texts)
     ndcg = None if per_query is None else float(per_query.mean())
     ratio = interval = None
@@ -154,10 +157,13 @@ def measure(
         recipe=recipe,
         cosine_min=float(cosine.min()),
         cosine_mean=float(cosine.mean()),
-        top10_agreement=_top10_agreement(embeddings, ref, len(texts.queries)),
+        top10_agreement=_top10_agreement(
+            embeddings[:retrieved], ref[:retrieved], len(texts.queries)
+        ),
         ndcg_at_10=ndcg,
         ndcg_ratio=ratio,
         ndcg_delta_ci=interval,
+        cosine_short_mean=float(cosine[retrieved:].mean()) if texts.short else None,
     )
 
 
@@ -165,7 +171,8 @@ def _ndcg_per_query(embeddings: Embeddings, texts: ParityTexts) -> NDArray[np.fl
     if not texts.queries:
         return None
     split = len(texts.queries)
-    ranked = rank_corpus(embeddings[:split], embeddings[split:], k=10)
+    corpus = embeddings[split : split + len(texts.corpus)]
+    ranked = rank_corpus(embeddings[:split], corpus, k=10)
     return ndcg_per_query(ranked, [set(r) for r in texts.relevant])
 
 

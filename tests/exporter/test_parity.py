@@ -19,7 +19,12 @@ from edgembed.exporter.parity import (
     int8_gate,
     measure,
 )
-from edgembed.exporter.parity_texts import BUILTIN_TEXTS, ParityTexts, load_parity_texts
+from edgembed.exporter.parity_texts import (
+    BUILTIN_TEXTS,
+    SHORT_TEXTS,
+    ParityTexts,
+    load_parity_texts,
+)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -170,3 +175,22 @@ def test_malformed_pairs_say_how_to_fix(tmp_path: Path) -> None:
     _write_jsonl(ws.pairs_eval, [{"question": "no query field"}])
     with pytest.raises(InputError, match="edgembed generate"):
         load_parity_texts(ws, limit=10)
+
+
+def test_short_inputs_count_in_the_cosine_but_not_in_retrieval() -> None:
+    texts = ParityTexts(("q0",), ("p0", "p1"), (frozenset({0}),), "test", short=("ok", "yes"))
+    assert texts.texts == ["q0", "p0", "p1", "ok", "yes"]
+    emb = _unit(np.eye(5, 6, dtype=np.float32) + 0.01)
+    emb[0] = emb[1]
+    noisy = emb.copy()
+    noisy[3:] = _unit(emb[3:] + 0.5)
+    parity = measure("int8", "r", noisy, Reference(emb, 1.0), texts)
+    assert parity.ndcg_at_10 == pytest.approx(1.0) and parity.top10_agreement == 1.0
+    assert parity.cosine_short_mean is not None and parity.cosine_short_mean < 0.99
+    assert parity.cosine_mean == pytest.approx((3 + 2 * parity.cosine_short_mean) / 5, abs=1e-6)
+
+
+def test_every_parity_set_holds_the_short_inputs(tmp_path: Path) -> None:
+    texts = load_parity_texts(Workspace(tmp_path), 10)
+    assert texts.short == SHORT_TEXTS
+    assert all(1 <= len(text.split()) <= 3 for text in SHORT_TEXTS)
