@@ -39,8 +39,21 @@ __all__ = [
 GEMM = (4096, 1024, 1024)
 """M x K x N of the peak test: 8.6 GOP, big enough that call overhead does not count."""
 
-_WEIGHT_INPUT = {"MatMul": 1, "MatMulInteger": 1, "Gemm": 1, "QAttention": 1, "Attention": 1}
-_INT8_OPS = {"MatMulInteger", "QAttention", "QLinearMatMul", "DynamicQuantizeMatMul"}
+_WEIGHT_INPUT = {
+    "MatMul": 1,
+    "MatMulInteger": 1,
+    "MatMulIntegerToFloat": 1,
+    "Gemm": 1,
+    "QAttention": 1,
+    "Attention": 1,
+}
+_INT8_OPS = {
+    "MatMulInteger",
+    "MatMulIntegerToFloat",
+    "QAttention",
+    "QLinearMatMul",
+    "DynamicQuantizeMatMul",
+}
 _ATTENTION_OPS = {"Softmax", "Attention", "QAttention", "MultiHeadAttention"}
 
 
