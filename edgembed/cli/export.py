@@ -131,7 +131,7 @@ def print_export_summary(result: ExportResult, state: CliState) -> None:
     texts = parity.get("texts", {})
     click.echo(
         f"parity on {texts.get('queries', 0)} queries, {texts.get('passages', 0)} passages "
-        f"({texts.get('source', '?')})"
+        f"({texts.get('source', '?')}) and {texts.get('short', 0)} one-to-three-word inputs"
     )
     if result.sensitivity:
         click.echo(

@@ -146,7 +146,12 @@ def _parity_json(
 ) -> dict[str, Any]:
     queries, passages = _sizes(texts)
     data: dict[str, Any] = {
-        "texts": {"source": texts.source, "queries": queries, "passages": passages},
+        "texts": {
+            "source": texts.source,
+            "queries": queries,
+            "passages": passages,
+            "short": len(texts.short),
+        },
         "pytorch": {"ndcg_at_10": reference.ndcg_at_10},
         "fp32": fp32.to_json(),
     }
