@@ -222,8 +222,8 @@ def _length_batches(
     `call_tokens` padded tokens, whose longest member is at most twice (or 16 tokens more
     than) the shortest.
 
-    Padding costs time, and with dynamic int8 it also costs accuracy: the padded positions
-    widen the activation range that each quantized matrix product scales to.
+    Padding costs time. (With int8 exports made before per-row activation scales it also
+    costs accuracy: there the padded positions widen the range each product scales to.)
     """
     batch: list[int] = []
     for index in sorted(range(len(lengths)), key=lengths.__getitem__):
