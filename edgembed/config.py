@@ -442,6 +442,8 @@ class ExportConfig:
         isa: the CPU instruction set the int8 model is tuned for (``auto``: this machine's).
         accept_parity_loss: keep the int8 model even when it fails the accuracy gate.
         parity_texts: at most this many eval queries and this many passages in the parity check.
+        questions: a JSONL of real questions over the workspace's chunks: the parity check's
+            queries in place of the eval pairs; None: the eval pairs.
     """
 
     model: str | None = None
@@ -452,6 +454,7 @@ class ExportConfig:
     isa: str = "auto"
     accept_parity_loss: bool = False
     parity_texts: int = 500
+    questions: Path | None = None
 
     def __post_init__(self) -> None:
         if self.isa not in ISA_CHOICES:

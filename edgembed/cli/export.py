@@ -73,6 +73,13 @@ def int8_rejected(gate_message: str, out: Path) -> ParityError:
 )
 @force_option("the export folder")
 @export_options
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSONL of real questions over WORKSPACE/chunks.jsonl (as for `edgembed evaluate`): "
+    "the int8 gate is then decided on them instead of the eval pairs.",
+)
 @pass_state
 def export(
     state: CliState,
@@ -91,8 +98,9 @@ def export(
     own pooling (mean or CLS) and L2 normalisation, so the server only tokenizes and runs them.
 
     \b
-    Parity check: the eval questions (WORKSPACE/pairs.eval.jsonl) are run against the chunk
-    corpus with PyTorch, fp32 and int8, and the figures go into manifest.json. The int8 model
+    Parity check: the eval questions (WORKSPACE/pairs.eval.jsonl, or --questions) are run
+    against the chunk corpus with PyTorch, fp32 and int8, beside 20 one-to-three-word inputs,
+    and the figures go into manifest.json. The int8 model
     must keep at least 99% of PyTorch's NDCG@10, or lose less than the eval questions can tell
     from noise (95% interval reaching zero) down to 97% (without eval pairs: mean cosine >= 0.99);
     otherwise the export keeps the fp32 model only and the command exits with status 1.

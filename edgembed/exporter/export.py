@@ -96,7 +96,7 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
     out = config.out or workspace.exports / name
     check_target(out, config.force)
     model = load_sentence_transformer(source.path, device="cpu")
-    texts = load_parity_texts(workspace, config.parity_texts)
+    texts = load_parity_texts(workspace, config.parity_texts, questions=config.questions)
     log.info("parity texts: %d queries, %d passages (%s)", *_sizes(texts), texts.source)
     staging = staging_for(out)
     try:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from edgembed.atomic import read_jsonl
 from edgembed.config import Workspace
 from edgembed.corpus import read_chunks
 from edgembed.errors import InputError
+from edgembed.trainer.questions import load_real_questions
 
 __all__ = ["BUILTIN_TEXTS", "SHORT_TEXTS", "ParityTexts", "load_parity_texts"]
 
@@ -124,13 +126,20 @@ class ParityTexts:
         return [*self.queries, *self.corpus, *self.short]
 
 
-def load_parity_texts(workspace: Workspace, limit: int, seed: int = 0) -> ParityTexts:
+def load_parity_texts(
+    workspace: Workspace, limit: int, seed: int = 0, questions: Path | None = None
+) -> ParityTexts:
     """Pick the parity texts: at most `limit` queries and `limit` passages, sampled with `seed`.
+    With `questions` (a real-questions JSONL, as `evaluate` reads) those are the queries, in
+    place of the eval pairs: the evidence closest to real use.
 
     Raises:
-        InputError: chunks.jsonl or pairs.eval.jsonl exists but is malformed.
+        InputError: chunks.jsonl or pairs.eval.jsonl exists but is malformed; `questions` is
+            given without chunks, or does not match them.
     """
     rng = random.Random(seed)
+    if questions is not None:
+        return _real_questions(workspace, questions, limit, rng)
     if not workspace.chunks.exists():
         return ParityTexts((), BUILTIN_TEXTS, (), "built-in sentences", SHORT_TEXTS)
     chunks = {chunk.id: chunk.text for chunk in read_chunks(workspace.chunks)}
@@ -152,6 +161,30 @@ def load_parity_texts(workspace: Workspace, limit: int, seed: int = 0) -> Parity
         corpus=tuple(chunks[i] for i in corpus_ids),
         relevant=tuple(frozenset({index[chunk_id]}) for _, chunk_id in pairs),
         source=f"{workspace.pairs_eval} over {workspace.chunks}",
+        short=SHORT_TEXTS,
+    )
+
+
+def _real_questions(
+    workspace: Workspace, path: Path, limit: int, rng: random.Random
+) -> ParityTexts:
+    chunks = read_chunks(workspace.chunks) if workspace.chunks.exists() else []
+    if not chunks:
+        raise InputError(
+            f"real questions ({path}) are matched to the workspace's passages, but "
+            f"{workspace.chunks} is missing or empty. Run `edgembed chunk DOCS` first."
+        )
+    real = load_real_questions(path, chunks)
+    picked = rng.sample(real, min(limit, len(real)))
+    answers = sorted({index for question in picked for index in question.relevant})
+    others = sorted(set(range(len(chunks))) - set(answers))
+    corpus_ids = answers + rng.sample(others, max(0, min(limit - len(answers), len(others))))
+    position = {chunk: i for i, chunk in enumerate(corpus_ids)}
+    return ParityTexts(
+        queries=tuple(question.question for question in picked),
+        corpus=tuple(chunks[i].text for i in corpus_ids),
+        relevant=tuple(frozenset(position[i] for i in q.relevant) for q in picked),
+        source=f"{path} over {workspace.chunks}",
         short=SHORT_TEXTS,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -30,6 +31,25 @@ def test_exports_a_model_folder_and_prints_the_parity_table(
     assert "int8 kept" in result.output
     manifest = read_manifest(tmp_path / "exports" / "tiny")
     assert manifest.name == "tiny" and manifest.variants == ("fp32", "int8")
+
+
+def test_real_questions_decide_the_gate(tiny_mean_model: Path, tmp_path: Path) -> None:
+    from edgembed.config import Workspace
+    from edgembed.corpus import Chunk, write_chunks
+
+    write_chunks(
+        Workspace(tmp_path).chunks,
+        [Chunk(f"c{i}", "d.md", "t", "", f"passage number {i}", 3, i) for i in range(12)],
+    )
+    questions = tmp_path / "questions.jsonl"
+    rows = [{"question": f"what is passage {i}?", "chunk_id": f"c{i}"} for i in range(12)]
+    questions.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    args = [str(tiny_mean_model), "--name", "tiny", "--questions", str(questions)]
+    result = _export_verbose(tmp_path, *args, "--accept-parity-loss")
+    assert result.exit_code == 0, result.output
+    assert f"parity on 12 queries, 12 passages ({questions}" in result.output
+    texts = read_manifest(tmp_path / "exports" / "tiny").parity["texts"]
+    assert (texts["queries"], texts["short"]) == (12, 20)
 
 
 def test_default_model_is_the_newest_trained_one(tiny_cls_model: Path, tmp_path: Path) -> None:
@@ -99,7 +119,13 @@ def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["--isa", "sse2"], ["--parity-texts", "5"], ["--name", "a/b", "x"]]
+    "args",
+    [
+        ["--isa", "sse2"],
+        ["--parity-texts", "5"],
+        ["--name", "a/b", "x"],
+        ["--questions", "missing.jsonl"],
+    ],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
     result = _export(tmp_path, *args)

@@ -194,3 +194,25 @@ def test_every_parity_set_holds_the_short_inputs(tmp_path: Path) -> None:
     texts = load_parity_texts(Workspace(tmp_path), 10)
     assert texts.short == SHORT_TEXTS
     assert all(1 <= len(text.split()) <= 3 for text in SHORT_TEXTS)
+
+
+def test_real_questions_replace_the_eval_pairs(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    _chunks(ws, 40)
+    _write_jsonl(ws.pairs_eval, [{"query": "synthetic", "positive_id": "c0"}])
+    questions = tmp_path / "questions.jsonl"
+    _write_jsonl(questions, [{"question": f"real {i}", "chunk_id": f"c{i}"} for i in range(15)])
+    texts = load_parity_texts(ws, limit=20, questions=questions)
+    assert sorted(texts.queries) == sorted(f"real {i}" for i in range(15))
+    assert len(texts.corpus) == 20 and texts.short == SHORT_TEXTS
+    assert str(questions) in texts.source
+    for query, relevant in zip(texts.queries, texts.relevant, strict=True):
+        (index,) = relevant
+        assert texts.corpus[index] == f"passage {query.split()[-1]}"
+
+
+def test_real_questions_need_the_chunks(tmp_path: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    _write_jsonl(questions, [{"question": "q", "chunk_id": "c0"}])
+    with pytest.raises(InputError, match="edgembed chunk"):
+        load_parity_texts(Workspace(tmp_path / "ws"), limit=10, questions=questions)
