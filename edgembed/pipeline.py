@@ -213,8 +213,13 @@ def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
         )
     name = runner.config.train.name
     out = ws.exports / name
-    config = replace(runner.config.export, model=chosen, name=name, out=out, force=True)
-    key = fingerprint([model], {"chosen": chosen, "export": asdict(runner.config.export)})
+    # The user's real questions, when given, decide the int8 gate (#18).
+    questions = _questions(runner.config)
+    config = replace(
+        runner.config.export, model=chosen, name=name, out=out, force=True, questions=questions
+    )
+    settings = {"chosen": chosen, "export": asdict(runner.config.export), "q": str(questions)}
+    key = fingerprint([model, *([questions] if questions else [])], settings)
     runner.guard(out, "export", key)
 
     def run() -> str:
