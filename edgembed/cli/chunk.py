@@ -19,16 +19,18 @@ def chunk_options(func: click.decorators.FC) -> click.decorators.FC:
     func = click.option(
         "--overlap-words",
         type=click.IntRange(min=0),
-        default=50,
+        default=30,
         show_default=True,
         help="Words repeated between consecutive chunks of one section.",
     )(func)
     return click.option(
         "--chunk-words",
         type=click.IntRange(min=50),
-        default=500,
+        default=200,
         show_default=True,
-        help="Target words per chunk (chunks end at paragraph and heading boundaries).",
+        help="Target words per chunk (chunks end at paragraph and heading boundaries). The "
+        "default fits the 256-token window of all-MiniLM-L6-v2; a model trained on longer "
+        "passages can take more.",
     )(func)
 
 

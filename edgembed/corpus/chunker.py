@@ -17,7 +17,7 @@ from typing import Any
 from edgembed.config import ChunkConfig
 from edgembed.corpus.document import Document
 
-__all__ = ["Chunk", "chunk_document", "chunk_documents", "chunk_id"]
+__all__ = ["Chunk", "breadcrumb", "chunk_document", "chunk_documents", "chunk_id"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
 
@@ -31,7 +31,8 @@ class Chunk:
         doc: document path relative to the documents folder.
         title: the document's title.
         section: the heading path of the chunk's first paragraph, joined by " > ".
-        text: the passage, starting with its breadcrumb line.
+        text: the passage, starting with its breadcrumb line (see `breadcrumb`) unless the
+            document has neither a title nor a section.
         words: number of words in `text`.
         position: index of the chunk within its document.
     """
@@ -44,12 +45,29 @@ class Chunk:
     words: int
     position: int
 
+    @property
+    def head(self) -> str:
+        """The breadcrumb line the text starts with, or "" when it has none."""
+        head = breadcrumb(self.title, self.section)
+        return head if head and self.text.startswith(head + "\n") else ""
+
+    @property
+    def body(self) -> str:
+        """The passage without its breadcrumb line."""
+        head = self.head
+        return self.text[len(head) + 1 :] if head else self.text
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> Chunk:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+def breadcrumb(title: str, section: str) -> str:
+    """A chunk's first line: "title > section", either alone, or "" when both are empty."""
+    return " > ".join(part for part in (title, section) if part)
 
 
 def chunk_id(doc: str, text: str) -> str:
@@ -158,8 +176,9 @@ def chunk_document(document: Document, config: ChunkConfig) -> list[Chunk]:
             continue
         first = next(u for u in group if not u.heading_level)
         section = " > ".join(first.path)
-        breadcrumb = f"{document.title} > {section}" if section else document.title
-        text = breadcrumb + "\n" + "\n".join(u.text for u in group)
+        body = "\n".join(u.text for u in group)
+        head = breadcrumb(document.title, section)
+        text = f"{head}\n{body}" if head else body
         chunks.append(
             Chunk(
                 id=chunk_id(document.path, text),

@@ -79,3 +79,13 @@ def test_tiny_tail_is_merged() -> None:
 def test_bad_config_is_refused(words: int, overlap: int) -> None:
     with pytest.raises(ConfigError):
         ChunkConfig(docs=".", chunk_words=words, overlap_words=overlap)  # type: ignore[arg-type]
+
+
+def test_a_chunk_without_title_or_section_has_no_breadcrumb_line() -> None:
+    config = ChunkConfig(docs=".", chunk_words=120, overlap_words=20, min_words=20)  # type: ignore[arg-type]
+    body = " ".join(_sentence(i) for i in range(5))
+    document = Document("p28.txt", "", (Block("paragraph", body),))
+    (chunk,) = chunk_document(document, config)
+    assert chunk.text == body and chunk.head == "" and chunk.body == body
+    titled = chunk_document(Document("pto.md", "PTO", (Block("paragraph", body),)), config)[0]
+    assert titled.text == f"PTO\n{body}" and titled.head == "PTO" and titled.body == body

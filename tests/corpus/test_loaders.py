@@ -167,3 +167,15 @@ def test_sample_docs_all_load() -> None:
     assert [name for name, _ in result.skipped] == ["questions.jsonl"]
     for document in result.documents:
         assert 300 <= document.words <= 2200, (document.path, document.words)
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [("p28.txt", ""), ("0042.txt", ""), ("q-7.txt", ""), ("expense_policy.txt", "Expense Policy")],
+)
+def test_a_file_name_is_a_title_only_when_it_carries_words(
+    tmp_path: Path, name: str, title: str
+) -> None:
+    path = tmp_path / name
+    path.write_text("employees may carry over five days of unused leave into next year.\n")
+    assert load_document(path, name).title == title
