@@ -85,17 +85,25 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--max-pairs",
             type=click.IntRange(min=1),
-            default=500,
+            default=2000,
             show_default=True,
-            help="Stop at this many pairs (train + eval). Chunks are visited in a random order, "
-            "so a low cap still samples every document; raise it to use every chunk.",
+            help="At most this many pairs (train + eval), about 8 minutes of training on 2 CPU "
+            "cores. ict visits every chunk and a cap thins every chunk's pairs alike; an LLM "
+            "visits chunks in a random order and stops at the cap.",
         ),
         click.option(
             "--questions-per-chunk",
             type=click.IntRange(1, 20),
             default=None,
-            help="Queries asked of each chunk (ict: sentences taken out of it). Default: 6 with "
-            "ict, whose queries cost nothing; 3 with an LLM.",
+            help="Queries asked of each chunk (ict: sentences taken out of it). Default: 3.",
+        ),
+        click.option(
+            "--keyword-queries",
+            type=click.FloatRange(0, 1),
+            default=0.3,
+            show_default=True,
+            help="Share of ICT queries written as a few of the sentence's rarest words instead "
+            "of the whole sentence, as people type into a search box (0.3: three in ten).",
         ),
         click.option(
             "--mix-ict",
@@ -167,6 +175,7 @@ def generate_config(docs: Path, options: Mapping[str, Any], force: bool = False)
         questions_per_chunk=options["questions_per_chunk"],
         paraphrases=options["paraphrases"],
         mix_ict=options["mix_ict"],
+        keyword_queries=options["keyword_queries"],
         eval_fraction=options["eval_fraction"],
         seed=options["seed"],
         concurrency=options["concurrency"],

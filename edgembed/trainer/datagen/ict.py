@@ -12,16 +12,17 @@ would have two right answers.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from edgembed.corpus import Chunk
 from edgembed.trainer.datagen.base import Candidate, Generation
 
-__all__ = ["ICTGenerator", "shared_sentences"]
+__all__ = ["ICTGenerator", "shared_sentences", "strip_sentences", "term_weights"]
 
 # A sentence ends at . ! ? before a capital; also at ; before a capital list item ("- Item").
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=(?:[-*•]\s+)?[\"'(\[]?[A-Z0-9])")
@@ -53,18 +54,36 @@ def _is_heading(line: str) -> bool:
     return line.isupper()
 
 
-def _sentences(text: str) -> list[list[str]]:
-    """The sentences of each line after the breadcrumb; none for a heading."""
-    lines = text.split("\n")[1:]
+def _sentences(lines: list[str]) -> list[list[str]]:
+    """The sentences of each line of a chunk's body; none for a heading."""
     return [[] if _is_heading(line) else _SENTENCE_END.split(line) for line in lines]
 
 
 def shared_sentences(chunks: Iterable[Chunk]) -> frozenset[str]:
     """Sentences found in more than one chunk."""
     counts = Counter(
-        s for chunk in chunks for s in {s for ss in _sentences(chunk.text) for s in ss}
+        s for chunk in chunks for s in {s for ss in _sentences(chunk.body.split("\n")) for s in ss}
     )
     return frozenset(sentence for sentence, n in counts.items() if n > 1)
+
+
+def strip_sentences(chunk: Chunk, drop: Callable[[str], bool]) -> str:
+    """The chunk's text without the body sentences that `drop` picks (headings stay)."""
+    head = chunk.head
+    lines = chunk.body.split("\n")
+    out = [head] if head else []
+    for line, parts in zip(lines, _sentences(lines), strict=True):
+        kept = [part for part in parts if not drop(part)] if parts else [line]
+        if kept:
+            out.append(" ".join(kept))
+    return "\n".join(out)
+
+
+def term_weights(chunks: Sequence[Chunk]) -> dict[str, float]:
+    """Inverse document frequency of each content word over the chunks (rarer: higher)."""
+    frequency = Counter(word for chunk in chunks for word in _content_words(chunk.body))
+    total = max(len(chunks), 1)
+    return {word: math.log((1 + total) / (1 + n)) + 1.0 for word, n in frequency.items()}
 
 
 def _content_words(text: str) -> set[str]:
@@ -76,11 +95,15 @@ class ICTGenerator:
 
     Args:
         keep_rate: how often the query sentence is left in the passage.
+        keyword_rate: how often the query is the sentence's rarest words instead of the
+            sentence (people often type a few keywords, not a sentence).
         min_words: shorter sentences are never queries (nor are headings).
         max_words: longer sentences are never queries.
         min_context_words: a query is skipped when taking it out would leave fewer words.
         shared: sentences never to use because other chunks hold them too (see
             `shared_sentences`).
+        weights: how rare each word is in the corpus (see `term_weights`); keyword queries
+            need it.
     """
 
     name = "ict"
@@ -90,24 +113,38 @@ class ICTGenerator:
     def __init__(
         self,
         keep_rate: float = 0.1,
+        keyword_rate: float = 0.0,
         min_words: int = 6,
         max_words: int = 60,
         min_context_words: int = 15,
         shared: frozenset[str] = frozenset(),
+        weights: dict[str, float] | None = None,
     ) -> None:
         self.keep_rate = keep_rate
+        self.keyword_rate = keyword_rate if weights else 0.0
         self.shared = shared
+        self.weights = weights or {}
         self.min_words = min_words
         self.max_words = max_words
         self.min_context_words = min_context_words
+
+    @classmethod
+    def for_corpus(cls, chunks: Sequence[Chunk], keyword_rate: float = 0.0) -> ICTGenerator:
+        """A generator that knows the corpus: its shared sentences and its word weights."""
+        return cls(
+            keyword_rate=keyword_rate,
+            shared=shared_sentences(chunks),
+            weights=term_weights(chunks),
+        )
 
     def check(self) -> None:
         """ICT needs nothing: always ready."""
 
     def generate(self, chunk: Chunk, count: int, rng: random.Random) -> Generation:
         """Pick up to `count` sentences of `chunk` as queries, each with its own passage."""
-        breadcrumb, *lines = chunk.text.split("\n")
-        sentences = _sentences(chunk.text)
+        head = chunk.head
+        lines = chunk.body.split("\n")
+        sentences = _sentences(lines)
         spans = self._spans(sentences)
         candidates: list[Candidate] = []
         used: set[tuple[int, int]] = set()
@@ -118,12 +155,27 @@ class ICTGenerator:
             if taken & used:
                 continue
             keep = rng.random() < self.keep_rate
-            positive = chunk.text if keep else _without(breadcrumb, lines, sentences, span)
-            if len(positive.split()) - len(breadcrumb.split()) < self.min_context_words:
+            positive = chunk.text if keep else _without(head, lines, sentences, span)
+            if len(positive.split()) - len(head.split()) < self.min_context_words:
                 continue
             used |= taken
-            candidates.append(Candidate(span.text, "ict", positive))
+            query = span.text
+            if rng.random() < self.keyword_rate:
+                query = self._keywords(span.text, rng) or query
+            candidates.append(Candidate(query, "ict", positive))
         return Generation(tuple(candidates))
+
+    def _keywords(self, sentence: str, rng: random.Random) -> str:
+        """Two to five of the sentence's rarest content words, in their order in it."""
+        words: list[str] = []
+        for word in _WORD.findall(sentence):
+            if len(word) > 2 and word.lower() not in _STOPWORDS and word not in words:
+                words.append(word)
+        count = min(len(words), rng.randint(2, 5))
+        if count < 2:
+            return ""
+        rarest = sorted(words, key=lambda w: -self.weights.get(w.lower(), 0.0))[:count]
+        return " ".join(w for w in words if w in rarest)
 
     def _spans(self, sentences: list[list[str]]) -> list[_Span]:
         spans: list[_Span] = []
@@ -165,9 +217,9 @@ class ICTGenerator:
         return [span for _, span in sorted(keyed, key=lambda pair: pair[0], reverse=True)]
 
 
-def _without(breadcrumb: str, lines: list[str], sentences: list[list[str]], span: _Span) -> str:
-    """The chunk text with the span's sentences taken out."""
-    out = [breadcrumb]
+def _without(head: str, lines: list[str], sentences: list[list[str]], span: _Span) -> str:
+    """The chunk text (breadcrumb line, if any, and body) with the span's sentences taken out."""
+    out = [head] if head else []
     for index, line in enumerate(lines):
         if index != span.line:
             out.append(line)

@@ -8,14 +8,14 @@ from edgembed.config import GenerateConfig
 from edgembed.corpus import Chunk
 from edgembed.errors import ConfigError
 from edgembed.trainer.datagen.base import QuestionGenerator
-from edgembed.trainer.datagen.ict import ICTGenerator, shared_sentences
+from edgembed.trainer.datagen.ict import ICTGenerator
 from edgembed.trainer.datagen.llm import LLMQuestionGenerator
 
 __all__ = ["GENERATORS", "GeneratorFactory", "make_generator"]
 
 
 def _ict(config: GenerateConfig, chunks: Sequence[Chunk]) -> QuestionGenerator:
-    return ICTGenerator(shared=shared_sentences(chunks))
+    return ICTGenerator.for_corpus(chunks, keyword_rate=config.keyword_queries)
 
 
 def _ollama(config: GenerateConfig, chunks: Sequence[Chunk]) -> QuestionGenerator:

@@ -26,7 +26,7 @@ from edgembed.progress import progress
 from edgembed.trainer.datagen.base import QuestionGenerator
 from edgembed.trainer.datagen.consistency import INCONSISTENT, ConsistencyFilter
 from edgembed.trainer.datagen.filters import normalize_query
-from edgembed.trainer.datagen.ict import ICTGenerator, shared_sentences
+from edgembed.trainer.datagen.ict import ICTGenerator
 from edgembed.trainer.datagen.journal import ChunkRecord, RunJournal
 from edgembed.trainer.datagen.pairs import Pair, split_by_chunk, write_pairs
 from edgembed.trainer.datagen.registry import make_generator
@@ -73,7 +73,11 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
     todo = sorted(
         (c for c in chunks if c.id not in {r.chunk_id for r in records}), key=lambda c: order[c.id]
     )
-    mixed = ICTGenerator(shared=shared_sentences(chunks)) if config.mix_ict else None
+    mixed = (
+        ICTGenerator.for_corpus(chunks, keyword_rate=config.keyword_queries)
+        if config.mix_ict
+        else None
+    )
     worker = ChunkWorker(config, generator, mixed)
     records += _run(todo, records, config, worker, journal, consistency)
     train, evaluation, dropped = _write_pairs(records, order, config, workspace)
@@ -125,6 +129,7 @@ def _options(config: GenerateConfig, generator: QuestionGenerator) -> dict[str, 
         "questions_per_chunk": config.query_count,
         "paraphrases": config.paraphrase_count,
         "mix_ict": config.mix_ict,
+        "keyword_queries": config.keyword_queries,
         "seed": config.seed,
         "filter_topk": config.filter_topk,
         "filter_model": config.filter_model if config.filter_topk else None,
@@ -166,7 +171,12 @@ def _run(
     new: list[ChunkRecord] = []
     unsaved: list[ChunkRecord] = []
     saved_at = time.monotonic()
-    completed = _completed(todo, worker, threads, lambda: len(seen) >= config.max_pairs)
+    # ICT costs microseconds a chunk: every chunk is visited and the cap thins them all
+    # (`_assemble`). An LLM stops taking new chunks at the cap.
+    cheap = config.generator == "ict"
+    completed = _completed(
+        todo, worker, threads, lambda: not cheap and len(seen) >= config.max_pairs
+    )
     try:
         for record in progress(completed, desc="generate", total=len(todo), unit="chunk"):
             if consistency is not None:
@@ -236,20 +246,25 @@ def _check_consistency(record: ChunkRecord, consistency: ConsistencyFilter) -> C
 def _assemble(
     records: Sequence[ChunkRecord], order: dict[str, int], max_pairs: int
 ) -> tuple[list[Pair], Counter[str]]:
-    """All pairs in chunk order, without queries repeated across chunks, capped."""
+    """Every chunk's first pair, then every chunk's second, ... until `max_pairs`, without
+    queries repeated across chunks: a cap thins every chunk's pairs instead of leaving the
+    chunks visited last without any."""
     dropped: Counter[str] = Counter()
     seen: set[str] = set()
     pairs: list[Pair] = []
-    for record in sorted(records, key=lambda r: order[r.chunk_id]):
-        for pair in record.pairs:
-            key = normalize_query(pair.query)
+    ordered = sorted(records, key=lambda r: order[r.chunk_id])
+    for rank in range(max((len(r.pairs) for r in ordered), default=0)):
+        for record in ordered:
+            if rank >= len(record.pairs):
+                continue
+            key = normalize_query(record.pairs[rank].query)
             if key in seen:
                 dropped["duplicate_across_chunks"] += 1
             elif len(pairs) >= max_pairs:
                 dropped["over_max_pairs"] += 1
             else:
                 seen.add(key)
-                pairs.append(pair)
+                pairs.append(record.pairs[rank])
     return pairs, dropped
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from edgembed.corpus import Chunk
 from edgembed.trainer.datagen.ict import ICTGenerator, shared_sentences
@@ -88,3 +89,30 @@ def test_sentences_other_chunks_hold_too_are_never_queries() -> None:
     for seed in range(30):
         queries = [c.query for c in generator.generate(CHUNK, 5, random.Random(seed)).candidates]
         assert queries and not any(repeated in query for query in queries)
+
+
+def test_keyword_queries_are_a_sentences_rarest_words_in_order() -> None:
+    other = Chunk("c2", "travel.md", "Travel", "", "Travel\nYou may book flights.", 5, 0)
+    generator = ICTGenerator.for_corpus([CHUNK, other], keyword_rate=1.0)
+    generator.keep_rate = 0.0
+    candidates = generator.generate(CHUNK, 3, random.Random(0)).candidates
+    assert len(candidates) == 3
+    for candidate in candidates:
+        words = candidate.query.split()
+        assert 2 <= len(words) <= 5 and candidate.query not in TEXT.split("\n")
+        assert "may" not in words  # a stopword, and in both chunks
+        # the words come in the order of one sentence of the chunk
+        sentences = [re.findall(r"[A-Za-z][A-Za-z'-]+", line) for line in TEXT.split("\n")]
+        assert any(_in_order(words, sentence) for sentence in sentences)
+
+
+def _in_order(words: list[str], sentence: list[str]) -> bool:
+    rest = iter(sentence)
+    return all(word in rest for word in words)
+
+
+def test_a_chunk_without_breadcrumb_line_gives_queries_from_its_first_line() -> None:
+    body = TEXT.split("\n", 1)[1]
+    bare = Chunk("c3", "p28.txt", "", "", body, len(body.split()), 0)
+    candidates = ICTGenerator(keep_rate=0.0).generate(bare, 6, random.Random(0)).candidates
+    assert candidates and all(c.positive.split("\n")[0] == "5. Carry-Over" for c in candidates)

@@ -26,12 +26,12 @@ def free_port() -> int:
 def test_questions_and_paraphrases_from_ollama(docs: Path, workspace: Workspace) -> None:
     with FakeLLMServer() as server:
         config = make_config(
-            docs, generator="ollama", llm=LLMConfig(ollama_host=server.url), max_pairs=20
+            docs, generator="ollama", llm=LLMConfig(ollama_host=server.url), max_pairs=40
         )
         summary = generate_pairs(config, workspace)
     assert summary.generator == "ollama" and summary.model == "llama3.1:8b"
     pairs = read_pairs(workspace.pairs_train) + read_pairs(workspace.pairs_eval)
-    assert len(pairs) == 20 and {p.kind for p in pairs} == {"question", "paraphrase"}
+    assert len(pairs) == 40 and {p.kind for p in pairs} == {"question", "paraphrase"}
     assert {(p.generator, p.model) for p in pairs} == {("ollama", "llama3.1:8b")}
     body = server.chats("/api/chat")[0]["body"]
     assert body["model"] == "llama3.1:8b" and body["format"] == "json"

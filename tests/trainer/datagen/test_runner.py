@@ -37,16 +37,20 @@ def test_ict_run_writes_chunks_pairs_and_report(docs: Path, workspace: Workspace
     chunks = read_chunks(workspace.chunks)
     train, evaluation = read_pairs(workspace.pairs_train), read_pairs(workspace.pairs_eval)
     assert summary.chunks == len(chunks) == 21 and summary.chunks_done == 21
-    # 6 per chunk by default with ict, fewer where a short chunk has fewer sentences to give
+    # 3 per chunk by default, fewer where a short chunk has fewer sentences to give
     assert summary.pairs == len(train) + len(evaluation)
-    assert 3 * 21 < summary.pairs <= 6 * 21
+    assert 2 * 21 < summary.pairs <= 3 * 21
     assert {p.kind for p in train} == {"ict"} and {p.generator for p in train} == {"ict"}
     ids = {c.id for c in chunks}
     assert {p.positive_id for p in train + evaluation} <= ids
     assert not {p.positive_id for p in train} & {p.positive_id for p in evaluation}
     assert summary.eval_chunks == 3  # round(0.15 * 21)
-    # chunks overlap, but no query is a sentence that two chunks hold (two right answers)
-    assert all(sum(p.query in c.text for c in chunks) == 1 for p in train + evaluation)
+    # chunks overlap, but no query is a sentence that two chunks hold (two right answers);
+    # keyword queries (a few rare words of a sentence, 2-5 words) are the other ones
+    sentences = [p for p in train + evaluation if len(p.query.split()) > 5]
+    keywords = [p for p in train + evaluation if len(p.query.split()) <= 5]
+    assert all(sum(p.query in c.text for c in chunks) == 1 for p in sentences)
+    assert 0.15 < len(keywords) / summary.pairs < 0.45  # --keyword-queries 0.3
     report = json.loads((workspace.reports / "generate.json").read_text())
     assert report["pairs"] == summary.pairs and report["generator"] == "ict"
     assert report["dropped"] == {}
@@ -172,7 +176,7 @@ def test_other_options_refuse_to_mix_with_earlier_progress(
     docs: Path, workspace: Workspace
 ) -> None:
     generate_pairs(make_config(docs), workspace)
-    with pytest.raises(OutputExistsError, match=r"questions_per_chunk: 6 -> 2.*--force"):
+    with pytest.raises(OutputExistsError, match=r"questions_per_chunk: 3 -> 2.*--force"):
         generate_pairs(make_config(docs, questions_per_chunk=2), workspace)
     summary = generate_pairs(make_config(docs, questions_per_chunk=2, force=True), workspace)
     assert summary.pairs == 42 and summary.chunks_resumed == 0
@@ -232,3 +236,13 @@ def test_consistency_filter_drops_queries_the_base_model_cannot_place(
     )
     assert strict.dropped["not_in_top_k"] > 0
     assert strict.pairs + strict.dropped["not_in_top_k"] == unfiltered.pairs
+
+
+def test_an_ict_cap_thins_every_chunk_instead_of_dropping_the_last_ones(
+    docs: Path, workspace: Workspace
+) -> None:
+    summary = generate_pairs(make_config(docs, max_pairs=21), workspace)
+    pairs = read_pairs(workspace.pairs_train) + read_pairs(workspace.pairs_eval)
+    assert summary.chunks_done == 21 and len(pairs) == 21
+    assert len({p.positive_id for p in pairs}) == 21  # one pair from each chunk
+    assert summary.dropped["over_max_pairs"] > 0
