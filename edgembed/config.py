@@ -105,15 +105,16 @@ class ChunkConfig:
     Attributes:
         docs: a folder of documents, or one document.
         chunk_words: target words per chunk; a chunk ends at a paragraph or heading boundary
-            near this size.
+            near this size. 200 words (about 250 tokens with the breadcrumb line) fit the
+            256-token window all-MiniLM-L6-v2 was trained with.
         overlap_words: words of the previous chunk repeated at the start of the next one
             within the same section, so an answer that straddles a boundary stays whole.
         min_words: chunks shorter than this are merged into their neighbour.
     """
 
     docs: Path
-    chunk_words: int = 500
-    overlap_words: int = 50
+    chunk_words: int = 200
+    overlap_words: int = 30
     min_words: int = 40
 
     def __post_init__(self) -> None:
@@ -134,9 +135,8 @@ class TrainConfig:
     Attributes:
         base_model: a hub id (from the local cache), a folder, or ``bundled:all-MiniLM-L6-v2``.
         name: the model folder's name under WORKSPACE/models/.
-        epochs, batch_size, learning_rate, warmup_ratio: the usual; the defaults are the spec's
-            recipe (3 epochs, batch 16, 10% warm-up) with lr 5e-5, which with the base-model
-            merge (`finetuned_weight`) measured better on real questions than 2e-5 alone.
+        epochs, batch_size, learning_rate, warmup_ratio: the usual: 1 epoch over pairs from
+            every chunk, batch 16, 10% warm-up, lr 5e-5.
         loss: ``mnrl`` (MultipleNegativesRankingLoss) or ``cached-mnrl`` (same objective with
             gradient caching, for big batches on small memory; ``mini_batch_size`` per step).
         hard_negatives: negatives per pair mined from the corpus with the base model (0: none).
@@ -146,14 +146,21 @@ class TrainConfig:
             weight-space ensemble of the base model and the best epoch (WiSE-FT, Wortsman et
             al., 2022). 1.0 keeps the fine-tuned weights as they are. Synthetic pairs teach
             the corpus's vocabulary and also the quirks of how they were made; halfway keeps
-            the first and the base model's sense of real questions (see README, "What we measured").
+            the first and the base model's sense of real questions (see docs/findings.md).
+        precision: ``auto`` (bfloat16 mixed precision where the hardware has it), ``fp32``
+            or ``bf16``.
+        freeze_embeddings: keep the token embedding table fixed during training.
+        queries: a query log (`serve --log-queries`): real queries, labelled against the
+            corpus and trained on beside the synthetic pairs.
+        feedback: a feedback database (`serve --feedback-db`): passages people marked as
+            answering a query are positives, those marked as not answering hard negatives.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         force: overwrite an existing model folder.
     """
 
     base_model: str = "bundled:all-MiniLM-L6-v2"
     name: str = "edgembed-model"
-    epochs: int = 3
+    epochs: int = 1
     batch_size: int = 16
     learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
@@ -163,11 +170,17 @@ class TrainConfig:
     matryoshka_dims: tuple[int, ...] = ()
     max_seq_length: int | None = None
     finetuned_weight: float = 0.5
+    precision: str = "auto"
+    freeze_embeddings: bool = True
+    queries: Path | None = None
+    feedback: Path | None = None
     seed: int = 42
     device: str = "auto"
     force: bool = False
 
     def __post_init__(self) -> None:
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision must be auto, fp32 or bf16, got '{self.precision}'")
         if not 0 < self.finetuned_weight <= 1:
             raise ConfigError(f"finetuned_weight must be in (0, 1], got {self.finetuned_weight}")
         if self.epochs < 1 or self.batch_size < 2:
@@ -361,12 +374,15 @@ class GenerateConfig:
         chunk: how the documents are chunked (the chunks are also written to the workspace).
         generator: ``ict`` (no LLM), ``ollama``, ``openai`` or ``llamacpp``.
         llm: how an LLM generator reaches its model.
-        max_pairs: stop once this many pairs (train + eval) are made.
+        max_pairs: at most this many pairs (train + eval): ict visits every chunk and a cap
+            thins every chunk's pairs alike; an LLM stops taking new chunks at the cap.
         questions_per_chunk: queries asked of each chunk (ICT: sentences taken out of it);
-            None: 6 with ict, whose queries cost nothing, and 3 with an LLM.
+            None: 3.
         paraphrases: rewordings asked of each kept question; None: 1 with an LLM generator,
             0 with ict (which has no LLM to reword with).
         mix_ict: with an LLM generator, also make ICT pairs from every chunk.
+        keyword_queries: share of ICT queries written as a few of the sentence's rarest
+            words instead of the whole sentence, as people type into a search box.
         eval_fraction: share of the chunks whose pairs go to pairs.eval.jsonl.
         seed: seeds the chunk order, ICT sampling and the split.
         concurrency: LLM requests in flight at once (remote servers only).
@@ -379,10 +395,11 @@ class GenerateConfig:
     chunk: ChunkConfig
     generator: str = "ict"
     llm: LLMConfig = field(default_factory=LLMConfig)
-    max_pairs: int = 500
+    max_pairs: int = 2000
     questions_per_chunk: int | None = None
     paraphrases: int | None = None
     mix_ict: bool = False
+    keyword_queries: float = 0.3
     eval_fraction: float = 0.15
     seed: int = 42
     concurrency: int = 4
@@ -399,6 +416,10 @@ class GenerateConfig:
             )
         if self.paraphrases is not None and not 0 <= self.paraphrases <= 5:
             raise ConfigError(f"paraphrases must be between 0 and 5, got {self.paraphrases}")
+        if not 0 <= self.keyword_queries <= 1:
+            raise ConfigError(
+                f"keyword_queries must be between 0 and 1, got {self.keyword_queries}"
+            )
         if not 0 <= self.eval_fraction <= 0.5:
             raise ConfigError(f"eval_fraction must be between 0 and 0.5, got {self.eval_fraction}")
         if self.concurrency < 1 or self.filter_topk < 0:
@@ -414,7 +435,7 @@ class GenerateConfig:
         """Queries asked of each chunk: `questions_per_chunk`, or its default per generator."""
         if self.questions_per_chunk is not None:
             return self.questions_per_chunk
-        return 6 if self.generator == "ict" else 3
+        return 3
 
     @property
     def paraphrase_count(self) -> int:

@@ -6,8 +6,8 @@ re-run after a crash or an edit continues where it stopped. `generate` keeps its
 journal and resumes by itself. A stage whose inputs changed never replaces a trained model or
 an export without `force`.
 
-When the fine-tuned model loses to its base model on retrieval, the pipeline exports the base
-model instead and says why.
+When the fine-tuned model is not better than its base model on retrieval (a tie included), the
+pipeline exports the base model instead and says why.
 """
 
 from __future__ import annotations
@@ -205,11 +205,12 @@ def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
 
     ws = runner.workspace
     chosen, note = str(model), "the fine-tuned model"
-    if evaluation.get("verdict") == "worse":
+    if evaluation.get("verdict") != "better":
         chosen = evaluation["base_model"]
+        against = evaluation.get("baseline", "base")
         note = (
-            f"the BASE model {chosen}: the fine-tuned one lost "
-            f"{-evaluation['delta_ndcg_at_10']:.3f} NDCG@10 on {evaluation['decided_on']}"
+            f"the BASE model {chosen}: the fine-tuned one was not better than the {against} "
+            f"({evaluation['delta_ndcg_at_10']:+.3f} NDCG@10 on {evaluation['decided_on']})"
         )
     name = runner.config.train.name
     out = ws.exports / name

@@ -1,9 +1,13 @@
 """Base vs fine-tuned, on retrieval over the whole corpus, with BM25 and hybrid reference lines.
 
-Query sets: the held-out synthetic eval pairs and, when given, real questions. For each, four
-systems: the base model, the fine-tuned model, BM25, and hybrid (BM25 + fine-tuned, fused by
-reciprocal rank). The spec's mean cosine similarity is reported too, but the verdict is decided
-on retrieval (NDCG@10), on real questions when there are any.
+Query sets: the held-out synthetic eval pairs and, when given, real questions. For each, five
+systems: the base model as edgembed runs it (the fine-tuned model's token window, passages with
+their breadcrumb line), the base model as shipped (its own window, passages without the
+breadcrumb: what a user has without edgembed), the fine-tuned model, BM25, and hybrid (BM25 +
+fine-tuned, fused by reciprocal rank). The verdict compares the fine-tuned model with the
+better of the two base systems, on retrieval (NDCG@10), on real questions when there are any.
+The synthetic eval pairs are scored against a corpus where each eval query's own sentence is
+taken out of its passage, so they cannot be answered by looking the sentence up.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from edgembed.metrics import (
 )
 from edgembed.trainer.base_model import load_sentence_transformer
 from edgembed.trainer.bm25 import BM25, reciprocal_rank_fusion
+from edgembed.trainer.datagen.pairs import Pair, read_pairs
 from edgembed.trainer.finetune import TRAINING_METRICS
 from edgembed.trainer.questions import load_real_questions
+from edgembed.trainer.training_data import heldout_texts
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -40,7 +46,9 @@ __all__ = ["QuerySetResult", "EvaluationReport", "evaluate_models", "newest_mode
 
 log = logging.getLogger(__name__)
 
-SYSTEMS = ("base", "fine-tuned", "bm25", "hybrid")
+SHIPPED = "base as shipped"
+SYSTEMS = ("base", SHIPPED, "fine-tuned", "bm25", "hybrid")
+BASELINES = ("base", SHIPPED)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,13 @@ class QuerySetResult:
     improved_share: float
     samples: list[dict[str, Any]] = field(default_factory=list)
     ndcg_delta_ci: tuple[float, float] = (0.0, 0.0)
+    baseline: str = "base"
+    per_query_ndcg: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def delta_ndcg_at_10(self) -> float:
+        """Fine-tuned minus the better base system, NDCG@10."""
+        return self.metrics["fine-tuned"].ndcg_at_10 - self.metrics[self.baseline].ndcg_at_10
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,8 +80,11 @@ class QuerySetResult:
                 "improvement": self.mean_cosine_tuned - self.mean_cosine_base,
                 "improved_share": self.improved_share,
             },
+            "baseline": self.baseline,
+            "ndcg_at_10_delta": self.delta_ndcg_at_10,
             "ndcg_at_10_delta_ci95": list(self.ndcg_delta_ci),
             "samples": self.samples,
+            "per_query_ndcg_at_10": self.per_query_ndcg,
         }
 
 
@@ -81,6 +99,7 @@ class EvaluationReport:
     decided_on: str
     verdict: str  # "better", "worse" or "tie"
     delta_ndcg_at_10: float
+    baseline: str = "base"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +109,7 @@ class EvaluationReport:
             "decided_on": self.decided_on,
             "verdict": self.verdict,
             "delta_ndcg_at_10": self.delta_ndcg_at_10,
+            "baseline": self.baseline,
             "query_sets": {qs.name: qs.to_json() for qs in self.query_sets},
         }
 
@@ -174,20 +194,41 @@ def _query_set(
     scores["bm25"] = bm25.scores(texts)
     scores["hybrid"] = reciprocal_rank_fusion(scores["bm25"], scores["fine-tuned"])
     rankings = {system: top_k(s, 10) for system, s in scores.items()}
-    base_cos = _best_relevant_cosine(embedded["base"], models["base"][1], relevant)
+    metrics = {s: retrieval_metrics(rankings[s], relevant) for s in SYSTEMS}
+    per_query = {s: ndcg_per_query(rankings[s], relevant) for s in SYSTEMS}
+    baseline = max(BASELINES, key=lambda s: metrics[s].ndcg_at_10)
+    base_cos = _best_relevant_cosine(embedded[baseline], models[baseline][1], relevant)
     tuned_cos = _best_relevant_cosine(embedded["fine-tuned"], models["fine-tuned"][1], relevant)
     return QuerySetResult(
         name=name,
-        metrics={s: retrieval_metrics(rankings[s], relevant) for s in SYSTEMS},
+        metrics=metrics,
         mean_cosine_base=float(base_cos.mean()),
         mean_cosine_tuned=float(tuned_cos.mean()),
         improved_share=float((tuned_cos > base_cos).mean()),
         samples=_samples(texts, rankings, relevant, chunks, samples),
-        ndcg_delta_ci=paired_bootstrap(
-            ndcg_per_query(rankings["base"], relevant),
-            ndcg_per_query(rankings["fine-tuned"], relevant),
-        ),
+        ndcg_delta_ci=paired_bootstrap(per_query[baseline], per_query["fine-tuned"]),
+        baseline=baseline,
+        per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in SYSTEMS},
     )
+
+
+def _corpora(
+    systems: dict[str, tuple[SentenceTransformer, list[str]]],
+    heldout: dict[int, str],
+) -> tuple[dict[str, tuple[SentenceTransformer, NDArray[np.float32]]], ...]:
+    """Each system's corpus embeddings, for real questions and for the eval pairs (where the
+    held-out chunks lose their eval sentences: only those rows are embedded again)."""
+    full: dict[str, tuple[SentenceTransformer, NDArray[np.float32]]] = {}
+    eval_corpus: dict[str, tuple[SentenceTransformer, NDArray[np.float32]]] = {}
+    rows = sorted(heldout)
+    for system, (model, texts) in systems.items():
+        vectors = _encode(model, texts)
+        full[system] = (model, vectors)
+        changed = vectors.copy()
+        if rows:
+            changed[rows] = _encode(model, [heldout[i] for i in rows])
+        eval_corpus[system] = (model, changed)
+    return full, eval_corpus
 
 
 def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationReport:
@@ -197,13 +238,12 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
         InputError: chunks.jsonl is missing, or there are no eval pairs and no questions.
         ModelError: a model cannot be found or loaded.
     """
-    from edgembed.trainer.datagen.pairs import read_pairs
-
     chunks = read_chunks(workspace.chunks)
     model_spec = config.model or str(newest_model(workspace))
     base_spec = config.base_model or _base_of(Path(model_spec))
     index = {chunk.id: i for i, chunk in enumerate(chunks)}
     query_sets: list[tuple[str, list[str], list[set[int]]]] = []
+    pairs: list[Pair] = []
     if workspace.pairs_eval.exists():
         pairs = [p for p in read_pairs(workspace.pairs_eval) if p.positive_id in index]
         if pairs:
@@ -223,18 +263,35 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
     texts = [chunk.text for chunk in chunks]
     tuned = load_sentence_transformer(model_spec, config.device)
     base = load_sentence_transformer(base_spec, config.device)
+    shipped = load_sentence_transformer(base_spec, config.device)
     # The same token window for both, so the comparison measures the fine-tuning alone.
     base.max_seq_length = tuned.max_seq_length
-    models = {
-        system: (m, _encode(m, texts)) for system, m in (("base", base), ("fine-tuned", tuned))
-    }
-    bm25 = BM25(texts)
-    results = [
-        _query_set(name, q, rel, models, bm25, chunks, config.samples)
-        for name, q, rel in query_sets
-    ]
+    rows = {index[cid]: text for cid, text in heldout_texts(pairs, chunks).items()}
+    full, heldout = _corpora(
+        {
+            "base": (base, texts),
+            SHIPPED: (shipped, [chunk.body for chunk in chunks]),
+            "fine-tuned": (tuned, texts),
+        },
+        rows,
+    )
+    results = []
+    for name, queries, relevant in query_sets:
+        synthetic = name == "eval pairs"
+        corpus_texts = [rows.get(i, text) for i, text in enumerate(texts)] if synthetic else texts
+        results.append(
+            _query_set(
+                name,
+                queries,
+                relevant,
+                heldout if synthetic else full,
+                BM25(corpus_texts),
+                chunks,
+                config.samples,
+            )
+        )
     decider = results[-1]
-    delta = decider.metrics["fine-tuned"].ndcg_at_10 - decider.metrics["base"].ndcg_at_10
+    delta = decider.delta_ndcg_at_10
     verdict = "tie" if abs(delta) < config.tolerance else ("better" if delta > 0 else "worse")
     return EvaluationReport(
         model=model_spec,
@@ -244,4 +301,5 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
         decided_on=decider.name,
         verdict=verdict,
         delta_ndcg_at_10=delta,
+        baseline=decider.baseline,
     )

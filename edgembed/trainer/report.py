@@ -42,11 +42,12 @@ def verdict_line(report: EvaluationReport) -> str:
         f"{report.delta_ndcg_at_10:+.3f} NDCG@10 on {report.decided_on}, 95% interval "
         f"{low:+.3f} to {high:+.3f} over {decider.metrics['base'].queries} queries"
     )
+    base = "the base model" if report.baseline == "base" else f"the {report.baseline}"
     if report.verdict == "worse":
-        return f"WORSE: the fine-tuned model loses to the base model ({delta}). Keep the base."
+        return f"WORSE: the fine-tuned model loses to {base} ({delta}). Keep the base."
     if report.verdict == "tie":
-        return f"TIE: no real difference from the base model ({delta})."
-    return f"BETTER: the fine-tuned model beats the base model ({delta})."
+        return f"TIE: no real difference from {base} ({delta})."
+    return f"BETTER: the fine-tuned model beats {base} ({delta})."
 
 
 def _markdown(report: EvaluationReport) -> str:
@@ -90,20 +91,27 @@ def _chart(report: EvaluationReport) -> bytes:
 
     sets = report.query_sets
     fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 4), squeeze=False)
-    colors = {"base": "#9e9e9e", "fine-tuned": "#1f77b4", "bm25": "#ff7f0e", "hybrid": "#2ca02c"}
+    colors = {
+        "base": "#9e9e9e",
+        "base as shipped": "#616161",
+        "fine-tuned": "#1f77b4",
+        "bm25": "#ff7f0e",
+        "hybrid": "#2ca02c",
+    }
+    width = 0.8 / len(SYSTEMS)
     for ax, qs in zip(axes[0], sets, strict=True):
         metrics = ("NDCG@10", "Acc@1", "Acc@3")
         for offset, system in enumerate(SYSTEMS):
             m = qs.metrics[system]
             values = (m.ndcg_at_10, m.accuracy_at_1, m.accuracy_at_3)
-            xs = [i + (offset - 1.5) * 0.2 for i in range(len(metrics))]
-            ax.bar(xs, values, width=0.2, label=system, color=colors[system])
+            xs = [i + (offset - (len(SYSTEMS) - 1) / 2) * width for i in range(len(metrics))]
+            ax.bar(xs, values, width=width, label=system, color=colors[system])
         ax.set_xticks(range(len(metrics)), metrics)
         ax.set_ylim(0, 1)
         ax.set_title(f"{qs.name} ({qs.metrics['base'].queries} queries)")
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(loc="lower right")
-    fig.suptitle("Retrieval over the whole corpus: base vs fine-tuned vs BM25 vs hybrid")
+    fig.suptitle("Retrieval over the whole corpus: base models vs fine-tuned vs BM25 vs hybrid")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from edgembed.trainer.datagen.pairs import Pair
 
-__all__ = ["TrainingData", "load_training_data", "mine_hard_negatives"]
+__all__ = ["TrainingData", "heldout_texts", "load_training_data", "mine_hard_negatives"]
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +112,42 @@ def mine_hard_negatives(
         choice = candidates[0] if candidates else int(order[-1])
         negatives.append(texts[choice])
     return negatives
+
+
+def heldout_texts(pairs: Sequence[Pair], chunks: Sequence[Chunk]) -> dict[str, str]:
+    """The text each eval chunk has in the corpus that eval queries are retrieved from.
+
+    An ICT query is a sentence of its own chunk: against the chunk as it is, finding it is a
+    string lookup (BM25 scores 1.0 NDCG@10 on such pairs). So every sentence that an eval pair
+    took out of its passage, or that holds an eval query, is taken out of the chunk here, as
+    training does. Chunks without eval pairs keep their text.
+
+    Returns:
+        chunk id -> text, for the chunks that eval pairs point at.
+    """
+    from edgembed.trainer.datagen.ict import strip_sentences
+
+    by_chunk: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        by_chunk.setdefault(pair.positive_id, []).append(pair)
+    texts: dict[str, str] = {}
+    for chunk in chunks:
+        own = by_chunk.get(chunk.id)
+        if not own:
+            continue
+        queries = [_squash(p.query) for p in own]
+        positives = [_squash(p.positive) for p in own]
+
+        def drop(
+            sentence: str, queries: list[str] = queries, positives: list[str] = positives
+        ) -> bool:
+            text = _squash(sentence.lstrip("-*• ").rstrip(";,"))
+            found = any(text in q for q in queries) or any(text not in p for p in positives)
+            return bool(text) and found
+
+        texts[chunk.id] = strip_sentences(chunk, drop)
+    return texts
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split()).lower()

@@ -49,3 +49,28 @@ def test_train_after_generate_without_eval_pairs_says_what_to_do(
     assert "has no pairs" in trained.output and "--eval-fraction" in trained.output
     assert "Traceback" not in trained.output
     assert not (tmp_path / "ws" / "models").exists()
+
+
+def test_heldout_texts_take_eval_sentences_out_of_their_chunk() -> None:
+    from edgembed.corpus import Chunk
+    from edgembed.trainer.datagen.pairs import Pair
+    from edgembed.trainer.training_data import heldout_texts
+
+    text = (
+        "Travel > Per diem\nThe per diem is 75 dollars a day. Receipts are not needed for it. "
+        "Hotels are booked in the portal."
+    )
+    chunk = Chunk("c1", "travel.md", "Travel", "Per diem", text, 20, 0)
+    other = Chunk("c2", "pto.md", "PTO", "", "PTO\nFive days roll over.", 4, 0)
+    taken = Pair(
+        "The per diem is 75 dollars a day.",
+        "c1",
+        text.replace("The per diem is 75 dollars a day. ", ""),
+        "travel.md",
+        "ict",
+        "ict",
+        "none",
+    )
+    kept = Pair("Hotels are booked in the portal.", "c1", text, "travel.md", "ict", "ict", "none")
+    texts = heldout_texts([taken, kept], [chunk, other])
+    assert texts == {"c1": "Travel > Per diem\nReceipts are not needed for it."}
