@@ -1,0 +1,123 @@
+"""Does training on logged real queries beat training on synthetic pairs alone?
+
+The protocol of the learn-from-use issue, per real-question set and seed: split the questions
+in two halves by question (seeded); hand half A to `train --queries` as an unlabeled query log
+(the format `serve --log-queries` writes); evaluate on half B both the model trained with the
+log and the model trained on synthetic pairs only (the quality benchmark's model of the same
+set and seed, so run benchmarks/quality.py first with the same --work and --label):
+
+    edgembed --workspace W2 generate DOCS --seed S --force
+    edgembed --workspace W2 train --seed S --force --queries halfA.jsonl
+    edgembed --workspace W2 evaluate --questions halfB.jsonl --model W2/models/edgembed-model
+    edgembed --workspace W  evaluate --questions halfB.jsonl            # synthetic only
+
+    .venv/bin/python benchmarks/learn_from_use.py --sets sample,perlfaq --seeds 1 --label default
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.quality import _edgembed, question_sets  # noqa: E402
+from edgembed.metrics import paired_bootstrap  # noqa: E402
+
+
+def split_questions(path: Path, out: Path) -> tuple[Path, Path]:
+    """Half A as a query log, half B as a real-questions file: the same halves for every seed,
+    so each held-out question's change can be averaged over the seeds."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    order = list(range(len(rows)))
+    random.Random("halves").shuffle(order)
+    half = set(order[: len(rows) // 2])
+    out.mkdir(parents=True, exist_ok=True)
+    log, test = out / "log.jsonl", out / "heldout.jsonl"
+    log.write_text(
+        "".join(
+            json.dumps({"time": "2026-11-30T00:00:00Z", "text": r["question"], "model": "m"}) + "\n"
+            for i, r in enumerate(rows)
+            if i in half
+        )
+    )
+    test.write_text("".join(json.dumps(r) + "\n" for i, r in enumerate(rows) if i not in half))
+    return log, test
+
+
+def _real(workspace: Path) -> dict[str, Any]:
+    report = json.loads((workspace / "reports" / "evaluate.json").read_text())
+    real: dict[str, Any] = report["query_sets"]["real questions"]
+    return real
+
+
+def run_once(name: str, seed: int, work: Path, label: str) -> dict[str, Any]:
+    qs = question_sets()[name]
+    synthetic_ws = work / label / name / f"seed{seed}"
+    if not (synthetic_ws / "models" / "edgembed-model").exists():
+        raise SystemExit(f"{synthetic_ws} has no model: run benchmarks/quality.py first")
+    used_ws = work / f"{label}-usage" / name / f"seed{seed}"
+    log, test = split_questions(qs.questions, used_ws / "halves")
+    _edgembed(used_ws, "generate", str(qs.docs), "--seed", str(seed), "--force")
+    _edgembed(used_ws, "train", "--seed", str(seed), "--force", "--queries", str(log))
+    training = json.loads(
+        (used_ws / "models" / "edgembed-model" / "edgembed_training.json").read_text()
+    )
+    _edgembed(used_ws, "evaluate", "--questions", str(test), "--allow-worse", "--samples", "0")
+    _edgembed(synthetic_ws, "evaluate", "--questions", str(test), "--allow-worse", "--samples", "0")
+    with_log, alone = _real(used_ws), _real(synthetic_ws)
+    return {
+        "set": name,
+        "seed": seed,
+        "usage": training.get("usage"),
+        "with_log": with_log["metrics"]["fine-tuned"]["ndcg_at_10"],
+        "synthetic_only": alone["metrics"]["fine-tuned"]["ndcg_at_10"],
+        "base": max(alone["metrics"][s]["ndcg_at_10"] for s in ("base", "base as shipped")),
+        "per_query_with_log": with_log["per_query_ndcg_at_10"]["fine-tuned"],
+        "per_query_alone": alone["per_query_ndcg_at_10"]["fine-tuned"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sets", default="all")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/edgembed-quality"))
+    parser.add_argument("--label", default="default")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    names = list(question_sets()) if args.sets == "all" else args.sets.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    print("set | held-out questions | base | synthetic only | with log | change (95% CI) | kept")
+    for name in names:
+        runs = [run_once(name, seed, args.work, args.label) for seed in seeds]
+        with (args.out / "learn_from_use.jsonl").open("a") as out:
+            for run in runs:
+                out.write(json.dumps({k: v for k, v in run.items() if "per_query" not in k}) + "\n")
+        after = np.mean([r["per_query_with_log"] for r in runs], axis=0)
+        before = np.mean([r["per_query_alone"] for r in runs], axis=0)
+        low, high = paired_bootstrap(before, after)
+        kept = " ".join(f"{r['usage']['logged_kept']}/{r['usage']['logged_queries']}" for r in runs)
+        mean = {
+            k: float(np.mean([r[k] for r in runs])) for k in ("base", "synthetic_only", "with_log")
+        }
+        print(
+            f"{name} | {len(after)} | {mean['base']:.3f} | {mean['synthetic_only']:.3f} | "
+            f"{mean['with_log']:.3f} | {mean['with_log'] - mean['synthetic_only']:+.3f} "
+            f"({low:+.3f}, {high:+.3f}) | {kept}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
