@@ -52,11 +52,13 @@ class BM25:
 
 
 def reciprocal_rank_fusion(
-    *score_matrices: NDArray[np.floating], k: int = 60
+    *score_matrices: NDArray[np.floating],
+    k: int = 60,
+    weights: Sequence[float] | None = None,
 ) -> NDArray[np.float64]:
-    """Fuse rankings: each list adds 1 / (k + rank) per document (rank 1 is best)."""
+    """Fuse rankings: each list adds weight / (k + rank) per document (rank 1 is best)."""
     fused = np.zeros(score_matrices[0].shape)
-    for scores in score_matrices:
+    for scores, weight in zip(score_matrices, weights or [1.0] * len(score_matrices), strict=True):
         ranks = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1) + 1
-        fused += 1.0 / (k + ranks)
+        fused += weight / (k + ranks)
     return fused

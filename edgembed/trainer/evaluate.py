@@ -4,7 +4,8 @@ Query sets: the held-out synthetic eval pairs and, when given, real questions. F
 systems: the base model as edgembed runs it (the fine-tuned model's token window, passages with
 their breadcrumb line), the base model as shipped (its own window, passages without the
 breadcrumb: what a user has without edgembed), the fine-tuned model, BM25, and hybrid (BM25 +
-fine-tuned, fused by reciprocal rank). The verdict compares the fine-tuned model with the
+fine-tuned, fused by reciprocal rank, BM25's weight chosen on the synthetic pairs and zero
+unless it clearly helps there: see `choose_hybrid_weight`). The verdict compares the fine-tuned model with the
 better of the two base systems, on retrieval (NDCG@10), on real questions when there are any.
 The synthetic eval pairs are scored against a corpus where each eval query's own sentence is
 taken out of its passage, so they cannot be answered by looking the sentence up.
@@ -64,6 +65,7 @@ class QuerySetResult:
     ndcg_delta_ci: tuple[float, float] = (0.0, 0.0)
     baseline: str = "base"
     per_query_ndcg: dict[str, list[float]] = field(default_factory=dict)
+    hybrid_weight: float = 0.0
 
     @property
     def delta_ndcg_at_10(self) -> float:
@@ -81,6 +83,7 @@ class QuerySetResult:
                 "improved_share": self.improved_share,
             },
             "baseline": self.baseline,
+            "hybrid_bm25_weight": self.hybrid_weight,
             "ndcg_at_10_delta": self.delta_ndcg_at_10,
             "ndcg_at_10_delta_ci95": list(self.ndcg_delta_ci),
             "samples": self.samples,
@@ -185,14 +188,20 @@ def _query_set(
     bm25: BM25,
     chunks: Sequence[Chunk],
     samples: int,
+    hybrid_weight: float | None,
 ) -> QuerySetResult:
+    """All systems on one query set; `hybrid_weight` None: choose it on this set."""
     scores: dict[str, NDArray[np.floating]] = {}
     embedded: dict[str, NDArray[np.float32]] = {}
     for system, (model, corpus) in models.items():
         embedded[system] = _encode(model, texts)
         scores[system] = embedded[system] @ corpus.T
     scores["bm25"] = bm25.scores(texts)
-    scores["hybrid"] = reciprocal_rank_fusion(scores["bm25"], scores["fine-tuned"])
+    if hybrid_weight is None:
+        hybrid_weight = choose_hybrid_weight(scores["bm25"], scores["fine-tuned"], relevant)
+    scores["hybrid"] = reciprocal_rank_fusion(
+        scores["bm25"], scores["fine-tuned"], weights=(hybrid_weight, 1 - hybrid_weight)
+    )
     rankings = {system: top_k(s, 10) for system, s in scores.items()}
     metrics = {s: retrieval_metrics(rankings[s], relevant) for s in SYSTEMS}
     per_query = {s: ndcg_per_query(rankings[s], relevant) for s in SYSTEMS}
@@ -209,7 +218,29 @@ def _query_set(
         ndcg_delta_ci=paired_bootstrap(per_query[baseline], per_query["fine-tuned"]),
         baseline=baseline,
         per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in SYSTEMS},
+        hybrid_weight=hybrid_weight,
     )
+
+
+def choose_hybrid_weight(
+    bm25: NDArray[np.floating], dense: NDArray[np.floating], relevant: Sequence[set[int]]
+) -> float:
+    """BM25's share in the hybrid: the weight in 0.1..0.9 that ranks these queries best, or 0
+    (dense alone) unless its gain over dense is clear (95% interval above zero).
+
+    Chosen on the synthetic eval pairs, whose sentences are taken out of the corpus: BM25 cannot
+    look them up there, so the choice is not biased toward it, and where BM25 is weak on a
+    corpus, fusing it in is not chosen.
+    """
+    dense_ndcg = ndcg_per_query(top_k(dense, 10), relevant)
+    best, best_ndcg = 0.0, dense_ndcg
+    for weight in np.arange(0.1, 1.0, 0.1):
+        fused = reciprocal_rank_fusion(bm25, dense, weights=(weight, 1 - weight))
+        ndcg = ndcg_per_query(top_k(fused, 10), relevant)
+        if ndcg.mean() > best_ndcg.mean():
+            best, best_ndcg = round(float(weight), 1), ndcg
+    low, _ = paired_bootstrap(dense_ndcg, best_ndcg)
+    return best if low > 0 else 0.0
 
 
 def _corpora(
@@ -275,9 +306,11 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
         },
         rows,
     )
-    results = []
+    results: list[QuerySetResult] = []
     for name, queries, relevant in query_sets:
         synthetic = name == "eval pairs"
+        # The synthetic pairs choose the hybrid's BM25 weight; without them it stays dense.
+        weight = None if synthetic else (results[0].hybrid_weight if results else 0.0)
         corpus_texts = [rows.get(i, text) for i, text in enumerate(texts)] if synthetic else texts
         results.append(
             _query_set(
@@ -288,6 +321,7 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
                 BM25(corpus_texts),
                 chunks,
                 config.samples,
+                weight,
             )
         )
     decider = results[-1]

@@ -97,3 +97,16 @@ def test_evaluate_cli_fails_when_the_model_is_worse(
     assert result.exit_code == 1, result.output
     assert "WORSE" in result.output and "worse than the base model" in result.output
     assert json.loads((trained.reports / "evaluate.json").read_text())["verdict"] == "worse"
+
+
+def test_the_hybrid_takes_bm25_in_only_where_it_clearly_helps() -> None:
+    import numpy as np
+
+    from edgembed.trainer.evaluate import choose_hybrid_weight
+
+    rng = np.random.default_rng(0)
+    relevant = [{i} for i in range(40)]
+    truth = np.eye(40) * 5 + rng.normal(size=(40, 40))  # ranks each query's passage near the top
+    noise = rng.normal(size=(40, 40))
+    assert choose_hybrid_weight(noise, truth, relevant) == 0.0  # BM25 useless: dense alone
+    assert choose_hybrid_weight(truth, noise, relevant) > 0.5  # BM25 right, dense lost
