@@ -28,6 +28,8 @@ __all__ = ["ALPHA", "layer_norm_peaks", "smooth_layer_norm_inputs"]
 ALPHA = 0.5
 
 Peaks = Mapping[str, NDArray[np.float32]]
+# Ops whose first output is a layer norm's (the fused embedding layer norm included).
+_LAYER_NORMS = {"LayerNormalization", "EmbedLayerNormalization", "SkipLayerNormalization"}
 
 
 def layer_norm_peaks(model_path: Path, token_ids: Sequence[Sequence[int]]) -> Peaks:
@@ -40,7 +42,7 @@ def layer_norm_peaks(model_path: Path, token_ids: Sequence[Sequence[int]]) -> Pe
     import onnxruntime as ort
 
     model = onnx.load(str(model_path))
-    names = [node.output[0] for node in model.graph.node if node.op_type == "LayerNormalization"]
+    names = [node.output[0] for node in model.graph.node if node.op_type in _LAYER_NORMS]
     known = {output.name for output in model.graph.output}
     for name in names:
         if name not in known:

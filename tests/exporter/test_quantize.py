@@ -114,13 +114,14 @@ def test_ffn_recipes_keep_the_chosen_down_projections_in_fp32(
 def test_fusion_leaves_residual_layer_norms_and_gelu_bias_plain(
     tiny_exports: dict[str, ExportResult], tmp_path: Path
 ) -> None:
-    """GELU is fused; SkipLayerNormalization and BiasGelu, slower on CPU than the ops they
-    replace (the bias then folds into the int8 product), are not, nor is Attention (its int8
-    form scales activations per call)."""
+    """GELU and attention (as MultiHeadAttention, projections outside) are fused;
+    SkipLayerNormalization and BiasGelu, slower on CPU than the ops they replace (the bias then
+    folds into the int8 product), are not, nor is Attention (its int8 form scales activations
+    per call)."""
     fused = tmp_path / "fused.onnx"
     assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
     ops = {node.op_type for node in onnx.load(str(fused)).graph.node}
-    assert {"Gelu", "LayerNormalization"} <= ops
+    assert {"Gelu", "LayerNormalization", "MultiHeadAttention"} <= ops
     assert not {"SkipLayerNormalization", "BiasGelu", "Attention"} & ops
 
 
