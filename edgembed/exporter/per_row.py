@@ -138,7 +138,7 @@ def _quantize_rows(tensor: str, k: int, const: _Constants) -> list[Any]:
 
 def _matmul(node: Any, weight: Any, const: _Constants, unsigned: bool) -> list[Any]:
     """The int8 product of already quantized rows, back in fp32 and in the input's shape."""
-    k, n = weight.dims
+    n = weight.dims[1]
     base = node.name or node.output[0]
     x = node.input[0]
     w_q, w_scale, w_zero = _quantized_weight(weight, unsigned)
