@@ -70,9 +70,12 @@ def run_once(name: str, seed: int, work: Path, label: str) -> dict[str, Any]:
     training = json.loads(
         (used_ws / "models" / "edgembed-model" / "edgembed_training.json").read_text()
     )
-    _edgembed(used_ws, "evaluate", "--questions", str(test), "--allow-worse", "--samples", "0")
-    _edgembed(synthetic_ws, "evaluate", "--questions", str(test), "--allow-worse", "--samples", "0")
-    with_log, alone = _real(used_ws), _real(synthetic_ws)
+    evaluate = ["evaluate", "--questions", str(test), "--allow-worse", "--samples", "0"]
+    synthetic_model = str(synthetic_ws / "models" / "edgembed-model")
+    _edgembed(used_ws, *evaluate, "--model", synthetic_model)
+    alone = _real(used_ws)
+    _edgembed(used_ws, *evaluate, "--model", str(used_ws / "models" / "edgembed-model"))
+    with_log = _real(used_ws)
     return {
         "set": name,
         "seed": seed,

@@ -68,17 +68,33 @@ def _edgembed(workspace: Path, *args: str) -> None:
 
 
 def run_once(
-    qs: QuestionSet, seed: int, work: Path, gen_args: list[str], train_args: list[str]
+    qs: QuestionSet,
+    seed: int,
+    work: Path,
+    gen_args: list[str],
+    train_args: list[str],
+    reuse: bool = False,
 ) -> dict[str, Any]:
-    """generate, train and evaluate one set with one seed; the figures of that run."""
+    """generate, train and evaluate one set with one seed (or, with `reuse`, read the figures
+    of that run from its workspace); the figures of that run."""
     workspace = work / qs.name / f"seed{seed}"
-    started = time.perf_counter()
-    _edgembed(workspace, "generate", str(qs.docs), "--seed", str(seed), "--force", *gen_args)
-    generated = time.perf_counter()
-    _edgembed(workspace, "train", "--seed", str(seed), "--force", *train_args)
-    trained = time.perf_counter()
-    _edgembed(
-        workspace, "evaluate", "--questions", str(qs.questions), "--allow-worse", "--samples", "0"
+    started = generated = trained = time.perf_counter()
+    if not reuse:
+        _edgembed(workspace, "generate", str(qs.docs), "--seed", str(seed), "--force", *gen_args)
+        generated = time.perf_counter()
+        _edgembed(workspace, "train", "--seed", str(seed), "--force", *train_args)
+        trained = time.perf_counter()
+        _edgembed(
+            workspace,
+            "evaluate",
+            "--questions",
+            str(qs.questions),
+            "--allow-worse",
+            "--samples",
+            "0",
+        )
+    training = json.loads(
+        (workspace / "models" / "edgembed-model" / "edgembed_training.json").read_text()
     )
     report = json.loads((workspace / "reports" / "evaluate.json").read_text())
     generate = json.loads((workspace / "reports" / "generate.json").read_text())
@@ -101,7 +117,8 @@ def run_once(
             else None
         ),
         "generate_s": round(generated - started, 1),
-        "train_s": round(trained - generated, 1),
+        "train_s": training["train_seconds"],
+        "wall_s": round(trained - started, 1),
     }
 
 
@@ -160,6 +177,9 @@ def main() -> None:
     parser.add_argument("--label", default="default")
     parser.add_argument("--generate-args", default="")
     parser.add_argument("--train-args", default="")
+    parser.add_argument(
+        "--reuse", action="store_true", help="read finished runs' figures, run nothing"
+    )
     args = parser.parse_args()
     available = question_sets()
     names = list(available) if args.sets == "all" else args.sets.split(",")
@@ -175,6 +195,7 @@ def main() -> None:
                 args.work / args.label,
                 shlex.split(args.generate_args),
                 shlex.split(args.train_args),
+                args.reuse,
             )
             run["label"] = args.label
             runs.append(run)
