@@ -5,8 +5,9 @@ systems: the base model as edgembed runs it (the fine-tuned model's token window
 their breadcrumb line), the base model as shipped (its own window, passages without the
 breadcrumb: what a user has without edgembed), the fine-tuned model, BM25, and hybrid (BM25 +
 fine-tuned, fused by reciprocal rank, BM25's weight chosen on the synthetic pairs and zero
-unless it clearly helps there: see `choose_hybrid_weight`). The verdict compares the fine-tuned model with the
-better of the two base systems, on retrieval (NDCG@10), on real questions when there are any.
+unless it clearly helps there: see `choose_hybrid_weight`). The verdict compares the
+fine-tuned model with the better of the two base systems, on retrieval (NDCG@10), on real
+questions when there are any.
 The synthetic eval pairs are scored against a corpus where each eval query's own sentence is
 taken out of its passage, so they cannot be answered by looking the sentence up.
 """
