@@ -19,7 +19,7 @@ from edgembed.atomic import read_jsonl
 from edgembed.corpus import Chunk
 from edgembed.errors import InputError
 
-__all__ = ["RealQuestion", "load_real_questions"]
+__all__ = ["RealQuestion", "load_real_questions", "normalize_text"]
 
 _WS = re.compile(r"\s+")
 
@@ -32,7 +32,8 @@ class RealQuestion:
     relevant: frozenset[int]
 
 
-def _norm(text: str) -> str:
+def normalize_text(text: str) -> str:
+    """Lower case, whitespace runs as one space: how evidence is matched to passages."""
     return _WS.sub(" ", text).strip().lower()
 
 
@@ -46,14 +47,18 @@ def _relevant(row: dict[str, Any], chunks: Sequence[Chunk], bodies: Sequence[str
     in_doc = [
         i for i, chunk in enumerate(chunks) if chunk.doc == doc or Path(chunk.doc).name == doc
     ]
-    evidence = _norm(str(row.get("evidence") or ""))
+    evidence = normalize_text(str(row.get("evidence") or ""))
     if evidence:
         found = {i for i in in_doc if evidence in bodies[i]}
         if found:
             return found
-    section = _norm(str(row.get("section") or ""))
+    section = normalize_text(str(row.get("section") or ""))
     if section:
-        found = {i for i in in_doc if section in _norm(chunks[i].section) or section in bodies[i]}
+        found = {
+            i
+            for i in in_doc
+            if section in normalize_text(chunks[i].section) or section in bodies[i]
+        }
         if found:
             return found
     return set(in_doc)
@@ -68,7 +73,7 @@ def load_real_questions(path: Path, chunks: Sequence[Chunk]) -> list[RealQuestio
     """
     if not path.exists():
         raise InputError(f"questions file {path} not found")
-    bodies = [_norm(chunk.text) for chunk in chunks]
+    bodies = [normalize_text(chunk.text) for chunk in chunks]
     questions: list[RealQuestion] = []
     unmatched: list[str] = []
     try:

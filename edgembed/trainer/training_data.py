@@ -12,6 +12,7 @@ import numpy as np
 from edgembed.config import Workspace
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError
+from edgembed.trainer.questions import normalize_text
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -135,19 +136,15 @@ def heldout_texts(pairs: Sequence[Pair], chunks: Sequence[Chunk]) -> dict[str, s
         own = by_chunk.get(chunk.id)
         if not own:
             continue
-        queries = [_squash(p.query) for p in own]
-        positives = [_squash(p.positive) for p in own]
+        queries = [normalize_text(p.query) for p in own]
+        positives = [normalize_text(p.positive) for p in own]
 
         def drop(
             sentence: str, queries: list[str] = queries, positives: list[str] = positives
         ) -> bool:
-            text = _squash(sentence.lstrip("-*• ").rstrip(";,"))
+            text = normalize_text(sentence.lstrip("-*• ").rstrip(";,"))
             found = any(text in q for q in queries) or any(text not in p for p in positives)
             return bool(text) and found
 
         texts[chunk.id] = strip_sentences(chunk, drop)
     return texts
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.split()).lower()
