@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.quality import question_sets  # noqa: E402
 from edgembed.config import ChunkConfig  # noqa: E402
 from edgembed.corpus.build import load_corpus  # noqa: E402
-from edgembed.trainer.base_model import load_sentence_transformer  # noqa: E402
+from edgembed.models import load_sentence_transformer  # noqa: E402
 from edgembed.trainer.bm25 import BM25  # noqa: E402
 from edgembed.trainer.questions import load_real_questions  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Configuration: one frozen dataclass per command, plus the workspace layout.
+"""Configuration: one frozen dataclass per command (the workspace layout is workspace.py).
 
 Sources, strongest first: command-line flags > ``EDGEMBED_*`` environment variables >
 ``edgembed.toml`` > defaults. The CLI applies that order (click's ``auto_envvar_prefix`` and
@@ -34,7 +34,6 @@ __all__ = [
     "PipelineConfig",
     "ServeSettings",
     "TrainConfig",
-    "Workspace",
     "load_toml",
 ]
 
@@ -60,42 +59,6 @@ def _underscore_keys(data: dict[str, Any]) -> dict[str, Any]:
         key.replace("-", "_"): _underscore_keys(value) if isinstance(value, dict) else value
         for key, value in data.items()
     }
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """The folder where every stage reads its inputs and writes its outputs."""
-
-    root: Path
-
-    @property
-    def chunks(self) -> Path:
-        return self.root / "chunks.jsonl"
-
-    @property
-    def pairs_train(self) -> Path:
-        return self.root / "pairs.train.jsonl"
-
-    @property
-    def pairs_eval(self) -> Path:
-        return self.root / "pairs.eval.jsonl"
-
-    @property
-    def generate_dir(self) -> Path:
-        """Per-chunk progress of `generate`, kept so an interrupted run can resume."""
-        return self.root / "generate"
-
-    @property
-    def models(self) -> Path:
-        return self.root / "models"
-
-    @property
-    def exports(self) -> Path:
-        return self.root / "exports"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.atomic import write_json
-from edgembed.config import (
-    BenchConfig,
-    EvaluateConfig,
-    PipelineConfig,
-    Workspace,
-)
+from edgembed.config import BenchConfig, EvaluateConfig, PipelineConfig
 from edgembed.errors import OutputExistsError
+from edgembed.workspace import QUESTIONS_FILE, Workspace
 
 __all__ = ["PipelineResult", "StageRun", "run_pipeline"]
 
@@ -172,7 +168,7 @@ def _train(runner: _Runner) -> Path:
 
 def _questions(config: PipelineConfig) -> Path | None:
     """--questions, or DOCS/questions.jsonl when it exists (generate never reads it)."""
-    default = config.generate.chunk.docs / "questions.jsonl"
+    default = config.generate.chunk.docs / QUESTIONS_FILE
     return config.questions or (default if default.is_file() else None)
 
 
@@ -184,7 +180,7 @@ def _evaluate(runner: _Runner, model: Path) -> dict[str, Any]:
     questions = _questions(runner.config)
     inputs = [model, ws.chunks, ws.pairs_eval, *([questions] if questions else [])]
     key = fingerprint(inputs, {"questions": str(questions)})
-    report_path = ws.reports / "evaluate.json"
+    report_path = ws.report("evaluate")
 
     def run() -> str:
         config = EvaluateConfig(
@@ -240,7 +236,7 @@ def _bench(runner: _Runner, export_dir: Path, questions: Path | None) -> None:
 
     ws = runner.workspace
     key = fingerprint([export_dir / "manifest.json"], {"bench": "quick", "q": str(questions)})
-    report = ws.reports / "bench.json"
+    report = ws.report("bench")
 
     def run() -> None:
         bench(BenchConfig(export_dir=export_dir, questions=questions, quick=True), ws)

@@ -75,8 +75,9 @@ def bundled_minilm() -> Path:
 @pytest.fixture(scope="session")
 def minilm_export(bundled_minilm: Path, tmp_path_factory: pytest.TempPathFactory) -> ExportResult:
     """The bundled MiniLM exported (fp32 + int8) into an empty workspace, as a user would."""
-    from edgembed.config import ExportConfig, Workspace
+    from edgembed.config import ExportConfig
     from edgembed.exporter import export_model
+    from edgembed.workspace import Workspace
 
     workspace = Workspace(tmp_path_factory.mktemp("minilm-ws"))
     return export_model(ExportConfig(model="bundled:all-MiniLM-L6-v2"), workspace)

@@ -28,7 +28,7 @@ BASE_MODEL = "bundled:all-MiniLM-L6-v2"
 
 
 def _base_scores(questions: list[str], chunks: list[str]) -> object:
-    from edgembed.trainer.base_model import load_sentence_transformer
+    from edgembed.models import load_sentence_transformer
 
     model = load_sentence_transformer(BASE_MODEL, "cpu")
     encode = {"batch_size": 32, "normalize_embeddings": True, "convert_to_numpy": True}

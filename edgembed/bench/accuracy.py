@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.bench.backends import PYTORCH, Backend
-from edgembed.config import Workspace
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.metrics import RetrievalMetrics, retrieval_metrics, top_k
 from edgembed.progress import progress
 from edgembed.trainer.datagen.pairs import read_pairs
 from edgembed.trainer.questions import load_real_questions
+from edgembed.workspace import Workspace
 
 __all__ = ["AccuracyResult", "QuerySet", "load_query_sets", "measure_accuracy"]
 

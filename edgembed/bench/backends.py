@@ -101,7 +101,7 @@ def _pytorch(model: str, threads: int | None) -> Backend:
         import torch
     except ImportError as exc:
         raise MissingExtraError("torch", "train") from exc
-    from edgembed.trainer.base_model import load_sentence_transformer
+    from edgembed.models import load_sentence_transformer
 
     if threads is not None:
         torch.set_num_threads(threads)

@@ -37,43 +37,20 @@ from edgembed.bench.peak import ModelCost, Peak, model_cost, peak_calls, peak_fr
 from edgembed.bench.report import write_bench_report
 from edgembed.bench.result import BenchReport
 from edgembed.bench.stats import StopRule, run_interleaved
-from edgembed.config import BENCH_SECTIONS, BenchConfig, Workspace
-from edgembed.errors import ManifestError, MissingExtraError
-from edgembed.runtime import MANIFEST_NAME, read_manifest, verify_file
+from edgembed.config import BENCH_SECTIONS, BenchConfig
+from edgembed.errors import MissingExtraError
+from edgembed.models import find_export
+from edgembed.runtime import read_manifest, verify_file
 from edgembed.runtime.session import load_tokenizer
+from edgembed.workspace import Workspace
 
-__all__ = ["BenchOutcome", "bench", "find_export", "run_bench", "stop_rule"]
+__all__ = ["BenchOutcome", "bench", "run_bench", "stop_rule"]
 
 log = logging.getLogger(__name__)
 
 HTTP_SHAPE = Shape(1, 16)
 """The HTTP section sends one 16-token query per request."""
 _COLD_RUNS = 3
-
-
-def find_export(export_dir: Path | None, workspace: Workspace) -> Path:
-    """The export to measure: `export_dir` (a folder, or a name under WORKSPACE/exports), or
-    the newest export in the workspace.
-
-    Raises:
-        ManifestError: there is none.
-    """
-    if export_dir is not None:
-        if export_dir.is_dir():
-            return export_dir
-        named = workspace.exports / export_dir
-        if named.is_dir():
-            return named
-        raise ManifestError(
-            f"{export_dir} is not a folder, nor the name of one under {workspace.exports}. "
-            "Run `edgembed export` first, or pass the folder it wrote."
-        )
-    found = sorted(workspace.exports.glob(f"*/{MANIFEST_NAME}"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise ManifestError(
-            f"no export under {workspace.exports}. Run `edgembed export` first, or pass EXPORT_DIR."
-        )
-    return found[-1].parent
 
 
 def stop_rule(config: BenchConfig) -> StopRule:

@@ -10,9 +10,10 @@ import click
 
 from edgembed import __version__
 from edgembed.cli.options import CliState
-from edgembed.config import Workspace, load_toml
+from edgembed.config import load_toml
 from edgembed.errors import EdgembedError
 from edgembed.progress import configure_logging
+from edgembed.workspace import Workspace
 
 __all__ = ["cli", "main"]
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from edgembed.config import Workspace
+from edgembed.workspace import Workspace
 
 __all__ = [
     "CliState",

@@ -8,7 +8,9 @@ import click
 
 from edgembed.cli.options import CliState, pass_state
 from edgembed.config import ServeSettings
-from edgembed.errors import MissingExtraError
+from edgembed.errors import ManifestError, MissingExtraError
+from edgembed.models import find_export
+from edgembed.workspace import chunks_file
 
 __all__ = ["serve"]
 
@@ -261,20 +263,14 @@ def serve(
 
 
 def _find_export(export_dir: Path, state: CliState, param_hint: str = "EXPORT_DIR") -> Path:
-    if export_dir.is_dir():
-        return export_dir
-    named = state.workspace.exports / export_dir
-    if named.is_dir():
-        return named
-    raise click.BadParameter(
-        f"{export_dir} is not a folder, nor the name of one under {state.workspace.exports}. "
-        "Run `edgembed export` first, or pass the folder it wrote.",
-        param_hint=param_hint,
-    )
+    try:
+        return find_export(export_dir, state.workspace)
+    except ManifestError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from exc
 
 
 def _find_corpus(corpus: Path) -> Path:
-    chunks = corpus / "chunks.jsonl" if corpus.is_dir() else corpus
+    chunks = chunks_file(corpus)
     if not chunks.is_file():
         raise click.BadParameter(
             f"{corpus} holds no chunks.jsonl. Pass a workspace after `edgembed chunk DOCS` "

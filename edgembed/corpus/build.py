@@ -10,15 +10,16 @@ import statistics
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from edgembed.config import ChunkConfig, Workspace
+from edgembed.config import ChunkConfig
 from edgembed.corpus.chunker import Chunk, chunk_documents
 from edgembed.corpus.loaders import load_documents
 from edgembed.corpus.store import write_chunks
 from edgembed.errors import InputError, NoDocumentsError
+from edgembed.workspace import QUESTIONS_FILE, Workspace
 
 __all__ = ["EXCLUDED_FILES", "ChunkSummary", "build_corpus", "load_corpus"]
 
-EXCLUDED_FILES = frozenset({"questions.jsonl"})
+EXCLUDED_FILES = frozenset({QUESTIONS_FILE})
 """Never training material: questions.jsonl holds the real questions that evaluation uses."""
 
 

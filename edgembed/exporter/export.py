@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgembed.config import ExportConfig, Workspace
+from edgembed.config import ExportConfig
 from edgembed.exporter.folder import (
     FP32_FILE,
     INT8_FILE,
@@ -42,8 +42,9 @@ from edgembed.exporter.parity import (
 from edgembed.exporter.parity_texts import ParityTexts, load_parity_texts
 from edgembed.exporter.quantize import detect_isa
 from edgembed.exporter.source import find_source
+from edgembed.models import load_sentence_transformer
 from edgembed.runtime import Manifest
-from edgembed.trainer.base_model import load_sentence_transformer
+from edgembed.workspace import Workspace
 
 __all__ = ["ExportResult", "export_model"]
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgembed.atomic import read_jsonl
-from edgembed.config import Workspace
 from edgembed.corpus import read_chunks
 from edgembed.errors import InputError
 from edgembed.trainer.questions import load_real_questions
+from edgembed.workspace import Workspace
 
 __all__ = ["BUILTIN_TEXTS", "SHORT_TEXTS", "ParityTexts", "load_parity_texts"]
 

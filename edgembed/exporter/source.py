@@ -8,21 +8,16 @@ Pooling is read from the sentence-transformers folder itself, never assumed. Bot
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgembed.config import Workspace
 from edgembed.errors import ExportError, ModelError
-from edgembed.trainer.base_model import resolve_model
-from edgembed.trainer.evaluate import newest_model
-from edgembed.trainer.finetune import TRAINING_METRICS
+from edgembed.models import find_model, training_metrics
+from edgembed.workspace import Workspace
 
 __all__ = ["SUPPORTED_POOLING", "SourceModel", "find_source", "read_pooling"]
-
-log = logging.getLogger(__name__)
 
 SUPPORTED_POOLING = ("mean", "cls")
 
@@ -65,9 +60,9 @@ def find_source(spec: str | None, workspace: Workspace) -> SourceModel:
         ModelError: there is no such model, or no trained model when `spec` is None.
         ExportError: the folder is not a sentence-transformers model edgembed can export.
     """
-    path = newest_model(workspace) if spec is None else resolve_model(spec)
+    path = find_model(spec, workspace)
     modules = _modules(path)
-    evaluation = _training_metrics(path)
+    evaluation = training_metrics(path)
     base = evaluation.get("base_model") if evaluation else None
     return SourceModel(
         path=path,
@@ -137,15 +132,3 @@ def _pooling_modes(config: Mapping[str, Any]) -> list[str]:
     if isinstance(mode, list):
         return [str(m) for m in mode]
     return [name for key, name in _LEGACY_POOLING_KEYS.items() if config.get(key) is True]
-
-
-def _training_metrics(path: Path) -> dict[str, Any] | None:
-    metrics_file = path / TRAINING_METRICS
-    if not metrics_file.is_file():
-        return None
-    try:
-        data = json.loads(metrics_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        log.warning("ignoring %s: %s", metrics_file, exc)
-        return None
-    return data if isinstance(data, dict) else None

@@ -34,6 +34,7 @@ from edgembed.server.schemas import (
     SearchResponse,
     SearchResults,
 )
+from edgembed.workspace import chunks_file
 
 if TYPE_CHECKING:
     from edgembed.corpus import Chunk
@@ -57,7 +58,7 @@ def load_passages(corpus: Path) -> list[Chunk]:
     """
     from edgembed.corpus import read_chunks  # the loaders' imports only when a corpus is served
 
-    path = corpus / "chunks.jsonl" if corpus.is_dir() else corpus
+    path = chunks_file(corpus)
     chunks = read_chunks(path)
     if not chunks:
         raise InputError(f"{path} holds no passages. Run `edgembed chunk DOCS` first.")

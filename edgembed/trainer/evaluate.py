@@ -14,7 +14,6 @@ taken out of its passage, so they cannot be answered by looking the sentence up.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from edgembed.config import EvaluateConfig, Workspace
+from edgembed.config import EvaluateConfig
 from edgembed.corpus import Chunk, read_chunks
-from edgembed.errors import InputError, ModelError
+from edgembed.errors import InputError
 from edgembed.metrics import (
     RetrievalMetrics,
     ndcg_per_query,
@@ -34,17 +33,17 @@ from edgembed.metrics import (
     retrieval_metrics,
     top_k,
 )
-from edgembed.trainer.base_model import load_sentence_transformer
+from edgembed.models import base_model_of, load_sentence_transformer, newest_model
 from edgembed.trainer.bm25 import BM25, reciprocal_rank_fusion
 from edgembed.trainer.datagen.pairs import Pair, read_pairs
-from edgembed.trainer.finetune import TRAINING_METRICS
 from edgembed.trainer.questions import load_real_questions
 from edgembed.trainer.training_data import heldout_texts
+from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["QuerySetResult", "EvaluationReport", "evaluate_models", "newest_model"]
+__all__ = ["QuerySetResult", "EvaluationReport", "evaluate_models"]
 
 log = logging.getLogger(__name__)
 
@@ -116,31 +115,6 @@ class EvaluationReport:
             "baseline": self.baseline,
             "query_sets": {qs.name: qs.to_json() for qs in self.query_sets},
         }
-
-
-def newest_model(workspace: Workspace) -> Path:
-    """The most recently trained model folder under WORKSPACE/models/.
-
-    Raises:
-        ModelError: there is none.
-    """
-    folders = (
-        [p for p in workspace.models.glob("*") if p.is_dir() and not p.name.startswith(".")]
-        if workspace.models.exists()
-        else []
-    )
-    if not folders:
-        raise ModelError(f"no trained model in {workspace.models}. Run `edgembed train` first.")
-    return max(folders, key=lambda p: p.stat().st_mtime)
-
-
-def _base_of(model_dir: Path) -> str:
-    metrics = model_dir / TRAINING_METRICS
-    if not metrics.exists():
-        raise ModelError(
-            f"{model_dir} has no {TRAINING_METRICS}, so its base model is unknown: pass --base."
-        )
-    return str(json.loads(metrics.read_text())["base_model"])
 
 
 def _encode(model: SentenceTransformer, texts: Sequence[str]) -> NDArray[np.float32]:
@@ -272,7 +246,7 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
     """
     chunks = read_chunks(workspace.chunks)
     model_spec = config.model or str(newest_model(workspace))
-    base_spec = config.base_model or _base_of(Path(model_spec))
+    base_spec = config.base_model or base_model_of(Path(model_spec))
     index = {chunk.id: i for i, chunk in enumerate(chunks)}
     query_sets: list[tuple[str, list[str], list[set[int]]]] = []
     pairs: list[Pair] = []

@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgembed.atomic import write_json
-from edgembed.config import TrainConfig, Workspace
+from edgembed.config import TrainConfig
 from edgembed.corpus import Chunk
 from edgembed.errors import MissingExtraError, OutputExistsError, TrainingError
+from edgembed.models import (
+    TRAINING_METRICS,
+    load_sentence_transformer,
+    pick_device,
+    resolve_model,
+)
 from edgembed.progress import progress_enabled
-from edgembed.trainer.base_model import load_sentence_transformer, pick_device, resolve_model
 from edgembed.trainer.model_card import write_model_card
 from edgembed.trainer.training_data import (
     TrainingData,
@@ -27,6 +32,7 @@ from edgembed.trainer.training_data import (
     mine_hard_negatives,
 )
 from edgembed.trainer.usage import FeedbackRow, label_queries, read_feedback, read_query_log
+from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -35,7 +41,6 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "TRAINING_METRICS",
     "TrainResult",
     "corpus_evaluator",
     "fit_max_seq_length",
@@ -46,9 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-TRAINING_METRICS = "edgembed_training.json"
-
 
 @dataclass(frozen=True)
 class TrainResult:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edgembed.config import Workspace
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError
 from edgembed.trainer.questions import normalize_text
+from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

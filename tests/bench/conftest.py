@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from edgembed.cli.main import cli
-from edgembed.config import ExportConfig, Workspace
+from edgembed.config import ExportConfig
+from edgembed.workspace import Workspace
 from tests.conftest import SAMPLE_DOCS
 
 DOCS = ("pto_policy.md", "code_of_conduct.md", "sick_leave_and_bereavement.md")

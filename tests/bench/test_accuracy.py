@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 
 from edgembed.bench.accuracy import QuerySet, load_query_sets, measure_accuracy
 from edgembed.bench.backends import Backend
-from edgembed.config import Workspace
 from edgembed.corpus import read_chunks
+from edgembed.workspace import Workspace
 
 
 def bag_of_words(noise: float = 0.0) -> Backend:

@@ -15,8 +15,9 @@ from edgembed.bench.backends import load_backends
 from edgembed.bench.coldstart import measure_cold_start
 from edgembed.bench.gate import load_baseline
 from edgembed.cli.main import cli
-from edgembed.config import BenchConfig, Workspace
+from edgembed.config import BenchConfig
 from edgembed.errors import ConfigError, ModelError
+from edgembed.workspace import Workspace
 
 
 def bench(workspace: Path, *args: str) -> Result:

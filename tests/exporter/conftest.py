@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import ExportConfig, Workspace
+from edgembed.config import ExportConfig
 from edgembed.exporter import ExportResult, export_model
+from edgembed.workspace import Workspace
 
 
 @pytest.fixture(scope="session")

@@ -13,13 +13,14 @@ import pytest
 
 import edgembed.exporter.int8_search as int8_search
 import edgembed.exporter.parity as parity_module
-from edgembed.config import ExportConfig, Workspace
+from edgembed.config import ExportConfig
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.errors import ExportError, ManifestError, OutputExistsError
 from edgembed.exporter import ExportResult, export_model
 from edgembed.exporter.parity import GateResult, VariantParity
 from edgembed.exporter.parity_texts import BUILTIN_TEXTS
 from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
+from edgembed.workspace import Workspace
 
 POOLINGS = ("mean", "cls")
 

@@ -34,8 +34,8 @@ def test_exports_a_model_folder_and_prints_the_parity_table(
 
 
 def test_real_questions_decide_the_gate(tiny_mean_model: Path, tmp_path: Path) -> None:
-    from edgembed.config import Workspace
     from edgembed.corpus import Chunk, write_chunks
+    from edgembed.workspace import Workspace
 
     write_chunks(
         Workspace(tmp_path).chunks,

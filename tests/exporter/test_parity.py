@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgembed.config import Workspace
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.errors import ExportError, InputError
 from edgembed.exporter.parity import (
@@ -25,6 +24,7 @@ from edgembed.exporter.parity_texts import (
     ParityTexts,
     load_parity_texts,
 )
+from edgembed.workspace import Workspace
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import Workspace
 from edgembed.errors import ExportError, ModelError
 from edgembed.exporter.source import find_source, read_pooling
+from edgembed.workspace import Workspace
 
 POOLING_MODULE = [{"idx": 1, "name": "1", "path": "1_Pooling", "type": "x.models.Pooling"}]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import ExportConfig, Workspace
+from edgembed.config import ExportConfig
+from edgembed.workspace import Workspace
 
 
 @pytest.fixture(scope="session")

@@ -56,8 +56,9 @@ def embed(client: TestClient[Any], payload: Any, **headers: str) -> Any:
 @pytest.fixture(scope="session")
 def real_export(tiny_mean_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real export folder (fp32 + int8 ONNX, manifest) of the tiny mean-pooling model."""
-    from edgembed.config import ExportConfig, Workspace
+    from edgembed.config import ExportConfig
     from edgembed.exporter import export_model
+    from edgembed.workspace import Workspace
 
     root = tmp_path_factory.mktemp("export")
     # A random tiny model may miss the int8 accuracy gate; the server tests need the file.

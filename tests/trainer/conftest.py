@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import Workspace
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.trainer.datagen.pairs import Pair, write_pairs
+from edgembed.workspace import Workspace
 
 TOPICS = [
     ("pto.md", "Carry-over", "Up to five unused PTO days roll over into the next year."),

@@ -7,11 +7,12 @@ import pytest
 from click.testing import CliRunner
 
 from edgembed.cli.main import cli
-from edgembed.config import EvaluateConfig, TrainConfig, Workspace
+from edgembed.config import EvaluateConfig, TrainConfig
 from edgembed.errors import InputError, ModelError
 from edgembed.trainer.evaluate import evaluate_models
 from edgembed.trainer.finetune import train_model
 from edgembed.trainer.report import verdict_line, write_evaluation_report
+from edgembed.workspace import Workspace
 
 
 @pytest.fixture()

@@ -7,9 +7,11 @@ import pytest
 from click.testing import CliRunner
 
 from edgembed.cli.main import cli
-from edgembed.config import TrainConfig, Workspace
+from edgembed.config import TrainConfig
 from edgembed.errors import ConfigError, InputError, ModelError, OutputExistsError
-from edgembed.trainer.finetune import TRAINING_METRICS, train_model
+from edgembed.models import TRAINING_METRICS
+from edgembed.trainer.finetune import train_model
+from edgembed.workspace import Workspace
 
 
 def test_train_writes_model_metrics_and_card(workspace: Workspace, tiny_mean_model: Path) -> None:
@@ -54,7 +56,7 @@ def test_train_cls_model_with_hard_negatives_and_matryoshka(
 def test_saved_weights_are_halfway_between_base_and_best(tiny_mean_model: Path) -> None:
     import torch
 
-    from edgembed.trainer.base_model import load_sentence_transformer
+    from edgembed.models import load_sentence_transformer
     from edgembed.trainer.finetune import merge_with_base
 
     model = load_sentence_transformer(str(tiny_mean_model), "cpu")

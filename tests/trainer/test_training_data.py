@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from edgembed.cli.main import cli
-from edgembed.config import Workspace
 from edgembed.errors import InputError
 from edgembed.trainer.datagen.pairs import write_pairs
 from edgembed.trainer.training_data import load_training_data
+from edgembed.workspace import Workspace
 
 
 def _document(topic: str) -> str:

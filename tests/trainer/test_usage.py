@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from edgembed.cli.main import cli
-from edgembed.config import Workspace
 from edgembed.corpus import read_chunks
 from edgembed.errors import InputError
-from edgembed.trainer.base_model import load_sentence_transformer
+from edgembed.models import load_sentence_transformer
 from edgembed.trainer.usage import label_queries, read_feedback, read_query_log
+from edgembed.workspace import Workspace
 from tests.trainer.conftest import QUESTIONS
 
 SCHEMA = (

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgembed.corpus import Chunk
-from edgembed.trainer.base_model import load_sentence_transformer
+from edgembed.models import load_sentence_transformer
 
 __all__ = ["INCONSISTENT", "ConsistencyFilter"]
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from edgembed.atomic import write_json
-from edgembed.config import GenerateConfig, Workspace
+from edgembed.config import GenerateConfig
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.corpus.build import load_corpus
 from edgembed.errors import GeneratorError, OutputExistsError
@@ -32,6 +32,7 @@ from edgembed.trainer.datagen.pairs import Pair, split_by_chunk, write_pairs
 from edgembed.trainer.datagen.registry import make_generator
 from edgembed.trainer.datagen.summary import GenerateSummary
 from edgembed.trainer.datagen.worker import ChunkWorker
+from edgembed.workspace import Workspace
 
 __all__ = ["generate_pairs"]
 
@@ -98,7 +99,7 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
         seconds_per_chunk=sum(r.seconds for r in records) / max(len(records), 1),
         seconds=time.perf_counter() - started,
     )
-    write_json(workspace.reports / "generate.json", summary.to_json())
+    write_json(workspace.report("generate"), summary.to_json())
     return summary
 
 

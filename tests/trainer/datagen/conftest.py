@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import ChunkConfig, GenerateConfig, Workspace
+from edgembed.config import ChunkConfig, GenerateConfig
 from edgembed.corpus import Chunk
 from edgembed.trainer.datagen import GENERATORS, GenerateSummary, Generation, QuestionGenerator
 from edgembed.trainer.datagen.base import AnswerShape, Candidate
 from edgembed.trainer.datagen.llm import LLMQuestionGenerator
+from edgembed.workspace import Workspace
 from tests.conftest import SAMPLE_DOCS
 from tests.trainer.datagen.fake_llm import scripted_reply
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import LLMConfig, Workspace
+from edgembed.config import LLMConfig
 from edgembed.errors import ConfigError, GeneratorError, InputError, MissingExtraError
 from edgembed.trainer.datagen import generate_pairs, read_pairs
 from edgembed.trainer.datagen import llamacpp as llamacpp_module
 from edgembed.trainer.datagen.llamacpp import LlamaCppBackend, bundled_smollm2
+from edgembed.workspace import Workspace
 from tests.conftest import SAMPLE_DOCS
 from tests.trainer.datagen.conftest import llm_verdicts, make_config
 

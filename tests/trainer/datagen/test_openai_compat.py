@@ -14,13 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from edgembed.config import GenerateConfig, LLMConfig, Workspace
+from edgembed.config import GenerateConfig, LLMConfig
 from edgembed.errors import ConfigError, LLMUnavailableError
 from edgembed.trainer.datagen import generate_pairs, load_corpus, make_generator, read_pairs
 from edgembed.trainer.datagen.base import AnswerShape
 from edgembed.trainer.datagen.llamacpp import bundled_smollm2
 from edgembed.trainer.datagen.openai_compat import OpenAIBackend
 from edgembed.trainer.datagen.prompts import SYSTEM, question_prompt
+from edgembed.workspace import Workspace
 from tests.conftest import SAMPLE_DOCS
 from tests.trainer.datagen.conftest import llm_verdicts, make_config
 from tests.trainer.datagen.fake_llm import FakeLLMServer

