@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgembed.exporter.parity_texts import BUILTIN_TEXTS, SHORT_TEXTS  # noqa: E402
+from edgembed.evaluation.texts import BUILTIN_TEXTS, SHORT_TEXTS  # noqa: E402
 from edgembed.runtime import OnnxEmbedder  # noqa: E402
 
 QUERY = "How many PTO days carry over?"

@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.quality import question_sets  # noqa: E402
 from edgembed.config import ChunkConfig  # noqa: E402
 from edgembed.corpus.build import load_corpus  # noqa: E402
+from edgembed.evaluation.bm25 import BM25  # noqa: E402
+from edgembed.evaluation.questions import load_real_questions  # noqa: E402
 from edgembed.models import load_sentence_transformer  # noqa: E402
-from edgembed.trainer.bm25 import BM25  # noqa: E402
-from edgembed.trainer.questions import load_real_questions  # noqa: E402
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.quality import _edgembed, question_sets  # noqa: E402
-from edgembed.metrics import paired_bootstrap  # noqa: E402
+from edgembed.evaluation.bootstrap import paired_bootstrap  # noqa: E402
 
 
 def split_questions(path: Path, out: Path) -> tuple[Path, Path]:

@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgembed.metrics import paired_bootstrap  # noqa: E402
+from edgembed.evaluation.bootstrap import paired_bootstrap  # noqa: E402
 
 DEVSETS = ROOT / "benchmarks" / "devsets"
 EDGEMBED = [str(Path(sys.executable).parent / "edgembed")]

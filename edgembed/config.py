@@ -167,7 +167,7 @@ class EvaluateConfig:
     Attributes:
         model: the fine-tuned model (a folder or model name); None: the newest under models/.
         base_model: the model it started from; None: read from the model's training metrics.
-        questions: a JSONL of real questions (see edgembed.trainer.questions); None: none.
+        questions: a JSONL of real questions (see edgembed.evaluation.questions); None: none.
         samples: how many sample queries to show with their top hits before and after.
         tolerance: NDCG@10 differences smaller than this count as a tie.
     """

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from edgembed.config import ChunkConfig
 from edgembed.corpus.build import load_corpus
-from edgembed.metrics import retrieval_metrics, top_k
-from edgembed.trainer.bm25 import BM25
-from edgembed.trainer.questions import load_real_questions
+from edgembed.evaluation.bm25 import BM25
+from edgembed.evaluation.questions import load_real_questions
+from edgembed.evaluation.retrieval import retrieval_metrics, top_k
 
 HERE = Path(__file__).resolve().parent
 BASE_MODEL = "bundled:all-MiniLM-L6-v2"

@@ -1,34 +1,22 @@
 """Retrieval accuracy per backend, over the whole chunk corpus, and its change from PyTorch.
 
 The query sets are the workspace's held-out eval pairs and, when given, the real questions,
-exactly as `edgembed evaluate` reads them; the metrics are edgembed.metrics'.
+read by edgembed.evaluation as `edgembed evaluate` reads them, and scored with its metrics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from edgembed.bench.backends import PYTORCH, Backend
-from edgembed.corpus import Chunk, read_chunks
-from edgembed.metrics import RetrievalMetrics, retrieval_metrics, top_k
+from edgembed.corpus import Chunk
+from edgembed.evaluation.query_sets import QuerySet
+from edgembed.evaluation.retrieval import RetrievalMetrics, retrieval_metrics, top_k
 from edgembed.progress import progress
-from edgembed.trainer.datagen.pairs import read_pairs
-from edgembed.trainer.questions import load_real_questions
-from edgembed.workspace import Workspace
 
-__all__ = ["AccuracyResult", "QuerySet", "load_query_sets", "measure_accuracy"]
-
-
-@dataclass(frozen=True)
-class QuerySet:
-    """Queries and, per query, the corpus indices that answer it."""
-
-    name: str
-    queries: list[str]
-    relevant: list[set[int]]
+__all__ = ["AccuracyResult", "measure_accuracy"]
 
 
 @dataclass(frozen=True)
@@ -64,39 +52,6 @@ class AccuracyResult:
                 "delta_accuracy_at_3": self.delta(name, "accuracy_at_3"),
             }
         return {"query_set": self.query_set, "queries": self.queries, "backends": backends}
-
-
-def load_query_sets(
-    workspace: Workspace, questions: Path | None
-) -> tuple[list[Chunk], list[QuerySet]]:
-    """The chunk corpus and the query sets to score on it (eval pairs, real questions).
-
-    Returns:
-        no chunks and no sets when the workspace has no chunks.jsonl (nothing to retrieve
-        from); the caller notes that accuracy was skipped.
-
-    Raises:
-        InputError: a file exists but is malformed, or the questions match no chunk.
-    """
-    if not workspace.chunks.exists():
-        return [], []
-    chunks = read_chunks(workspace.chunks)
-    index = {chunk.id: i for i, chunk in enumerate(chunks)}
-    sets: list[QuerySet] = []
-    if workspace.pairs_eval.exists():
-        pairs = [p for p in read_pairs(workspace.pairs_eval) if p.positive_id in index]
-        if pairs:
-            sets.append(
-                QuerySet(
-                    "eval pairs", [p.query for p in pairs], [{index[p.positive_id]} for p in pairs]
-                )
-            )
-    if questions is not None:
-        real = load_real_questions(questions, chunks)
-        sets.append(
-            QuerySet("real questions", [q.question for q in real], [set(q.relevant) for q in real])
-        )
-    return chunks, sets
 
 
 def measure_accuracy(

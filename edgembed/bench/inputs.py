@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from edgembed.errors import InputError
-from edgembed.exporter.parity_texts import BUILTIN_TEXTS
+from edgembed.evaluation.texts import BUILTIN_TEXTS
 
 __all__ = ["QUICK_SHAPES", "SHAPES", "Shape", "exact_texts"]
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from edgembed.bench.accuracy import AccuracyResult, load_query_sets, measure_accuracy
+from edgembed.bench.accuracy import AccuracyResult, measure_accuracy
 from edgembed.bench.backends import PYTORCH, Backend, load_backends, physical_cores
 from edgembed.bench.coldstart import ColdStart, measure_cold_start
 from edgembed.bench.gate import (
@@ -39,6 +39,7 @@ from edgembed.bench.result import BenchReport
 from edgembed.bench.stats import StopRule, run_interleaved
 from edgembed.config import BENCH_SECTIONS, BenchConfig
 from edgembed.errors import MissingExtraError
+from edgembed.evaluation.query_sets import load_query_sets
 from edgembed.models import find_export
 from edgembed.runtime import read_manifest, verify_file
 from edgembed.runtime.session import load_tokenizer

@@ -16,8 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.errors import ExportError
+from edgembed.evaluation.bootstrap import paired_bootstrap
+from edgembed.evaluation.retrieval import ndcg_per_query, rank_corpus, top_k
 from edgembed.exporter.parity_texts import ParityTexts
-from edgembed.metrics import ndcg_per_query, paired_bootstrap, rank_corpus, top_k
 from edgembed.progress import progress, progress_enabled
 
 if TYPE_CHECKING:

@@ -26,17 +26,11 @@ from numpy.typing import NDArray
 from edgembed.config import EvaluateConfig
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError
-from edgembed.metrics import (
-    RetrievalMetrics,
-    ndcg_per_query,
-    paired_bootstrap,
-    retrieval_metrics,
-    top_k,
-)
+from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
+from edgembed.evaluation.bootstrap import paired_bootstrap
+from edgembed.evaluation.query_sets import EVAL_PAIRS, build_query_sets, eval_pairs
+from edgembed.evaluation.retrieval import RetrievalMetrics, ndcg_per_query, retrieval_metrics, top_k
 from edgembed.models import base_model_of, load_sentence_transformer, newest_model
-from edgembed.trainer.bm25 import BM25, reciprocal_rank_fusion
-from edgembed.trainer.datagen.pairs import Pair, read_pairs
-from edgembed.trainer.questions import load_real_questions
 from edgembed.trainer.training_data import heldout_texts
 from edgembed.workspace import Workspace
 
@@ -248,19 +242,8 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
     model_spec = config.model or str(newest_model(workspace))
     base_spec = config.base_model or base_model_of(Path(model_spec))
     index = {chunk.id: i for i, chunk in enumerate(chunks)}
-    query_sets: list[tuple[str, list[str], list[set[int]]]] = []
-    pairs: list[Pair] = []
-    if workspace.pairs_eval.exists():
-        pairs = [p for p in read_pairs(workspace.pairs_eval) if p.positive_id in index]
-        if pairs:
-            query_sets.append(
-                ("eval pairs", [p.query for p in pairs], [{index[p.positive_id]} for p in pairs])
-            )
-    if config.questions is not None:
-        real = load_real_questions(config.questions, chunks)
-        query_sets.append(
-            ("real questions", [q.question for q in real], [set(q.relevant) for q in real])
-        )
+    pairs = eval_pairs(workspace, chunks)
+    query_sets = build_query_sets(chunks, pairs, config.questions)
     if not query_sets:
         raise InputError(
             "nothing to evaluate on: no eval pairs in the workspace and no --questions file. "
@@ -282,16 +265,16 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
         rows,
     )
     results: list[QuerySetResult] = []
-    for name, queries, relevant in query_sets:
-        synthetic = name == "eval pairs"
+    for query_set in query_sets:
+        synthetic = query_set.name == EVAL_PAIRS
         # The synthetic pairs choose the hybrid's BM25 weight; without them it stays dense.
         weight = None if synthetic else (results[0].hybrid_weight if results else 0.0)
         corpus_texts = [rows.get(i, text) for i, text in enumerate(texts)] if synthetic else texts
         results.append(
             _query_set(
-                name,
-                queries,
-                relevant,
+                query_set.name,
+                query_set.queries,
+                query_set.relevant,
                 heldout if synthetic else full,
                 BM25(corpus_texts),
                 chunks,

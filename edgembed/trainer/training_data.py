@@ -11,13 +11,13 @@ import numpy as np
 
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError
-from edgembed.trainer.questions import normalize_text
+from edgembed.evaluation.questions import normalize_text
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from edgembed.trainer.datagen.pairs import Pair
+    from edgembed.corpus.pairs import Pair
 
 __all__ = ["TrainingData", "heldout_texts", "load_training_data", "mine_hard_negatives"]
 
@@ -40,7 +40,7 @@ def load_training_data(workspace: Workspace) -> TrainingData:
         InputError: a file is missing or empty (the eval pairs too: they pick the best epoch);
             the message says which command makes it.
     """
-    from edgembed.trainer.datagen.pairs import read_pairs
+    from edgembed.corpus.pairs import read_pairs
 
     chunks = tuple(read_chunks(workspace.chunks))
     missing = [p for p in (workspace.pairs_train, workspace.pairs_eval) if not p.exists()]

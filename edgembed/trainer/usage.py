@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edgembed.corpus import Chunk
+from edgembed.corpus.pairs import Pair
 from edgembed.errors import InputError
-from edgembed.trainer.bm25 import BM25
+from edgembed.evaluation.bm25 import BM25
 from edgembed.trainer.datagen.filters import normalize_query
-from edgembed.trainer.datagen.pairs import Pair
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -1,17 +1,16 @@
-"""Accuracy per backend: query sets from a real workspace, metrics from edgembed.metrics."""
+"""Accuracy per backend: query sets from a real workspace, metrics from edgembed.evaluation."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edgembed.bench.accuracy import QuerySet, load_query_sets, measure_accuracy
+from edgembed.bench.accuracy import measure_accuracy
 from edgembed.bench.backends import Backend
-from edgembed.corpus import read_chunks
+from edgembed.evaluation.query_sets import QuerySet, load_query_sets
 from edgembed.workspace import Workspace
 
 
@@ -27,19 +26,6 @@ def bag_of_words(noise: float = 0.0) -> Backend:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
     return Backend("x", embed, 1, "test")
-
-
-def test_query_sets_come_from_eval_pairs_and_questions(bench_workspace: Workspace) -> None:
-    chunks, sets = load_query_sets(bench_workspace, bench_workspace.root / "questions.jsonl")
-    assert len(chunks) == len(read_chunks(bench_workspace.chunks))
-    assert [s.name for s in sets] == ["eval pairs", "real questions"]
-    for query_set in sets:
-        assert len(query_set.queries) == len(query_set.relevant) > 0
-        assert all(rel and max(rel) < len(chunks) for rel in query_set.relevant)
-
-
-def test_no_chunks_means_no_query_sets(tmp_path: Path) -> None:
-    assert load_query_sets(Workspace(tmp_path), None) == ([], [])
 
 
 def test_accuracy_is_scored_per_backend_against_pytorch(bench_workspace: Workspace) -> None:

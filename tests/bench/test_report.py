@@ -16,7 +16,7 @@ from edgembed.bench.report import bench_tables, markdown_report, write_bench_rep
 from edgembed.bench.result import BenchReport
 from edgembed.bench.stats import Interleaved, summarize
 from edgembed.cli.table import format_table
-from edgembed.metrics import RetrievalMetrics
+from edgembed.evaluation.retrieval import RetrievalMetrics
 
 
 def _latency(shape: Shape, torch_s: float, int8_s: float) -> ShapeLatency:

@@ -15,10 +15,11 @@ import edgembed.exporter.int8_search as int8_search
 import edgembed.exporter.parity as parity_module
 from edgembed.config import ExportConfig
 from edgembed.corpus import Chunk, write_chunks
+from edgembed.corpus.pairs import Pair, write_pairs
 from edgembed.errors import ExportError, ManifestError, OutputExistsError
+from edgembed.evaluation.texts import BUILTIN_TEXTS
 from edgembed.exporter import ExportResult, export_model
 from edgembed.exporter.parity import GateResult, VariantParity
-from edgembed.exporter.parity_texts import BUILTIN_TEXTS
 from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
 from edgembed.workspace import Workspace
 
@@ -106,8 +107,9 @@ def test_eval_pairs_decide_the_gate_on_ndcg(tiny_mean_model: Path, tmp_path: Pat
     write_chunks(
         workspace.chunks, [Chunk(f"c{i}", "d", "t", "", t, 5, i) for i, t in enumerate(texts)]
     )
-    workspace.pairs_eval.write_text(
-        "".join(f'{{"query": "{t}", "positive_id": "c{i}"}}\n' for i, t in enumerate(texts[:8]))
+    write_pairs(
+        workspace.pairs_eval,
+        [Pair(t, f"c{i}", t, "d", "ict", "ict", "none") for i, t in enumerate(texts[:8])],
     )
     result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
     parity = result.manifest.parity

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgembed.evaluation.texts import BUILTIN_TEXTS
 from edgembed.exporter import ExportResult
-from edgembed.exporter.parity_texts import BUILTIN_TEXTS
 from edgembed.runtime import OnnxEmbedder
 
 

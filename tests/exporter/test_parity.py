@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from edgembed.corpus import Chunk, write_chunks
+from edgembed.corpus.pairs import Pair, write_pairs
 from edgembed.errors import ExportError, InputError
+from edgembed.evaluation.texts import BUILTIN_TEXTS, SHORT_TEXTS
 from edgembed.exporter.parity import (
     GATE_NOISE_FLOOR,
     Reference,
@@ -18,12 +20,7 @@ from edgembed.exporter.parity import (
     int8_gate,
     measure,
 )
-from edgembed.exporter.parity_texts import (
-    BUILTIN_TEXTS,
-    SHORT_TEXTS,
-    ParityTexts,
-    load_parity_texts,
-)
+from edgembed.exporter.parity_texts import ParityTexts, load_parity_texts
 from edgembed.workspace import Workspace
 
 
@@ -159,9 +156,10 @@ def test_chunks_without_pairs_are_sampled(tmp_path: Path) -> None:
 def test_eval_pairs_point_into_the_corpus(tmp_path: Path) -> None:
     ws = Workspace(tmp_path)
     _chunks(ws, 40)
-    pairs = [{"query": f"question {i}", "positive_id": f"c{i}"} for i in range(25)]
-    pairs.append({"query": "stale", "positive_id": "gone"})
-    _write_jsonl(ws.pairs_eval, pairs)
+    pairs = [(f"question {i}", f"c{i}") for i in range(25)] + [("stale", "gone")]
+    write_pairs(
+        ws.pairs_eval, [Pair(q, c, "passage", "d.md", "ict", "ict", "none") for q, c in pairs]
+    )
     texts = load_parity_texts(ws, limit=20)
     assert len(texts.queries) == 20 and len(texts.corpus) == 20
     for query, relevant in zip(texts.queries, texts.relevant, strict=True):

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from edgembed.cli.main import cli
+from edgembed.corpus.pairs import write_pairs
 from edgembed.errors import InputError
-from edgembed.trainer.datagen.pairs import write_pairs
 from edgembed.trainer.training_data import load_training_data
 from edgembed.workspace import Workspace
 
@@ -53,7 +53,7 @@ def test_train_after_generate_without_eval_pairs_says_what_to_do(
 
 def test_heldout_texts_take_eval_sentences_out_of_their_chunk() -> None:
     from edgembed.corpus import Chunk
-    from edgembed.trainer.datagen.pairs import Pair
+    from edgembed.corpus.pairs import Pair
     from edgembed.trainer.training_data import heldout_texts
 
     text = (

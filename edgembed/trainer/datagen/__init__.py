@@ -5,6 +5,7 @@ evaluation.
 """
 
 from edgembed.corpus.build import EXCLUDED_FILES, load_corpus
+from edgembed.corpus.pairs import Pair, PairKind, read_pairs, split_by_chunk, write_pairs
 from edgembed.trainer.datagen.base import (
     Candidate,
     ChatBackend,
@@ -12,7 +13,6 @@ from edgembed.trainer.datagen.base import (
     Paraphraser,
     QuestionGenerator,
 )
-from edgembed.trainer.datagen.pairs import Pair, PairKind, read_pairs, split_by_chunk, write_pairs
 from edgembed.trainer.datagen.registry import GENERATORS, make_generator
 from edgembed.trainer.datagen.runner import generate_pairs
 from edgembed.trainer.datagen.summary import GenerateSummary

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from edgembed.corpus import Chunk
-from edgembed.trainer.datagen.pairs import PairKind
+from edgembed.corpus.pairs import PairKind
 
 __all__ = [
     "AnswerShape",

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.atomic import append_jsonl, read_jsonl, write_json, write_jsonl
+from edgembed.corpus.pairs import Pair
 from edgembed.errors import InputError
-from edgembed.trainer.datagen.pairs import Pair
 
 __all__ = ["ChunkRecord", "RunJournal"]
 

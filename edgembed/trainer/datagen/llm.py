@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from edgembed.corpus import Chunk
+from edgembed.corpus.pairs import PairKind
 from edgembed.trainer.datagen.base import AnswerShape, Candidate, ChatBackend, Generation
-from edgembed.trainer.datagen.pairs import PairKind
 from edgembed.trainer.datagen.parsing import ParsedItems, parse_items
 from edgembed.trainer.datagen.prompts import (
     PARAPHRASE_KEY,

@@ -21,6 +21,7 @@ from edgembed.atomic import write_json
 from edgembed.config import GenerateConfig
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.corpus.build import load_corpus
+from edgembed.corpus.pairs import Pair, split_by_chunk, write_pairs
 from edgembed.errors import GeneratorError, OutputExistsError
 from edgembed.progress import progress
 from edgembed.trainer.datagen.base import QuestionGenerator
@@ -28,7 +29,6 @@ from edgembed.trainer.datagen.consistency import INCONSISTENT, ConsistencyFilter
 from edgembed.trainer.datagen.filters import normalize_query
 from edgembed.trainer.datagen.ict import ICTGenerator
 from edgembed.trainer.datagen.journal import ChunkRecord, RunJournal
-from edgembed.trainer.datagen.pairs import Pair, split_by_chunk, write_pairs
 from edgembed.trainer.datagen.registry import make_generator
 from edgembed.trainer.datagen.summary import GenerateSummary
 from edgembed.trainer.datagen.worker import ChunkWorker

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 
 from edgembed.config import GenerateConfig
 from edgembed.corpus import Chunk
+from edgembed.corpus.pairs import Pair
 from edgembed.trainer.datagen.base import Candidate, Paraphraser, QuestionGenerator
 from edgembed.trainer.datagen.filters import ChunkFilter
 from edgembed.trainer.datagen.ict import ICTGenerator
 from edgembed.trainer.datagen.journal import ChunkRecord
-from edgembed.trainer.datagen.pairs import Pair
 
 __all__ = ["ChunkWorker"]
 

@@ -5,13 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from edgembed.metrics import (
-    ndcg_per_query,
-    paired_bootstrap,
-    rank_corpus,
-    retrieval_metrics,
-    top_k,
-)
+from edgembed.evaluation.bootstrap import paired_bootstrap
+from edgembed.evaluation.retrieval import ndcg_per_query, rank_corpus, retrieval_metrics, top_k
 
 
 def test_top_k_orders_best_first_and_breaks_ties_by_index() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgembed.trainer.bm25 import BM25, reciprocal_rank_fusion
+from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
 
 DOCS = [
     "Employees accrue PTO at 1.5 days per month.",

@@ -7,7 +7,7 @@ import pytest
 
 from edgembed.corpus import Chunk
 from edgembed.errors import InputError
-from edgembed.trainer.questions import load_real_questions
+from edgembed.evaluation.questions import load_real_questions
 
 CHUNKS = [
     Chunk("a1", "pto.md", "PTO", "Accrual", "PTO > Accrual\nYou earn 1.5 days a month.", 8, 0),
