@@ -65,8 +65,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from edgembed.bench.inputs import exact_texts
+    from edgembed.bench.load import run_load
     from edgembed.runtime.embedder import OnnxEmbedder
-    from edgembed.server.loadtest import run_load
 
     engine = OnnxEmbedder(args.export)
     text = exact_texts(engine.tokenize, 16, 1)[0]

@@ -1,9 +1,9 @@
 """HTTP load: drive a running `edgembed serve` on this machine at bounded concurrency and
 compare its latency with the raw engine's.
 
-The load generator is the server's own (edgembed.server.loadtest): raw keep-alive HTTP/1.1,
-cheap enough that the figures are the server's. Only loopback addresses are accepted: the
-bench measures this machine, it is not a load-testing tool for other people's servers.
+The load generator (load.py) speaks raw keep-alive HTTP/1.1, cheap enough that the figures
+are the server's. Only loopback addresses are accepted: the bench measures this machine, it
+is not a load-testing tool for other people's servers.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from edgembed.bench.load import run_load
 from edgembed.bench.stats import StopRule, percentile, run_interleaved, run_paired
 from edgembed.errors import ConfigError, InputError, ModelError
 from edgembed.progress import progress
-from edgembed.server.loadtest import run_load
 
 __all__ = [
     "BATCH_OF",

@@ -42,6 +42,7 @@ from edgembed.errors import MissingExtraError
 from edgembed.evaluation.query_sets import load_query_sets
 from edgembed.models import find_export
 from edgembed.runtime import read_manifest, verify_file
+from edgembed.runtime.isa import detect_isa
 from edgembed.runtime.session import load_tokenizer
 from edgembed.workspace import Workspace
 
@@ -275,8 +276,6 @@ def _http_section(
 def _machine() -> dict[str, Any]:
     """The CPU and software the figures belong to."""
     import onnxruntime
-
-    from edgembed.exporter.quantize import detect_isa
 
     model = platform.processor()
     try:

@@ -6,6 +6,7 @@ happen inside the functions that use them.
 """
 
 from edgembed.exporter.export import ExportResult, export_model
-from edgembed.exporter.quantize import ALL_INT8, ISAS, QuantRecipe, detect_isa
+from edgembed.exporter.quantize import ALL_INT8, QuantRecipe
+from edgembed.runtime.isa import ISAS, detect_isa
 
 __all__ = ["ALL_INT8", "ISAS", "ExportResult", "QuantRecipe", "detect_isa", "export_model"]

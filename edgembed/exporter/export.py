@@ -40,10 +40,10 @@ from edgembed.exporter.parity import (
     reference_embeddings,
 )
 from edgembed.exporter.parity_texts import ParityTexts, load_parity_texts
-from edgembed.exporter.quantize import detect_isa
 from edgembed.exporter.source import find_source
 from edgembed.models import load_sentence_transformer
 from edgembed.runtime import Manifest
+from edgembed.runtime.isa import detect_isa
 from edgembed.workspace import Workspace
 
 __all__ = ["ExportResult", "export_model"]

@@ -12,7 +12,6 @@ recipe are in docs/findings.md.
 from __future__ import annotations
 
 import logging
-import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,7 @@ from edgembed.runtime.cpu import this_cpu_int8_path
 
 __all__ = [
     "ALL_INT8",
-    "ISAS",
     "QuantRecipe",
-    "detect_isa",
     "ffn_output_nodes",
     "keep_ffn_fp32",
     "ladder",
@@ -37,7 +34,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ISAS = ("avx512_vnni", "avx2", "arm64")
 # Ops whose input is a GELU output: the feed-forward down projections, whose activations carry
 # the outliers that hurt int8 most.
 _GELU_OPS = {"Gelu", "BiasGelu", "FastGelu", "QuickGelu"}
@@ -84,19 +80,6 @@ def ladder(total: int) -> list[int]:
         counts.append(count)
         count *= 2
     return [*counts, total] if total else []
-
-
-def detect_isa() -> str:
-    """The int8 instruction set of this machine: avx512_vnni, avx2 or arm64.
-
-    AVX-VNNI and AMX count as avx512_vnni: they all multiply u8 x s8 without the saturation
-    that plain AVX2 (and AVX-512 without VNNI) suffers. Unknown x86 CPUs get avx2, the safe
-    choice.
-    """
-    path = this_cpu_int8_path()
-    if path.startswith("arm") or platform.machine().lower() in ("arm64", "aarch64"):
-        return "arm64"
-    return "avx512_vnni" if path in ("amx", "avx512-vnni", "avx-vnni") else "avx2"
 
 
 def optimize_graph(src: Path, dst: Path) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgembed.server.loadtest import run_load
+from edgembed.bench.load import run_load
 from tests.server.live import get_json, live_server
 from tests.server.waiting import wait_until
 

@@ -1,15 +1,11 @@
-"""A small HTTP load generator for the embedding server (to be folded into `edgembed bench`).
+"""The HTTP load generator of `edgembed bench --serve/--http` (and benchmarks/loadtest.py).
 
 Raw HTTP/1.1 over asyncio streams, one keep-alive connection per simulated client: the client
 costs tens of microseconds per request, so the figures are the server's, not an HTTP library's.
-
-    python -m edgembed.server.loadtest http://127.0.0.1:8001 --concurrency 16 --requests 2000
-    python -m edgembed.server.loadtest http://127.0.0.1:8001 --concurrency 1 --engine EXPORT_DIR
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
@@ -20,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["engine_latency", "run_load"]
+__all__ = ["percentiles", "run_load"]
 
 
 @dataclass
@@ -89,7 +85,7 @@ async def _load(
         "connection_errors": tally.connection_errors,
         "seconds": round(seconds, 3),
         "req_per_s": round(completed / seconds, 1) if seconds else 0.0,
-        "latency_ms": _percentiles(tally.latencies),
+        "latency_ms": percentiles(tally.latencies),
     }
 
 
@@ -160,7 +156,8 @@ def _served_model(url: str, headers: dict[str, str]) -> str:
     return name
 
 
-def _percentiles(latencies: list[float]) -> dict[str, float]:
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    """p50, p90, p99, max and mean of `latencies` (seconds), in milliseconds."""
     if not latencies:
         return {}
     ordered = sorted(latencies)
@@ -175,48 +172,3 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
         "max": round(ordered[-1] * 1000, 3),
         "mean": round(sum(ordered) / len(ordered) * 1000, 3),
     }
-
-
-def engine_latency(export_dir: str, text: str, calls: int, variant: str = "int8") -> float:
-    """Median milliseconds of one raw OnnxEmbedder.embed([text]) call, the HTTP baseline."""
-    from edgembed.runtime import OnnxEmbedder
-
-    engine = OnnxEmbedder(export_dir, variant=variant)
-    for _ in range(20):
-        engine.embed([text])
-    times = []
-    for _ in range(calls):
-        begin = time.perf_counter()
-        engine.embed([text])
-        times.append(time.perf_counter() - begin)
-    return _percentiles(times)["p50"]
-
-
-def _main() -> None:
-    parser = argparse.ArgumentParser(description="Load-test an edgembed server.")
-    parser.add_argument("url", help="base URL, e.g. http://127.0.0.1:8001")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--text", default="how do I reset the password of my account today")
-    parser.add_argument("--encoding-format", default="base64", choices=["float", "base64"])
-    parser.add_argument(
-        "--engine", metavar="EXPORT_DIR", help="also time the raw engine on the same text"
-    )
-    args = parser.parse_args()
-    result = run_load(
-        args.url,
-        args.concurrency,
-        args.requests,
-        [args.text],
-        args.seconds,
-        encoding_format=args.encoding_format,
-    )
-    if args.engine:
-        result["engine_p50_ms"] = engine_latency(args.engine, args.text, args.requests)
-        result["added_p50_ms"] = round(result["latency_ms"]["p50"] - result["engine_p50_ms"], 3)
-    print(json.dumps(result, indent=2))
-
-
-if __name__ == "__main__":
-    _main()
