@@ -1,7 +1,7 @@
-"""OnnxEmbedder: texts in, embeddings out, with tokenizers + onnxruntime + numpy only.
+"""OnnxEmbedder: texts in, embeddings out, with tokenizers + an ONNX engine + numpy only.
 
 The exported graph does the pooling and the L2 normalisation, so the embedder only tokenizes,
-pads each batch and runs the session.
+pads each batch and runs the session (onnxruntime, or OpenVINO: runtime/session.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,15 +16,7 @@ from numpy.typing import NDArray
 from edgembed.errors import ConfigError, InputError, ManifestError
 from edgembed.runtime.cpu import choose_variant, this_cpu_int8_path
 from edgembed.runtime.manifest import VARIANTS, Manifest, read_manifest, verify_file
-from edgembed.runtime.session import (
-    arena_shrinking_run,
-    create_session,
-    load_tokenizer,
-    trim_heap,
-)
-
-if TYPE_CHECKING:
-    import onnxruntime
+from edgembed.runtime.session import ENGINES, create_session, load_tokenizer, trim_heap
 
 __all__ = ["OnnxEmbedder"]
 
@@ -50,17 +41,20 @@ class OnnxEmbedder:
         export_dir: the folder `edgembed export` wrote (holds manifest.json).
         variant: ``int8`` (smaller, faster), ``fp32`` (exactly the PyTorch model) or ``auto``:
             int8 when the export has it and validated it on this CPU's int8 class, else fp32
-            (logged once). The variant served is `self.variant`.
-        threads: onnxruntime intra-op threads; None: one per physical core.
+            (logged once); with OpenVINO, always fp32. The variant served is `self.variant`.
+        threads: the engine's intra-op threads; None: one per physical core.
         call_tokens: a batch is cut into onnxruntime calls of at most this many padded tokens
             (a single longer sequence still goes alone).
         cpu: this CPU's int8 class (runtime.cpu.INT8_PATHS); None: read from the CPU.
+        engine: ``onnxruntime`` or ``openvino`` (runs the fp32 file, in bf16 on CPUs with bf16
+            units: `self.precision` says which).
 
     Raises:
-        ConfigError: `variant` is not fp32, int8 or auto, `threads` is below 1, or int8 was
-            asked for on a CPU whose int8 class the export was not validated on.
+        ConfigError: `variant` is not fp32, int8 or auto, `engine` is unknown, `threads` is
+            below 1, int8 was asked for on a CPU whose int8 class the export was not validated
+            on, or int8 was asked for with OpenVINO.
         ManifestError: the folder is not a whole, untouched export.
-        MissingExtraError: onnxruntime or tokenizers is not installed.
+        MissingExtraError: the engine or tokenizers is not installed.
     """
 
     def __init__(
@@ -70,7 +64,10 @@ class OnnxEmbedder:
         threads: int | None = None,
         call_tokens: int = CALL_TOKENS,
         cpu: str | None = None,
+        engine: str = "onnxruntime",
     ) -> None:
+        if engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got '{engine}'")
         if variant not in (*VARIANTS, "auto"):
             raise ConfigError(
                 f"variant must be one of {', '.join(VARIANTS)}, auto; got '{variant}'"
@@ -82,20 +79,41 @@ class OnnxEmbedder:
         self.call_tokens = call_tokens
         self.export_dir = Path(export_dir)
         self.manifest: Manifest = read_manifest(self.export_dir)
-        self.variant, why = choose_variant(self.manifest, variant, cpu or this_cpu_int8_path())
-        if why is not None:
-            log.warning("serving %s: %s", self.variant, why)
+        self.engine = engine
+        self.variant = self._choose_variant(variant, cpu)
         model_path = verify_file(self.export_dir, self.manifest.model_file(self.variant))
         tokenizer_path = verify_file(self.export_dir, self.manifest.tokenizer_file)
         self._truncating = load_tokenizer(tokenizer_path, self.manifest.max_seq_length)
         self._whole = load_tokenizer(tokenizer_path, None)
-        self._session = create_session(model_path, threads)
+        self._session = create_session(model_path, threads, engine, self.variant)
+        self.precision = self._session.precision
         self._check_signature()
-        log.info("loaded %s (%s) from %s", self.manifest.name, self.variant, self.export_dir)
+        log.info(
+            "loaded %s (%s, %s on %s) from %s",
+            self.manifest.name,
+            self.variant,
+            self.precision,
+            engine,
+            self.export_dir,
+        )
+
+    def _choose_variant(self, variant: str, cpu: str | None) -> str:
+        if self.engine == "openvino":
+            if variant == "int8":
+                raise ConfigError(
+                    "OpenVINO cannot run edgembed's int8 file (per-row int8 ops it has no "
+                    "kernel for). Use --engine openvino with --variant auto or fp32 (it runs the "
+                    "fp32 file, in bf16 on CPUs with bf16 units), or --engine onnxruntime."
+                )
+            return "fp32"
+        chosen, why = choose_variant(self.manifest, variant, cpu or this_cpu_int8_path())
+        if why is not None:
+            log.warning("serving %s: %s", chosen, why)
+        return chosen
 
     def _check_signature(self) -> None:
-        inputs = tuple(i.name for i in self._session.get_inputs())
-        outputs = tuple(o.name for o in self._session.get_outputs())
+        inputs = self._session.input_names
+        outputs = self._session.output_names
         if set(inputs) != set(self.manifest.inputs) or self.manifest.output not in outputs:
             raise ManifestError(
                 f"the {self.variant} model takes {inputs} and returns {outputs}, but "
@@ -190,11 +208,11 @@ class OnnxEmbedder:
         peak of the largest call and the C heap keeps freed pages. One one-token run that
         shrinks the arena, then a heap trim: a few milliseconds, for when the caller is idle.
         """
-        self._run([[self.manifest.pad_token_id]], arena_shrinking_run())
+        self._run([[self.manifest.pad_token_id]], shrink_memory=True)
         trim_heap()
 
     def _run(
-        self, batch: list[Sequence[int]], run_options: onnxruntime.RunOptions | None = None
+        self, batch: list[Sequence[int]], *, shrink_memory: bool = False
     ) -> NDArray[np.float32]:
         length = max(len(row) for row in batch)
         input_ids = np.full((len(batch), length), self.manifest.pad_token_id, dtype=np.int64)
@@ -207,12 +225,11 @@ class OnnxEmbedder:
             "attention_mask": attention_mask,
             "token_type_ids": np.zeros_like(input_ids),
         }
-        result = self._session.run(
-            [self.manifest.output],
+        return self._session.run(
+            self.manifest.output,
             {name: feeds[name] for name in self.manifest.inputs},
-            run_options,
+            shrink_memory=shrink_memory,
         )
-        return np.asarray(result[0], dtype=np.float32)
 
 
 def _length_batches(

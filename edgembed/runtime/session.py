@@ -1,7 +1,9 @@
-"""onnxruntime and tokenizers set-up, in one place.
+"""The engines that run an export's ONNX files, and the tokenizer set-up, in one place.
 
-Both are imported here, inside the functions, so that reading a manifest needs neither; a
-missing package becomes an error that names the extra to install.
+An engine's session answers one protocol, `ModelSession`: onnxruntime (the default, every
+variant) or OpenVINO (runtime/openvino.py, the fp32 file only). Engines and tokenizers are
+imported here, inside the functions, so that reading a manifest needs neither; a missing
+package becomes an error that names the extra to install.
 """
 
 from __future__ import annotations
@@ -10,17 +12,24 @@ import ctypes
 import ctypes.util
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from edgembed.errors import ManifestError, MissingExtraError
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.errors import ConfigError, ManifestError, MissingExtraError
 
 if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
 
 __all__ = [
+    "ENGINES",
     "UNFUSED",
+    "ModelSession",
+    "OrtSession",
     "arena_shrinking_run",
     "create_session",
     "fused_slow_ops",
@@ -29,6 +38,25 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ENGINES = ("onnxruntime", "openvino")
+
+
+class ModelSession(Protocol):
+    """One ONNX file loaded by an engine: integer feeds in, one float output out."""
+
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    precision: str
+    """What the engine computes in: the export's variant for onnxruntime, bf16 or f32 for
+    OpenVINO."""
+
+    def run(
+        self, output: str, feeds: Mapping[str, NDArray[np.int64]], *, shrink_memory: bool = False
+    ) -> NDArray[np.float32]:
+        """One model call. `shrink_memory`: hand back the memory the engine kept after it."""
+        ...
+
 
 # onnxruntime's own graph passes that the runtime turns off. SkipLayerNormFusion merges the
 # residual Add into LayerNormalization as com.microsoft SkipLayerNormalization, whose CPU kernel
@@ -63,17 +91,49 @@ def trim_heap() -> None:
         pass
 
 
-def create_session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
-    """An onnxruntime CPU session for one model file.
+def create_session(
+    path: Path, threads: int | None = None, engine: str = "onnxruntime", precision: str = ""
+) -> ModelSession:
+    """A CPU session of `engine` for one model file.
 
     Args:
         path: the ONNX file.
-        threads: intra-op threads; None lets onnxruntime use one per physical core.
+        threads: intra-op threads; None lets the engine use one per physical core.
+        engine: one of ENGINES.
+        precision: what onnxruntime's session reports as its precision (the file's variant).
 
     Raises:
-        MissingExtraError: onnxruntime is not installed.
-        ManifestError: the file is not a model onnxruntime can load.
+        ConfigError: `engine` is not one of ENGINES.
+        MissingExtraError: the engine is not installed.
+        ManifestError: the file is not a model the engine can load.
     """
+    if engine == "openvino":
+        from edgembed.runtime.openvino import OpenVinoSession
+
+        return OpenVinoSession(path, threads)
+    if engine != "onnxruntime":
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got '{engine}'")
+    return OrtSession(_ort_session(path, threads), precision)
+
+
+class OrtSession:
+    """An onnxruntime InferenceSession behind the ModelSession protocol."""
+
+    def __init__(self, session: onnxruntime.InferenceSession, precision: str) -> None:
+        self.session = session
+        self.precision = precision
+        self.input_names = tuple(i.name for i in session.get_inputs())
+        self.output_names = tuple(o.name for o in session.get_outputs())
+
+    def run(
+        self, output: str, feeds: Mapping[str, NDArray[np.int64]], *, shrink_memory: bool = False
+    ) -> NDArray[np.float32]:
+        options = arena_shrinking_run() if shrink_memory else None
+        result = self.session.run([output], dict(feeds), options)
+        return np.asarray(result[0], dtype=np.float32)
+
+
+def _ort_session(path: Path, threads: int | None) -> onnxruntime.InferenceSession:
     # On-prem: onnxruntime must not persist a device id or send usage telemetry.
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
