@@ -30,7 +30,7 @@ def main() -> None:
         sys.argv[1] if len(sys.argv) > 1 else "bundled:all-MiniLM-L6-v2", "cpu"
     )
     for name, qs in question_sets().items():
-        chunks = load_corpus(ChunkConfig(docs=qs.docs))[0]
+        chunks = load_corpus(ChunkConfig(docs=qs.docs)).chunks
         questions = load_real_questions(qs.questions, chunks)
         texts = [c.text for c in chunks]
         corpus = model.encode(texts, normalize_embeddings=True, batch_size=32)

@@ -38,7 +38,8 @@ def _base_scores(questions: list[str], chunks: list[str]) -> object:
 def check(folder: Path, with_model: bool, chunk: dict[str, int]) -> dict[str, object]:
     """Chunk, resolve and score one set; the figures the report table shows."""
     config = ChunkConfig(docs=folder / "docs", **chunk)
-    chunks, documents, skipped = load_corpus(config)
+    corpus = load_corpus(config)
+    chunks, documents, skipped = corpus.chunks, corpus.documents, corpus.skipped
     lines = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     questions = load_real_questions(folder / "questions.jsonl", chunks)
     relevant = [set(q.relevant) for q in questions]

@@ -9,7 +9,7 @@ import click
 from edgembed.cli.options import CliState, pass_state
 from edgembed.cli.table import format_table
 from edgembed.config import ChunkConfig
-from edgembed.corpus.build import ChunkSummary, build_corpus
+from edgembed.corpus.build import Corpus, build_corpus
 
 __all__ = ["chunk", "chunk_options", "print_chunk_summary"]
 
@@ -61,7 +61,7 @@ def chunk(state: CliState, docs: Path, chunk_words: int, overlap_words: int, str
         raise click.ClickException(f"{len(summary.skipped)} file(s) skipped (--strict)")
 
 
-def print_chunk_summary(summary: ChunkSummary, state: CliState) -> None:
+def print_chunk_summary(summary: Corpus, state: CliState) -> None:
     """Print what was read, skipped and written."""
     if state.verbosity < 0:
         return

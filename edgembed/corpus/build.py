@@ -1,7 +1,7 @@
-"""The `chunk` stage: documents folder -> chunks.jsonl, with a summary.
+"""Documents folder -> chunks.jsonl: the one way both `chunk` and `generate` build the corpus.
 
-`load_corpus` is also how `generate` reads the documents, so both stages leave out the same
-files.
+Both stages load with `load_corpus` (so they leave out the same files) and write with
+`write_corpus`; `generate` writes only once it knows it will run.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from edgembed.corpus.store import write_chunks
 from edgembed.errors import InputError, NoDocumentsError
 from edgembed.workspace import QUESTIONS_FILE, Workspace
 
-__all__ = ["EXCLUDED_FILES", "ChunkSummary", "build_corpus", "load_corpus"]
+__all__ = ["EXCLUDED_FILES", "Corpus", "build_corpus", "load_corpus", "write_corpus"]
 
 EXCLUDED_FILES = frozenset({QUESTIONS_FILE})
 """Never training material: questions.jsonl holds the real questions that evaluation uses."""
 
 
 @dataclass(frozen=True)
-class ChunkSummary:
-    """What `build_corpus` read, skipped and wrote."""
+class Corpus:
+    """The chunked documents: how many were read, which were skipped and why, the chunks."""
 
     documents: int
     skipped: tuple[tuple[str, str], ...]
@@ -38,11 +38,8 @@ class ChunkSummary:
         return min(words), statistics.fmean(words), max(words)
 
 
-def load_corpus(config: ChunkConfig) -> tuple[list[Chunk], int, tuple[tuple[str, str], ...]]:
+def load_corpus(config: ChunkConfig) -> Corpus:
     """Load and chunk the documents, leaving out the real-question set.
-
-    Returns:
-        (chunks, documents read, skipped files with their reason).
 
     Raises:
         InputError: DOCS is missing or is the questions file itself.
@@ -58,16 +55,21 @@ def load_corpus(config: ChunkConfig) -> tuple[list[Chunk], int, tuple[tuple[str,
     skipped = tuple(s for s in loaded.skipped if PurePosixPath(s[0]).name not in EXCLUDED_FILES)
     if not documents:
         raise NoDocumentsError(f"no readable documents in {config.docs}.")
-    return chunk_documents(documents, config), len(documents), skipped
+    return Corpus(len(documents), skipped, tuple(chunk_documents(documents, config)))
 
 
-def build_corpus(config: ChunkConfig, workspace: Workspace) -> ChunkSummary:
-    """Load and chunk the documents, then write the workspace's chunks.jsonl atomically.
+def write_corpus(corpus: Corpus, workspace: Workspace) -> None:
+    """Write the workspace's chunks.jsonl, atomically."""
+    write_chunks(workspace.chunks, corpus.chunks)
+
+
+def build_corpus(config: ChunkConfig, workspace: Workspace) -> Corpus:
+    """Load and chunk the documents, then write the workspace's chunks.jsonl.
 
     Raises:
         InputError: the documents folder is missing or is the questions file.
         NoDocumentsError: it holds nothing readable.
     """
-    chunks, documents, skipped = load_corpus(config)
-    write_chunks(workspace.chunks, chunks)
-    return ChunkSummary(documents, skipped, tuple(chunks))
+    corpus = load_corpus(config)
+    write_corpus(corpus, workspace)
+    return corpus

@@ -19,8 +19,8 @@ from typing import Any
 
 from edgembed.atomic import write_json
 from edgembed.config import GenerateConfig
-from edgembed.corpus import Chunk, write_chunks
-from edgembed.corpus.build import load_corpus
+from edgembed.corpus import Chunk
+from edgembed.corpus.build import load_corpus, write_corpus
 from edgembed.corpus.pairs import Pair, split_by_chunk, write_pairs
 from edgembed.errors import GeneratorError, OutputExistsError
 from edgembed.progress import progress
@@ -54,7 +54,8 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
         GeneratorError: the generator produced nothing usable.
     """
     started = time.perf_counter()
-    chunks, documents, skipped = load_corpus(config.chunk)
+    corpus = load_corpus(config.chunk)
+    chunks = list(corpus.chunks)
     generator = make_generator(config, chunks)
     generator.check()
     journal = RunJournal(workspace.generate_dir, _options(config, generator))
@@ -67,7 +68,7 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
         if config.filter_topk
         else None
     )
-    write_chunks(workspace.chunks, chunks)
+    write_corpus(corpus, workspace)
     records = journal.open({chunk.id for chunk in chunks})
     resumed = len(records)
     order = {chunk.id: i for i, chunk in enumerate(_chunk_order(chunks, config.seed))}
@@ -85,8 +86,8 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
     summary = GenerateSummary(
         generator=generator.name,
         model=generator.model,
-        documents=documents,
-        skipped=skipped,
+        documents=corpus.documents,
+        skipped=corpus.skipped,
         chunks=len(chunks),
         chunks_done=len(records),
         chunks_resumed=resumed,

@@ -132,7 +132,7 @@ def test_a_real_llama_cpp_server(llama_server: str, tmp_path: Path, workspace: W
         paraphrases=0,
         mix_ict=True,
     )
-    chunk = load_corpus(config.chunk)[0][0]
+    chunk = load_corpus(config.chunk).chunks[0]
     answer = backend.chat(SYSTEM, question_prompt(chunk, 3), AnswerShape("questions", 3))
     assert answer.strip().startswith("{")  # JSON mode: llama.cpp constrains it with a grammar
     summary = generate_pairs(config, workspace)

@@ -200,9 +200,9 @@ def test_questions_file_is_never_read(
     (docs / "questions.jsonl").write_text(json.dumps({"question": secret}) + "\n")
     # Even if a JSONL loader existed, the questions must not become training material.
     monkeypatch.setitem(LOADERS, ".jsonl", load_text)
-    chunks, documents, skipped = load_corpus(make_config(docs).chunk)
-    assert documents == 3 and skipped == ()
-    assert not any("Zebracorn" in chunk.text for chunk in chunks)
+    corpus = load_corpus(make_config(docs).chunk)
+    assert corpus.documents == 3 and corpus.skipped == ()
+    assert not any("Zebracorn" in chunk.text for chunk in corpus.chunks)
     generate_pairs(make_config(docs), workspace)
     assert "Zebracorn" not in workspace.chunks.read_text()
     assert "Zebracorn" not in workspace.pairs_train.read_text()
