@@ -31,7 +31,7 @@ __all__ = [
     "DEFAULT_CHECKS",
     "Baseline",
     "Check",
-    "GateResult",
+    "BaselineCheck",
     "GateRow",
     "baseline_from_figures",
     "check_figures",
@@ -203,7 +203,7 @@ class GateRow:
 
 
 @dataclass(frozen=True)
-class GateResult:
+class BaselineCheck:
     """Every check of a baseline against one run."""
 
     baseline: Path
@@ -233,7 +233,7 @@ class GateResult:
 
 def check_figures(
     figures: Mapping[str, float | None], baseline: Baseline, path: Path
-) -> GateResult:
+) -> BaselineCheck:
     """Compare a run's figures with a baseline's checks."""
     rows = []
     for check in baseline.checks:
@@ -242,7 +242,7 @@ def check_figures(
             rows.append(GateRow(check, None, "skipped" if check.optional else "missing"))
         else:
             rows.append(GateRow(check, value, check.verdict(value)))
-    return GateResult(path, tuple(rows))
+    return BaselineCheck(path, tuple(rows))
 
 
 def baseline_from_figures(figures: Mapping[str, float | None], about: str) -> Baseline:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.atomic import write_json, write_text
-from edgembed.bench.gate import GateResult
+from edgembed.bench.gate import BaselineCheck
 from edgembed.bench.result import BenchReport
 
 __all__ = ["Table", "bench_tables", "markdown_report", "write_bench_report"]
@@ -226,7 +226,7 @@ def _markdown_table(table: Table) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(report: BenchReport, gate: GateResult | None) -> str:
+def markdown_report(report: BenchReport, gate: BaselineCheck | None) -> str:
     """bench.md: the machine, the settings, every table, the notes and the gate's diff."""
     machine = report.machine
     backends = ", ".join(
@@ -258,7 +258,7 @@ def _load(values: Sequence[float] | None) -> str:
 
 
 def write_bench_report(
-    report: BenchReport, reports_dir: Path, gate: GateResult | None = None
+    report: BenchReport, reports_dir: Path, gate: BaselineCheck | None = None
 ) -> list[Path]:
     """Write bench.json and bench.md into `reports_dir`, atomically; return their paths."""
     json_path, md_path = reports_dir / "bench.json", reports_dir / "bench.md"

@@ -15,7 +15,7 @@ from edgembed.bench.accuracy import AccuracyResult, measure_accuracy
 from edgembed.bench.backends import PYTORCH, Backend, load_backends, physical_cores
 from edgembed.bench.coldstart import ColdStart, measure_cold_start
 from edgembed.bench.gate import (
-    GateResult,
+    BaselineCheck,
     baseline_from_figures,
     check_figures,
     load_baseline,
@@ -69,7 +69,7 @@ class BenchOutcome:
     """A run, the gate's verdict on it (with --check) and the files written."""
 
     report: BenchReport
-    gate: GateResult | None
+    gate: BaselineCheck | None
     paths: list[Path]
 
 

@@ -33,7 +33,7 @@ from edgembed.exporter.folder import (
 from edgembed.exporter.int8_search import Int8Outcome, Sensitivity, measure_variant, search_int8
 from edgembed.exporter.onnx_export import export_onnx, write_tokenizer
 from edgembed.exporter.parity import (
-    GateResult,
+    Int8GateResult,
     Reference,
     VariantParity,
     check_fp32,
@@ -72,7 +72,7 @@ class ExportResult:
     fp32: VariantParity
     int8: VariantParity | None
     int8_tried: tuple[VariantParity, ...]
-    gate: GateResult | None
+    gate: Int8GateResult | None
     int8_kept: bool
     seconds: float
     sensitivity: tuple[Sensitivity, ...] = ()

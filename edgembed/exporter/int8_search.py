@@ -15,7 +15,7 @@ from typing import Any
 
 from edgembed.exporter.folder import FP32_FILE, INT8_FILE, ExportFolder
 from edgembed.exporter.parity import (
-    GateResult,
+    Int8GateResult,
     Reference,
     VariantParity,
     embed_in_steps,
@@ -59,7 +59,7 @@ class Int8Outcome:
 
     chosen: VariantParity
     tried: tuple[VariantParity, ...]
-    gate: GateResult
+    gate: Int8GateResult
     quantization: dict[str, Any]
     kept: bool
     sensitivity: tuple[Sensitivity, ...]
@@ -68,7 +68,7 @@ class Int8Outcome:
 @dataclass(frozen=True)
 class _Candidate:
     parity: VariantParity
-    gate: GateResult
+    gate: Int8GateResult
     quantization: dict[str, Any]
     path: Path
 

@@ -31,7 +31,7 @@ __all__ = [
     "GATE_NOISE_FLOOR",
     "TARGET_MEAN_COSINE",
     "TARGET_NDCG_RATIO",
-    "GateResult",
+    "Int8GateResult",
     "Reference",
     "VariantParity",
     "check_fp32",
@@ -97,7 +97,7 @@ class VariantParity:
 
 
 @dataclass(frozen=True)
-class GateResult:
+class Int8GateResult:
     """Whether the int8 model may be kept, on which figure, and why."""
 
     passed: bool
@@ -209,7 +209,7 @@ def check_fp32(parity: VariantParity) -> None:
         )
 
 
-def int8_gate(parity: VariantParity) -> GateResult:
+def int8_gate(parity: VariantParity) -> Int8GateResult:
     """Decide on the int8 model: NDCG@10 ratio >= 0.99 with eval pairs (or a smaller loss that
     the eval questions cannot tell from noise, down to GATE_NOISE_FLOOR), else mean cosine.
     The target (stop trying recipes) also asks for a mean cosine of TARGET_MEAN_COSINE."""
@@ -233,4 +233,4 @@ def int8_gate(parity: VariantParity) -> GateResult:
     meets_target = value >= target and parity.cosine_mean >= TARGET_MEAN_COSINE
     recipe = f" ({parity.recipe})" if parity.recipe else ""
     message = f"int8{recipe} {figure}: {'passes' if passed else 'fails'}"
-    return GateResult(passed, meets_target, metric, value, threshold, target, message)
+    return Int8GateResult(passed, meets_target, metric, value, threshold, target, message)

@@ -24,8 +24,8 @@ from edgembed.config import ServeSettings
 from edgembed.server.addons import build_addons
 from edgembed.server.checks import request_checks
 from edgembed.server.envelope import error_response
-from edgembed.server.metrics import ServerMetrics
 from edgembed.server.openapi import API_KEY_SECURITY, openapi_config
+from edgembed.server.prometheus import ServerMetrics
 from edgembed.server.protocol import Embedder
 from edgembed.server.routes import API_ROUTES, OPEN_ROUTES
 from edgembed.server.service import EmbeddingService

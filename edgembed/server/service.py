@@ -18,7 +18,7 @@ from edgembed.errors import RequestError
 from edgembed.server.batcher import EmbeddingBatcher
 from edgembed.server.disconnect import Receive, unless_disconnected
 from edgembed.server.inputs import InputEncoder, RawInput
-from edgembed.server.metrics import ServerMetrics
+from edgembed.server.prometheus import ServerMetrics
 from edgembed.server.protocol import Embedder
 from edgembed.server.responses import check_dimensions, select_dimensions
 

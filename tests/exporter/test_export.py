@@ -19,7 +19,7 @@ from edgembed.corpus.pairs import Pair, write_pairs
 from edgembed.errors import ExportError, ManifestError, OutputExistsError
 from edgembed.evaluation.texts import BUILTIN_TEXTS
 from edgembed.exporter import ExportResult, export_model
-from edgembed.exporter.parity import GateResult, VariantParity
+from edgembed.exporter.parity import Int8GateResult, VariantParity
 from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
 from edgembed.workspace import Workspace
 
@@ -161,7 +161,7 @@ def test_search_keeps_the_most_sensitive_projections_in_fp32_first(
 ) -> None:
     real_gate = parity_module.int8_gate
 
-    def gate_met_by_one_fp32_projection(parity: VariantParity) -> GateResult:
+    def gate_met_by_one_fp32_projection(parity: VariantParity) -> Int8GateResult:
         verdict = real_gate(parity)
         met = parity.recipe == "per-channel-ffn-fp32-1of2"
         return replace(verdict, passed=met, meets_target=met)
@@ -201,7 +201,7 @@ def test_a_recipe_that_meets_the_target_beats_one_that_only_passes_the_gate(
 
     def all_int8_passes_with_more_ndcg_but_misses_the_cosine_target(
         parity: VariantParity,
-    ) -> GateResult:
+    ) -> Int8GateResult:
         verdict = real_gate(parity)
         if parity.recipe == "per-channel":
             return replace(verdict, passed=True, meets_target=False, value=1.0)
