@@ -1,4 +1,4 @@
-"""edgembed serve against a naive Litestar route, on this machine, in one run.
+"""How much does edgembed's server (batching on and off) gain over a naive Litestar route?
 
 The serve issue's reference point is "a naive Litestar route": a sync handler that calls the
 engine once per request (Litestar runs it on its worker threads) and returns OpenAI-shaped
@@ -7,7 +7,7 @@ side by side on 127.0.0.1, then alternates rounds of one-text requests at concur
 between them (edgembed's own load generator), with the engine alone (sixteen texts per call)
 measured in the same rounds: what a server that cost nothing could reach.
 
-    .venv/bin/python scripts/naive_route.py WORKSPACE/exports/NAME [--rounds 3] [--requests 1000]
+    .venv/bin/python benchmarks/naive_route.py WORKSPACE/exports/NAME [--rounds 3] [--requests 1000]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 
 def naive_app() -> Any:
-    """The naive route (imported by uvicorn as scripts.naive_route:naive_app, factory mode)."""
+    """The naive route (imported by uvicorn as benchmarks.naive_route:naive_app, factory mode)."""
     from litestar import Litestar, post
 
     from edgembed.runtime.embedder import OnnxEmbedder
@@ -74,7 +74,8 @@ def main() -> None:
     bin_dir = Path(sys.executable).parent
     serve = [str(bin_dir / "edgembed"), "-q", "serve", str(args.export), "--port"]
     ports = {"edgembed": 18961, "edgembed, batching off": 18962, "naive route": 18963}
-    naive = [str(bin_dir / "uvicorn"), "--factory", "scripts.naive_route:naive_app"]
+    naive = [str(bin_dir / "uvicorn"), "--factory", "benchmarks.naive_route:naive_app"]
+    naive += ["--app-dir", str(Path(__file__).resolve().parents[1])]
     naive += ["--port", "18963", "--log-level", "warning", "--no-access-log"]
     commands = [[*serve, "18961"], [*serve, "18962", "--max-batch-tokens", "1"], naive]
     env = dict(os.environ, NAIVE_EXPORT=str(args.export.resolve()))
