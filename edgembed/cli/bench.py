@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from edgembed.cli.options import CliState, pass_state
+from edgembed.cli.options import (
+    CliState,
+    api_key_option,
+    pass_state,
+    questions_option,
+    threads_option,
+)
 from edgembed.cli.table import format_table
 from edgembed.config import BENCH_SECTIONS, BenchConfig
 from edgembed.errors import BenchRegressionError
@@ -22,18 +28,8 @@ __all__ = ["bench"]
     help="PyTorch model to compare with (folder, bundled:all-MiniLM-L6-v2 or cached hub id). "
     "Default: the model the export was made from.",
 )
-@click.option(
-    "--questions",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="JSONL of real questions (as for `edgembed evaluate`) for the accuracy section.",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Threads for every backend. Default: each library's own (one per physical core).",
-)
+@questions_option("JSONL of real questions (as for `edgembed evaluate`) for the accuracy section.")
+@threads_option("Threads for every backend. Default: each library's own (one per physical core).")
 @click.option(
     "--quick",
     is_flag=True,
@@ -64,12 +60,7 @@ __all__ = ["bench"]
     is_flag=True,
     help="Start `edgembed serve EXPORT_DIR` on a free 127.0.0.1 port for the HTTP section.",
 )
-@click.option(
-    "--api-key",
-    envvar="EDGEMBED_API_KEY",
-    default=None,
-    help="The server's API key, if it needs one (or set EDGEMBED_API_KEY).",
-)
+@api_key_option("The server's API key, if it needs one (or set EDGEMBED_API_KEY).")
 @click.option(
     "--check",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from edgembed.cli.options import CliState, pass_state
+from edgembed.cli.options import CliState, device_option, pass_state, questions_option
 from edgembed.cli.table import format_table
 from edgembed.config import EvaluateConfig
 
@@ -23,12 +21,9 @@ __all__ = ["evaluate"]
     default=None,
     help="Base model (default: the one the model was trained from).",
 )
-@click.option(
-    "--questions",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help='JSONL of real questions: {"question", "doc", "section"|"evidence"} '
-    'or {"question", "chunk_id"}.',
+@questions_option(
+    'JSONL of real questions: {"question", "doc", "section"|"evidence"} '
+    'or {"question", "chunk_id"}.'
 )
 @click.option(
     "--samples",
@@ -37,9 +32,7 @@ __all__ = ["evaluate"]
     show_default=True,
     help="Sample queries to show.",
 )
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
-)
+@device_option
 @click.option("--allow-worse", is_flag=True, help="Exit 0 even when the fine-tuned model is worse.")
 @pass_state
 def evaluate(state: CliState, /, allow_worse: bool, **options: object) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from edgembed.cli.options import CliState, force_option, pass_state
+from edgembed.cli.options import CliState, force_option, pass_state, questions_option
 from edgembed.cli.table import format_table
 from edgembed.config import ISA_CHOICES, ExportConfig
 from edgembed.errors import ParityError
@@ -73,12 +73,10 @@ def int8_rejected(gate_message: str, out: Path) -> ParityError:
 )
 @force_option("the export folder")
 @export_options
-@click.option(
-    "--questions",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="JSONL of real questions over WORKSPACE/chunks.jsonl (as for `edgembed evaluate`): "
+@questions_option(
+    "JSONL of real questions over WORKSPACE/chunks.jsonl (as for `edgembed evaluate`): "
     "the int8 gate is then decided on them instead of the eval pairs.",
+    exists=True,
 )
 @pass_state
 def export(

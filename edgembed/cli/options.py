@@ -14,11 +14,15 @@ from edgembed.workspace import Workspace
 
 __all__ = [
     "CliState",
+    "api_key_option",
+    "device_option",
     "force_option",
     "option_names",
     "pass_state",
+    "questions_option",
     "seed_option",
     "stage_options",
+    "threads_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,6 +48,38 @@ def force_option(what: str) -> Callable[[F], F]:
 def seed_option(func: F) -> F:
     return click.option(
         "--seed", type=int, default=42, show_default=True, help="Random seed, for repeatable runs."
+    )(func)
+
+
+def questions_option(help: str, *, exists: bool = False) -> Callable[[F], F]:
+    """--questions: a real-questions JSONL (edgembed.evaluation.questions); `help` says what
+    the command does with it."""
+    return click.option(
+        "--questions",
+        type=click.Path(exists=exists, dir_okay=False, path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
+def threads_option(help: str) -> Callable[[F], F]:
+    """--threads: how many threads the ONNX engine (and PyTorch) may use; None: their own."""
+    return click.option("--threads", type=click.IntRange(min=1), default=None, help=help)
+
+
+def api_key_option(help: str) -> Callable[[F], F]:
+    """--api-key, or EDGEMBED_API_KEY: the key of an edgembed server."""
+    return click.option("--api-key", envvar="EDGEMBED_API_KEY", default=None, help=help)
+
+
+def device_option(func: F) -> F:
+    """--device: where PyTorch runs (train, evaluate)."""
+    return click.option(
+        "--device",
+        type=click.Choice(["auto", "cpu", "cuda"]),
+        default="auto",
+        show_default=True,
+        help="auto: CUDA when torch sees a GPU, else CPU.",
     )(func)
 
 

@@ -13,6 +13,7 @@ from edgembed.cli.options import (
     CliState,
     force_option,
     option_names,
+    questions_option,
     seed_option,
     stage_options,
 )
@@ -35,12 +36,7 @@ EXPORT_OPTIONS = option_names(export_options)
 @generate_options
 @train_options
 @export_options
-@click.option(
-    "--questions",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Real questions for evaluate. Default: DOCS/questions.jsonl when it exists.",
-)
+@questions_option("Real questions for evaluate. Default: DOCS/questions.jsonl when it exists.")
 @click.option(
     "--bench/--no-bench",
     default=True,

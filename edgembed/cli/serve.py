@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edgembed.cli.options import CliState, pass_state
+from edgembed.cli.options import CliState, api_key_option, pass_state, threads_option
 from edgembed.config import ServeSettings
 from edgembed.errors import ManifestError, MissingExtraError
 from edgembed.models import find_export
@@ -21,12 +21,9 @@ _DEFAULTS = ServeSettings()
 @click.argument("export_dir", type=click.Path(path_type=Path))
 @click.option("--host", default=_DEFAULTS.host, show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(1, 65535), default=_DEFAULTS.port, show_default=True)
-@click.option(
-    "--api-key",
-    envvar="EDGEMBED_API_KEY",
-    default=None,
-    help="Require 'Authorization: Bearer KEY' on /v1 and /api routes. Prefer the "
-    "EDGEMBED_API_KEY environment variable: flags show in the process list.",
+@api_key_option(
+    "Require 'Authorization: Bearer KEY' on /v1 and /api routes. Prefer the "
+    "EDGEMBED_API_KEY environment variable: flags show in the process list."
 )
 @click.option(
     "--model-name",
@@ -42,12 +39,7 @@ _DEFAULTS = ServeSettings()
     "when the export validated it on a CPU of this one's int8 class, else fp32 (logged); "
     "int8 refuses such a CPU.",
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="onnxruntime threads. Default: one per core.",
-)
+@threads_option("onnxruntime threads. Default: one per core.")
 @click.option(
     "--max-batch-tokens",
     type=click.IntRange(min=1),

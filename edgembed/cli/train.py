@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edgembed.cli.options import CliState, force_option, pass_state, seed_option
+from edgembed.cli.options import CliState, device_option, force_option, pass_state, seed_option
 from edgembed.cli.table import format_table
 from edgembed.config import TrainConfig
 from edgembed.errors import ConfigError
@@ -111,10 +111,7 @@ def train_options(func: click.decorators.FC) -> click.decorators.FC:
             help="A feedback database written by `serve --feedback-db`: passages marked as "
             "answering a query are positives, those marked as not answering hard negatives.",
         ),
-        click.option(
-            "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-            show_default=True, help="auto: CUDA when torch sees a GPU, else CPU.",
-        ),
+        device_option,
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
