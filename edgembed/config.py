@@ -24,6 +24,8 @@ from edgembed.errors import ConfigError
 
 __all__ = [
     "BENCH_SECTIONS",
+    "DEFAULT_ENGINE",
+    "ENGINES",
     "BenchConfig",
     "ChunkConfig",
     "EvaluateConfig",
@@ -36,6 +38,20 @@ __all__ = [
     "TrainConfig",
     "load_toml",
 ]
+
+
+# What runs an export's ONNX files (runtime/session.py). The default is the engine measured
+# faster at the same accuracy on the dev box (docs/findings.md, "Engines").
+ENGINES = ("onnxruntime", "openvino")
+DEFAULT_ENGINE = "onnxruntime"
+
+
+def _check_engines(engines: tuple[str, ...]) -> None:
+    for engine in engines:
+        if engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got '{engine}'")
+    if not engines:
+        raise ConfigError(f"name at least one engine: {', '.join(ENGINES)}")
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -191,7 +207,10 @@ class ServeSettings:
             export's own name.
         variant: which ONNX file of the export to run: ``int8`` (quantized), ``fp32``, or
             ``auto``: int8 where the export validated it on this CPU's int8 class, else fp32.
-        threads: onnxruntime intra-op threads; None: one per core.
+        engine: what runs the ONNX file: ``onnxruntime`` (every variant) or ``openvino``
+            (OpenVINO's own runtime, the fp32 file only, in bf16 on CPUs with AMX; needs the
+            ``openvino`` extra).
+        threads: the engine's intra-op threads; None: one per core.
         max_batch_tokens: the padded-token budget of one model call; concurrent requests are
             merged until the next one would exceed it.
         max_wait_ms: how long a batch waits for more requests when traffic is concurrent
@@ -228,6 +247,7 @@ class ServeSettings:
     api_key: str | None = field(default=None, repr=False)
     model_name: str | None = None
     variant: str = "auto"
+    engine: str = DEFAULT_ENGINE
     threads: int | None = None
     max_batch_tokens: int = 8192
     max_wait_ms: float = 2.0
@@ -256,6 +276,7 @@ class ServeSettings:
             raise ConfigError(f"port must be between 1 and 65535, got {self.port}")
         if self.variant not in ("auto", "int8", "fp32"):
             raise ConfigError(f"variant must be 'auto', 'int8' or 'fp32', got '{self.variant}'")
+        _check_engines((self.engine,))
         if self.api_key is not None:
             _check_api_key(self.api_key)
         if self.model_name is not None and not self.model_name.strip():
@@ -464,6 +485,8 @@ class BenchConfig:
         questions: a JSONL of real questions for the accuracy section; None: eval pairs only.
         threads: intra-op threads of every backend; None: each library's default (one per
             physical core).
+        engines: what runs the export's ONNX files: ``onnxruntime`` its fp32 and int8 files,
+            ``openvino`` its fp32 file (a backend named openvino).
         quick: CI mode: the 1 x 16 and 32 x 128 shapes, shorter repetition, no peak and no
             cold start.
         skip: sections to leave out (latency, peak, accuracy, coldstart).
@@ -480,6 +503,7 @@ class BenchConfig:
     model: str | None = None
     questions: Path | None = None
     threads: int | None = None
+    engines: tuple[str, ...] = (DEFAULT_ENGINE,)
     quick: bool = False
     skip: tuple[str, ...] = ()
     max_seconds: float | None = None
@@ -498,6 +522,7 @@ class BenchConfig:
             )
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
+        _check_engines(self.engines)
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ConfigError(f"max_seconds must be positive, got {self.max_seconds}")
         if self.http_url is not None and self.serve:

@@ -1,8 +1,9 @@
 """The backends the bench compares: the PyTorch model and the export's ONNX variants.
 
 Each is loaded the way a user runs it: sentence-transformers `encode` for PyTorch (the model
-the export was made from), `OnnxEmbedder.embed` for fp32 and int8. Texts in, normalised
-embeddings out, tokenization included.
+the export was made from), `OnnxEmbedder.embed` for fp32 and int8 on onnxruntime and for the
+fp32 file on OpenVINO (`openvino`). Texts in, normalised embeddings out, tokenization
+included.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,11 +21,15 @@ from numpy.typing import NDArray
 from edgembed.errors import EdgembedError, MissingExtraError
 from edgembed.runtime import read_manifest
 
-__all__ = ["PYTORCH", "Backend", "load_backend", "load_backends", "physical_cores"]
+if TYPE_CHECKING:
+    from edgembed.runtime import OnnxEmbedder
+
+__all__ = ["OPENVINO", "PYTORCH", "Backend", "load_backend", "load_backends", "physical_cores"]
 
 log = logging.getLogger(__name__)
 
 PYTORCH = "pytorch"
+OPENVINO = "openvino"
 BATCH_SIZE = 32
 
 Embed = Callable[[Sequence[str]], NDArray[np.float32]]
@@ -34,7 +40,7 @@ class Backend:
     """One way of embedding texts.
 
     Attributes:
-        name: ``pytorch``, ``fp32`` or ``int8``.
+        name: ``pytorch``, ``fp32``, ``int8`` or ``openvino``.
         embed: texts -> (n, dimension) float32, normalised.
         threads: the intra-op threads it computes with.
         detail: library versions and settings, for the report.
@@ -68,20 +74,27 @@ def load_backend(name: str, export_dir: Path, model: str | None, threads: int | 
     """Load one backend.
 
     Args:
-        name: ``pytorch``, ``fp32`` or ``int8``.
+        name: ``pytorch``, ``fp32``, ``int8`` (onnxruntime) or ``openvino`` (the fp32 file).
         export_dir: the export folder.
         model: the PyTorch model (folder, bundled: name or cached hub id); None: the export
             manifest's source model.
         threads: intra-op threads; None: each library's default (one per physical core).
 
     Raises:
-        MissingExtraError: torch / sentence-transformers or onnxruntime is not installed.
+        MissingExtraError: torch / sentence-transformers, onnxruntime or openvino is not
+            installed.
         ModelError, ManifestError: the model or the export cannot be loaded.
     """
     if name == PYTORCH:
         return _pytorch(model or read_manifest(export_dir).source_model, threads)
     from edgembed.runtime import OnnxEmbedder
 
+    if name == OPENVINO:
+        from edgembed.runtime.openvino import openvino_version
+
+        embedder = OnnxEmbedder(export_dir, "fp32", threads=threads, engine=OPENVINO)
+        detail = f"openvino {openvino_version()}, fp32 file in {embedder.precision}"
+        return Backend(name, _onnx_embed(embedder), threads or physical_cores(), detail)
     embedder = OnnxEmbedder(export_dir, variant=name, threads=threads)
     import onnxruntime
 
@@ -89,11 +102,14 @@ def load_backend(name: str, export_dir: Path, model: str | None, threads: int | 
     detail = f"onnxruntime {onnxruntime.__version__}"
     if recipe:
         detail += f", {recipe.get('recipe', 'int8')} ({recipe.get('isa', '?')})"
+    return Backend(name, _onnx_embed(embedder), threads or physical_cores(), detail)
 
+
+def _onnx_embed(embedder: OnnxEmbedder) -> Embed:
     def embed(texts: Sequence[str]) -> NDArray[np.float32]:
         return embedder.embed(texts, batch_size=BATCH_SIZE)
 
-    return Backend(name, embed, threads or physical_cores(), detail)
+    return embed
 
 
 def _pytorch(model: str, threads: int | None) -> Backend:
@@ -117,9 +133,13 @@ def _pytorch(model: str, threads: int | None) -> Backend:
 
 
 def load_backends(
-    export_dir: Path, model: str | None, threads: int | None
+    export_dir: Path,
+    model: str | None,
+    threads: int | None,
+    engines: Sequence[str] = ("onnxruntime",),
 ) -> tuple[list[Backend], list[str]]:
-    """PyTorch (when it can be loaded) and every ONNX variant of the export.
+    """PyTorch (when it can be loaded), every ONNX variant of the export on onnxruntime and
+    its fp32 file on OpenVINO, for the `engines` named.
 
     A PyTorch model that cannot be loaded is skipped with a note, unless `model` names it
     explicitly (then its error is raised): the runtime image has no torch, and an export
@@ -140,6 +160,9 @@ def load_backends(
             "the PyTorch model)."
         )
         log.warning("%s", notes[-1])
-    for variant in read_manifest(export_dir).variants:
-        backends.append(load_backend(variant, export_dir, None, threads))
+    if "onnxruntime" in engines:
+        for variant in read_manifest(export_dir).variants:
+            backends.append(load_backend(variant, export_dir, None, threads))
+    if OPENVINO in engines:
+        backends.append(load_backend(OPENVINO, export_dir, None, threads))
     return backends, notes

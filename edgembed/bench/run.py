@@ -117,7 +117,7 @@ def run_bench(config: BenchConfig, workspace: Workspace) -> BenchReport:
     export_dir = find_export(config.export_dir, workspace)
     manifest = read_manifest(export_dir)
     machine = {**_machine(), "load_before": os.getloadavg()}
-    backends, notes = load_backends(export_dir, config.model, config.threads)
+    backends, notes = load_backends(export_dir, config.model, config.threads, config.engines)
     rule, shapes = stop_rule(config), QUICK_SHAPES if config.quick else SHAPES
     tokenize = _tokenizer(export_dir)
     companions = _peak_calls(config, notes)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from edgembed.config import ENGINES
 from edgembed.errors import ConfigError, ManifestError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-ENGINES = ("onnxruntime", "openvino")
 
 
 class ModelSession(Protocol):

@@ -45,18 +45,21 @@ def serve(
             from edgembed.runtime import OnnxEmbedder
         except ImportError as exc:
             raise MissingExtraError(exc.name or "onnxruntime", "serve") from exc
-        engine = OnnxEmbedder(export_dir, variant=settings.variant, threads=settings.threads)
+
+        def load(folder: Path) -> OnnxEmbedder:
+            return OnnxEmbedder(
+                folder, variant=settings.variant, threads=settings.threads, engine=settings.engine
+            )
+
+        engine = load(export_dir)
         embedder: Embedder = engine
         # The --compare export (e.g. the base model) only ranks the corpus beside this one.
-        compare = (
-            OnnxEmbedder(settings.compare, variant=settings.variant, threads=settings.threads)
-            if settings.compare
-            else None
-        )
+        compare = load(settings.compare) if settings.compare else None
         app = create_app(settings, embedder, compare=compare)
         name = settings.model_name or embedder.model_name
         announce(
-            f"Serving '{name}' ({embedder.dimension} dims, {engine.variant}) on "
+            f"Serving '{name}' ({embedder.dimension} dims, {engine.variant}, {engine.precision} "
+            f"on {engine.engine}) on "
             f"http://{settings.host}:{settings.port}/v1/embeddings (Ollama: /api/embed, "
             "docs: /docs). Ctrl+C stops it after the requests in flight."
         )
