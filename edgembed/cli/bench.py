@@ -14,7 +14,7 @@ from edgembed.cli.options import (
     threads_option,
 )
 from edgembed.cli.table import format_table
-from edgembed.config import BENCH_SECTIONS, BenchConfig
+from edgembed.config import BENCH_SECTIONS, DEFAULT_ENGINE, ENGINES, BenchConfig
 from edgembed.errors import BenchRegressionError
 
 __all__ = ["bench"]
@@ -30,6 +30,17 @@ __all__ = ["bench"]
 )
 @questions_option("JSONL of real questions (as for `edgembed evaluate`) for the accuracy section.")
 @threads_option("Threads for every backend. Default: each library's own (one per physical core).")
+@click.option(
+    "--engine",
+    "engines",
+    type=click.Choice(ENGINES),
+    multiple=True,
+    default=(DEFAULT_ENGINE,),
+    show_default=True,
+    help="What runs the export (repeatable, all timed in the same rounds): onnxruntime its "
+    "fp32 and int8 files, openvino its fp32 file (the backend named openvino; pip install "
+    "'edgembed[openvino]').",
+)
 @click.option(
     "--quick",
     is_flag=True,

@@ -59,6 +59,7 @@ def test_a_missing_baseline_is_refused_before_measuring(tmp_path: Path) -> None:
         (["--skip", "everything"], "Invalid value for '--skip'"),
         (["--threads", "0"], "Invalid value for '--threads'"),
         (["--max-seconds", "0"], "Invalid value for '--max-seconds'"),
+        (["--engine", "tensorrt"], "Invalid value for '--engine'"),
     ],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
@@ -154,6 +155,30 @@ def test_quick_bench_with_server_gate_and_new_baseline(bench_workspace: Workspac
     assert data["gate"]["passed"] is True
     assert (bench_workspace.reports / "bench.md").read_text().startswith("# Bench: tiny")
     assert {c.figure for c in load_baseline(saved).checks} >= {"speedup.int8.1x16"}
+
+
+@pytest.mark.slow
+def test_bench_times_openvino_beside_onnxruntime(bench_workspace: Workspace) -> None:
+    """--engine twice: OpenVINO on the fp32 file is timed and scored in the same rounds."""
+    pytest.importorskip("openvino", reason="openvino is not installed (edgembed[openvino])")
+    result = bench(
+        bench_workspace.root, "tiny", "--quick", "--max-seconds", "1", "--threads", "1",
+        "--engine", "onnxruntime", "--engine", "openvino", "--skip", "accuracy",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((bench_workspace.reports / "bench.json").read_text())
+    backends = {b["name"]: b["detail"] for b in data["backends"]}
+    assert list(backends) == ["pytorch", "fp32", "int8", "openvino"]
+    assert backends["openvino"].startswith("openvino ") and "fp32 file in" in backends["openvino"]
+    for shape in data["latency"]:
+        assert shape["backends"]["openvino"]["speedup_vs_pytorch"] > 0
+
+
+def test_openvino_alone_leaves_the_onnxruntime_backends_out(tiny_bench_export: Path) -> None:
+    pytest.importorskip("openvino", reason="openvino is not installed (edgembed[openvino])")
+    backends, _ = load_backends(tiny_bench_export, None, 1, ("openvino",))
+    assert [b.name for b in backends][-1:] == ["openvino"]
+    assert "int8" not in [b.name for b in backends]
 
 
 @pytest.mark.slow

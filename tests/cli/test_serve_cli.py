@@ -65,6 +65,26 @@ def test_flags_and_env_become_settings(tmp_path: Path, served: dict[str, Any]) -
     assert "from-env" not in repr(settings)
 
 
+def test_engine_becomes_settings(tmp_path: Path, served: dict[str, Any]) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path), "--engine", "openvino"])
+    assert result.exit_code == 0, result.output
+    assert served["settings"].engine == "openvino"
+    assert ServeSettings().engine == "onnxruntime"
+
+
+def test_openvino_with_int8_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    """The real server loads the committed tiny export: OpenVINO cannot run its int8 file."""
+    export = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-export"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    result = CliRunner().invoke(
+        cli, ["serve", str(export), "--port", port, "--engine", "openvino", "--variant", "int8"]
+    )
+    assert result.exit_code == 1
+    assert "OpenVINO cannot run edgembed's int8 file" in result.output
+
+
 def test_connection_guards_become_settings(tmp_path: Path, served: dict[str, Any]) -> None:
     args = ["--header-timeout-s", "2.5", "--body-timeout-s", "9", "--max-connections", "64"]
     args += ["--shutdown-timeout-s", "5", "--max-request-tokens", "4096"]
@@ -104,6 +124,7 @@ def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
     [
         (["--port", "70000"], "70000"),
         (["--variant", "int4"], "int4"),
+        (["--engine", "tensorrt"], "tensorrt"),
         (["--max-wait-ms", "5000"], "5000"),
         (["--max-queue", "0"], "0"),
         (["--header-timeout-s", "0"], "0"),
