@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 from edgembed.evaluation.bootstrap import paired_bootstrap  # noqa: E402
 
 DEVSETS = ROOT / "benchmarks" / "devsets"
-EDGEMBED = [str(Path(sys.executable).parent / "edgembed")]
+_SCRIPT = Path(sys.executable).parent / "edgembed"
+EDGEMBED = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "edgembed"]
 
 
 @dataclass(frozen=True)
