@@ -79,11 +79,11 @@ def test_pipeline_refuses_to_replace_a_model_trained_on_other_inputs(
     ws = tmp_path / "ws"
     first = CliRunner().invoke(cli, _args(ws, docs, tiny_mean_model, "--no-bench"))
     assert first.exit_code == 0, first.output
-    edited = CliRunner().invoke(cli, _args(ws, docs, tiny_mean_model, "--no-bench", "--lr", "1e-4"))
+    edited = CliRunner().invoke(cli, _args(ws, docs, tiny_mean_model, "--no-bench", "--lr", "3e-5"))
     assert edited.exit_code == 1
     assert "--force" in edited.output and "other inputs" in edited.output
     forced = CliRunner().invoke(
-        cli, _args(ws, docs, tiny_mean_model, "--no-bench", "--lr", "1e-4", "--force")
+        cli, _args(ws, docs, tiny_mean_model, "--no-bench", "--lr", "3e-5", "--force")
     )
     assert forced.exit_code == 0, forced.output
     assert "[train] done" in forced.output

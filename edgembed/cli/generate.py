@@ -85,17 +85,18 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--max-pairs",
             type=click.IntRange(min=1),
-            default=2000,
+            default=1700,
             show_default=True,
-            help="At most this many pairs (train + eval), about 8 minutes of training on 2 CPU "
-            "cores. ict visits every chunk and a cap thins every chunk's pairs alike; an LLM "
-            "visits chunks in a random order and stops at the cap.",
+            help="At most this many pairs (train + eval): two epochs of them take about 8 "
+            "minutes on 2 CPU cores. ict visits every chunk and a cap thins every chunk's "
+            "pairs alike; an LLM visits chunks in a random order and stops at the cap.",
         ),
         click.option(
             "--questions-per-chunk",
             type=click.IntRange(1, 20),
             default=None,
-            help="Queries asked of each chunk (ict: sentences taken out of it). Default: 3.",
+            help="Queries asked of each chunk. Default: 10 with ict (sentences taken out of it: "
+            "about every sentence of a chunk), 3 with an LLM.",
         ),
         click.option(
             "--keyword-queries",

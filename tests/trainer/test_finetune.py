@@ -25,7 +25,7 @@ def test_train_writes_model_metrics_and_card(workspace: Workspace, tiny_mean_mod
     assert [round(e["epoch"]) for e in metrics["epochs"]] == [1, 2]
     assert metrics["best_ndcg_at_10"] == max(e[metrics["metric"]] for e in metrics["epochs"])
     assert metrics["data"] == {"chunks": 8, "train_pairs": 12, "eval_pairs": 2}
-    assert metrics["finetuned_weight"] == 0.5
+    assert metrics["finetuned_weight"] == TrainConfig().finetuned_weight
     assert metrics["saved_ndcg_at_10"] == metrics["saved"][metrics["metric"]]
     assert result.saved_ndcg_at_10 == metrics["saved_ndcg_at_10"]
     assert "MultipleNegativesRankingLoss" in (result.model_dir / "README.md").read_text()
