@@ -30,13 +30,10 @@ from edgembed.errors import ConfigError, InputError, ModelError
 from edgembed.progress import progress
 
 __all__ = [
-    "BATCH_OF",
     "CONCURRENCY",
-    "GAIN_ROUNDS",
     "HttpResult",
     "LocalServer",
     "check_loopback",
-    "compare_unbatched",
     "LARGE_INPUTS",
     "local_server",
     "measure_http",
@@ -54,10 +51,8 @@ _OVERHEAD_RULE = StopRule(
 _OVERHEAD_REQUESTS = 30
 _BLOCK_S = 0.3
 _READY_TIMEOUT_S = 120
-BATCH_OF = 16
 LARGE_INPUTS = 64
 _SETTLE_S = 1.0
-GAIN_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -71,12 +66,6 @@ class HttpResult:
         server_p50_ms: the server's median for the same text at concurrency 1, timed in
             blocks alternating with the engine's (None when no engine was given).
         overhead_rounds: the server's median over the engine's in each round of those blocks.
-        unbatched: the highest concurrency again, against the same export served with
-            batching off (``--max-batch-tokens 1``): its median round; only with --serve.
-        gain_rounds: batched over unbatched requests/s at the highest concurrency, one ratio
-            per round of the two servers taking turns (only with --serve).
-        engine_batch_gain: what batching can give at most: the engine's time for one text over
-            its time per text in a batch of 16 of them (None without an engine).
         ready_s: process start to the first 200 from GET /ready; only with --serve.
         idle_rss_mb: the server's resident memory once ready, before any load; only with
             --serve.
@@ -89,22 +78,9 @@ class HttpResult:
     engine_p50_ms: float | None = None
     server_p50_ms: float | None = None
     overhead_rounds: tuple[float, ...] = ()
-    unbatched: dict[str, Any] | None = None
-    gain_rounds: tuple[float, ...] = ()
-    engine_batch_gain: float | None = None
     ready_s: float | None = None
     idle_rss_mb: float | None = None
     rss_after_large_mb: float | None = None
-
-    @property
-    def batching_gain(self) -> float | None:
-        """Requests/s at the highest concurrency, batched over unbatched: the median of the
-        alternating rounds' ratios when there were rounds."""
-        if self.gain_rounds:
-            return percentile(self.gain_rounds, 50)
-        if self.unbatched is None or not self.unbatched["req_per_s"] or not self.levels:
-            return None
-        return float(self.levels[-1]["req_per_s"]) / float(self.unbatched["req_per_s"])
 
     @property
     def latency_ratio(self) -> float | None:
@@ -134,10 +110,6 @@ class HttpResult:
             "latency_ratio_rounds": [_round(r) for r in self.overhead_rounds],
             "overhead_ms_c1": _round(overhead),
             "levels": self.levels,
-            "unbatched": self.unbatched,
-            "batching_gain": _round(self.batching_gain),
-            "batching_gain_rounds": [_round(gain) for gain in self.gain_rounds],
-            "engine_batch_gain": _round(self.engine_batch_gain),
             "ready_s": _round(self.ready_s),
             "idle_rss_mb": _round(self.idle_rss_mb),
             "rss_after_large_mb": _round(self.rss_after_large_mb),
@@ -171,7 +143,6 @@ def measure_http(
     api_key: str | None,
     engine: Callable[[], object] | None,
     concurrency: Sequence[int] = CONCURRENCY,
-    engine_batch: Callable[[], object] | None = None,
 ) -> HttpResult:
     """Send `requests` one-text requests (at most `seconds`) at each concurrency level.
 
@@ -179,8 +150,6 @@ def measure_http(
         engine: embeds `text` with the served model in this process; when given, blocks of
             engine calls alternate with blocks of requests at concurrency 1 to measure what
             the server adds.
-        engine_batch: embeds `text` 16 times in one call, to measure how much batching can
-            gain at most (the engine alone, batch 16 vs 1).
 
     Raises:
         ConfigError: the URL is not a loopback http:// URL.
@@ -189,54 +158,15 @@ def measure_http(
     check_loopback(url)
     _wait_ready(url, timeout=5)
     _load(url, 1, _WARMUP_REQUESTS, text, seconds, api_key)
-    engine_p50 = server_p50 = engine_gain = None
+    engine_p50 = server_p50 = None
     rounds: tuple[float, ...] = ()
     if engine is not None:
         engine_p50, server_p50, rounds = _overhead(url, text, api_key, engine)
-        if engine_batch is not None:
-            engine_gain = _engine_batch_gain(engine, engine_batch)
     levels = [
         _load(url, level, requests, text, seconds, api_key)
         for level in progress(concurrency, desc="http", unit="level")
     ]
-    return HttpResult(url, levels, engine_p50, server_p50, rounds, engine_batch_gain=engine_gain)
-
-
-def compare_unbatched(
-    batched_url: str,
-    unbatched_url: str,
-    text: str,
-    *,
-    requests: int,
-    seconds: float,
-    api_key: str | None,
-    rounds: int = GAIN_ROUNDS,
-) -> tuple[tuple[float, ...], dict[str, Any]]:
-    """Alternate rounds at the highest concurrency between the batched server and the same
-    export with batching off, so that both see the same machine.
-
-    Returns:
-        Each round's batched/unbatched requests/s ratio, and the unbatched server's median
-        round (by requests/s).
-    """
-    level = CONCURRENCY[-1]
-    _load(unbatched_url, level, _WARMUP_REQUESTS, text, seconds, api_key)
-    gains: list[float] = []
-    unbatched: list[dict[str, Any]] = []
-    for _ in progress(range(rounds), desc="batched vs unbatched", unit="round"):
-        batched = _load(batched_url, level, requests, text, seconds, api_key)
-        unbatched.append(_load(unbatched_url, level, requests, text, seconds, api_key))
-        if unbatched[-1]["req_per_s"]:
-            gains.append(float(batched["req_per_s"]) / float(unbatched[-1]["req_per_s"]))
-    unbatched.sort(key=lambda result: float(result["req_per_s"]))
-    return tuple(gains), unbatched[len(unbatched) // 2]
-
-
-def _engine_batch_gain(one: Callable[[], object], batch: Callable[[], object]) -> float:
-    """The engine's time for 1 text over its time per text in a batch of BATCH_OF texts."""
-    rule = StopRule(warmup=3, min_rounds=4, max_rounds=8, block_seconds=_BLOCK_S)
-    times = run_interleaved({"one": one, "batch": batch}, rule).times
-    return percentile(times["one"], 50) / (percentile(times["batch"], 50) / BATCH_OF)
+    return HttpResult(url, levels, engine_p50, server_p50, rounds)
 
 
 def _overhead(

@@ -7,7 +7,7 @@ ratio to PyTorch compares calls made under the same load.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,6 @@ def measure_latency(
     shapes: Sequence[Shape],
     rule: StopRule,
     max_tokens: int,
-    companions: Mapping[str, Callable[[], object]] | None = None,
 ) -> tuple[list[ShapeLatency], list[str]]:
     """Time every backend on every shape that fits the model.
 
@@ -89,8 +88,6 @@ def measure_latency(
         shapes: batch x tokens to time.
         rule: warm-up and when to stop repeating.
         max_tokens: the model's limit; longer shapes are skipped with a note.
-        companions: more calls (the matmul peak) to time in the same rounds as the last
-            shape that fits; their timings are in that shape's `run.times`.
 
     Returns:
         one result per shape timed; notes on shapes skipped.
@@ -105,8 +102,6 @@ def measure_latency(
     for shape in progress(fitting, desc="latency", unit="shape"):
         texts = exact_texts(tokenize, shape.tokens, shape.batch)
         calls = {backend.name: _bound(backend, texts) for backend in backends}
-        if shape == fitting[-1]:
-            calls.update(companions or {})
         run = run_interleaved(calls, rule)
         log.info(
             "%s: %d rounds in %.1fs (settled: %s)",

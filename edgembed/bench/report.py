@@ -33,9 +33,7 @@ def bench_tables(report: BenchReport) -> list[Table]:
     tables = [
         _targets(report),
         _latency(report),
-        _shares(report),
         _accuracy(report),
-        _coldstart(report),
         _http(report),
     ]
     return [table for table in tables if table.rows]
@@ -97,29 +95,6 @@ def _bound(settled: bool) -> str:
     return "" if settled else " (bound)"
 
 
-def _shares(report: BenchReport) -> Table:
-    rows = [
-        [
-            row["shape"],
-            row["backend"],
-            row["gops"],
-            row["peak"],
-            f"{row['share_of_peak']:.1%}",
-            f"{row['share_of_mixed_bound']:.1%}" if "share_of_mixed_bound" in row else "",
-        ]
-        for row in report.shares
-    ]
-    title = "Share of this CPU's matmul peak"
-    if report.peak is not None:
-        timed = f", timed with {report.peak.timed_with}" if report.peak.timed_with else ""
-        title += (
-            f" (onnxruntime, {report.peak.threads} threads: int8 {report.peak.int8_gops:.0f} "
-            f"GOP/s, fp32 {report.peak.fp32_gops:.0f} GFLOP/s, medians{timed})"
-        )
-    headers = ("shape", "backend", "GOP/s", "peak", "share of peak", "share of mixed bound")
-    return Table(title, headers, rows)
-
-
 def _accuracy(report: BenchReport) -> Table:
     rows = []
     for result in report.accuracy:
@@ -144,40 +119,13 @@ def _accuracy(report: BenchReport) -> Table:
     return Table("Retrieval accuracy over the whole chunk corpus", headers, rows)
 
 
-def _coldstart(report: BenchReport) -> Table:
-    rows = [
-        [
-            cold.backend,
-            round(cold.seconds_to_first, 2),
-            round(cold.import_and_load_s, 2),
-            round(cold.rss_first_mb),
-            round(cold.peak_rss_mb),
-            "yes" if cold.torch_loaded else "no",
-        ]
-        for cold in report.coldstart
-    ]
-    headers = (
-        "backend",
-        "start -> 1st embedding s",
-        "import+load s",
-        "RSS MB",
-        "peak RSS MB (32x128)",
-        "torch loaded",
-    )
-    runs = report.coldstart[0].runs if report.coldstart else 0
-    return Table(f"Cold start and memory (fresh process, median of {runs})", headers, rows)
-
-
 def _http(report: BenchReport) -> Table:
     http = report.http
     if http is None:
         return Table("HTTP", (), [])
-    levels = [(str(level["concurrency"]), level) for level in http.levels]
-    if http.unbatched is not None:
-        levels.append((f"{http.unbatched['concurrency']} (batching off)", http.unbatched))
     rows = [
         [
-            label,
+            level["concurrency"],
             level["completed"],
             level["req_per_s"],
             level["latency_ms"].get("p50", ""),
@@ -185,7 +133,7 @@ def _http(report: BenchReport) -> Table:
             ", ".join(f"{code}: {n}" for code, n in level["status"].items()),
             level["connection_errors"] + level["lost"],
         ]
-        for label, level in levels
+        for level in http.levels
     ]
     notes = []
     if http.overhead_ms is not None and http.latency_ratio is not None:
@@ -193,14 +141,6 @@ def _http(report: BenchReport) -> Table:
             f"engine p50 {http.engine_p50_ms:.2f} ms; server adds {http.overhead_ms:.2f} ms at "
             f"concurrency 1 = {http.latency_ratio:.2f}x"
         )
-    if http.batching_gain is not None:
-        gain = f"batching gain {http.batching_gain:.2f}x"
-        if http.gain_rounds:
-            rounds = ", ".join(f"{ratio:.2f}" for ratio in http.gain_rounds)
-            gain += f" (median of {len(http.gain_rounds)} alternating rounds: {rounds})"
-        notes.append(gain)
-    if http.engine_batch_gain is not None:
-        notes.append(f"the engine alone gains {http.engine_batch_gain:.2f}x at batch 16")
     if http.ready_s is not None:
         notes.append(f"ready {http.ready_s:.2f} s after start")
     if http.idle_rss_mb is not None:

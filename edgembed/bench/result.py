@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.bench.accuracy import AccuracyResult
-from edgembed.bench.coldstart import ColdStart
 from edgembed.bench.http import HttpResult
 from edgembed.bench.latency import ShapeLatency
-from edgembed.bench.peak import ModelCost, Peak
 
 __all__ = ["TARGETS", "BenchReport", "Target", "TargetResult", "slug"]
 
@@ -48,7 +46,6 @@ class Target:
 TARGETS = (
     Target("int8 speed-up over PyTorch, 1 x 16 tokens", "speedup.int8.1x16", 5.0, "x"),
     Target("int8 speed-up over PyTorch, 32 x 128 tokens", "speedup.int8.32x128", 4.0, "x"),
-    Target("int8 share of the int8 matmul peak, 32 x 256", "peak_share.int8.32x256", 0.60, "%"),
     Target(
         "int8 NDCG@10 / PyTorch's, eval pairs", "accuracy.int8.eval_pairs.ndcg_ratio", 0.995, "%"
     ),
@@ -61,7 +58,6 @@ TARGETS = (
     Target(
         "server overhead over the engine, 1 x 16 tokens", "http.overhead_ms_c1", 0.5, "ms", True
     ),
-    Target("requests/s at concurrency 16, batched / unbatched", "http.batching_gain_c16", 2.5, "x"),
     Target("server p99 at concurrency 16", "http.c16.p99_ms", 50.0, "ms", True),
     Target("server start to ready", "http.ready_s", 1.0, "s", True),
     Target("server resident memory when idle", "http.idle_rss_mb", 200.0, "MB", True),
@@ -101,11 +97,7 @@ class BenchReport:
         settings: mode, stop rule, shapes, threads asked for.
         backends: per backend its threads and library details.
         latency: per shape, every backend's timings.
-        peak: the CPU's int8 and fp32 matmul peak (None when not measured).
-        costs: per ONNX variant, where its arithmetic goes.
-        shares: per shape and backend, operations per second as a share of the peak.
         accuracy: per query set, every backend's retrieval figures.
-        coldstart: per backend, start-up time and memory.
         http: the server under load (None without --http / --serve).
         notes: what was skipped, and why.
         seconds: the run's wall time.
@@ -117,11 +109,7 @@ class BenchReport:
     settings: dict[str, Any]
     backends: list[dict[str, Any]]
     latency: list[ShapeLatency] = field(default_factory=list)
-    peak: Peak | None = None
-    costs: dict[str, ModelCost] = field(default_factory=dict)
-    shares: list[dict[str, Any]] = field(default_factory=list)
     accuracy: list[AccuracyResult] = field(default_factory=list)
-    coldstart: list[ColdStart] = field(default_factory=list)
     http: HttpResult | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -133,8 +121,6 @@ class BenchReport:
             for name, figures in result.backends.items():
                 if figures.speedup is not None and name != "pytorch":
                     out[f"speedup.{name}.{result.shape.label}"] = figures.speedup
-        for row in self.shares:
-            out[f"peak_share.{row['backend']}.{row['shape']}"] = row["share_of_peak"]
         for acc in self.accuracy:
             for name in acc.metrics:
                 if name == "pytorch":
@@ -143,17 +129,12 @@ class BenchReport:
                 out[f"{key}.ndcg_ratio"] = acc.ndcg_ratio(name)
                 out[f"{key}.ndcg_delta"] = acc.delta(name, "ndcg_at_10")
                 out[f"{key}.acc3_delta"] = acc.delta(name, "accuracy_at_3")
-        for cold in self.coldstart:
-            out[f"coldstart.{cold.backend}.seconds"] = cold.seconds_to_first
-            out[f"memory.{cold.backend}.peak_rss_mb"] = cold.peak_rss_mb
         if self.http is not None:
             out["http.latency_ratio_c1"] = self.http.latency_ratio
             out["http.overhead_ms_c1"] = self.http.overhead_ms
             for level in self.http.levels:
                 out[f"http.c{level['concurrency']}.req_per_s"] = level["req_per_s"]
                 out[f"http.c{level['concurrency']}.p99_ms"] = level["latency_ms"].get("p99")
-            out["http.batching_gain_c16"] = self.http.batching_gain
-            out["http.engine_batch_gain_16"] = self.http.engine_batch_gain
             out["http.ready_s"] = self.http.ready_s
             out["http.idle_rss_mb"] = self.http.idle_rss_mb
             out["http.rss_after_large_mb"] = self.http.rss_after_large_mb
@@ -178,10 +159,6 @@ class BenchReport:
                 for name, value in self.figures().items()
             },
             "latency": [result.to_json() for result in self.latency],
-            "peak": self.peak.to_json() if self.peak else None,
-            "model_cost": {name: cost.to_json() for name, cost in self.costs.items()},
-            "peak_shares": self.shares,
             "accuracy": [result.to_json() for result in self.accuracy],
-            "coldstart": {cold.backend: cold.to_json() for cold in self.coldstart},
             "http": self.http.to_json() if self.http else None,
         }

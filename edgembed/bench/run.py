@@ -6,14 +6,13 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edgembed.bench.accuracy import AccuracyResult, measure_accuracy
 from edgembed.bench.backends import PYTORCH, Backend, load_backends, physical_cores
-from edgembed.bench.coldstart import ColdStart, measure_cold_start
 from edgembed.bench.gate import (
     BaselineCheck,
     baseline_from_figures,
@@ -22,23 +21,19 @@ from edgembed.bench.gate import (
     save_baseline,
 )
 from edgembed.bench.http import (
-    BATCH_OF,
     LARGE_INPUTS,
     HttpResult,
     check_loopback,
-    compare_unbatched,
     local_server,
     measure_http,
     rss_after_large_request,
 )
 from edgembed.bench.inputs import QUICK_SHAPES, SHAPES, Shape, Tokenize, exact_texts
 from edgembed.bench.latency import ShapeLatency, measure_latency
-from edgembed.bench.peak import ModelCost, Peak, model_cost, peak_calls, peak_from, peak_shares
 from edgembed.bench.report import write_bench_report
 from edgembed.bench.result import BenchReport
-from edgembed.bench.stats import StopRule, run_interleaved
+from edgembed.bench.stats import StopRule
 from edgembed.config import BENCH_SECTIONS, BenchConfig
-from edgembed.errors import MissingExtraError
 from edgembed.evaluation.query_sets import load_query_sets
 from edgembed.models import find_export
 from edgembed.runtime import read_manifest, verify_file
@@ -52,7 +47,6 @@ log = logging.getLogger(__name__)
 
 HTTP_SHAPE = Shape(1, 16)
 """The HTTP section sends one 16-token query per request."""
-_COLD_RUNS = 3
 
 
 def stop_rule(config: BenchConfig) -> StopRule:
@@ -101,15 +95,15 @@ def bench(config: BenchConfig, workspace: Workspace) -> BenchOutcome:
 
 
 def run_bench(config: BenchConfig, workspace: Workspace) -> BenchReport:
-    """Measure latency, the CPU's peak, accuracy, cold start and (optionally) HTTP load.
+    """Measure latency, accuracy and (optionally) HTTP load.
 
     Raises:
         ManifestError: the export cannot be found or loaded.
         ConfigError: a bad option (e.g. a non-loopback --http URL).
         InputError: the workspace's pairs or the questions file are malformed, or the server
             cannot be reached.
-        ModelError: the PyTorch model named by --model cannot be loaded, or a cold-start
-            process failed.
+        ModelError: the PyTorch model named by --model cannot be loaded, or the server
+            started by --serve did not get ready.
     """
     started = time.monotonic()
     if config.http_url is not None:
@@ -120,14 +114,12 @@ def run_bench(config: BenchConfig, workspace: Workspace) -> BenchReport:
     backends, notes = load_backends(export_dir, config.model, config.threads, config.engines)
     rule, shapes = stop_rule(config), QUICK_SHAPES if config.quick else SHAPES
     tokenize = _tokenizer(export_dir)
-    companions = _peak_calls(config, notes)
     latency: list[ShapeLatency] = []
     if config.runs("latency"):
         latency, skipped = measure_latency(
-            backends, tokenize, shapes, rule, manifest.max_seq_length, companions
+            backends, tokenize, shapes, rule, manifest.max_seq_length
         )
         notes += skipped
-    peak, costs, shares = _peak_section(config, rule, export_dir, latency, companions)
     # The sections below run in the order of these arguments.
     report = BenchReport(
         export_dir=export_dir,
@@ -136,11 +128,7 @@ def run_bench(config: BenchConfig, workspace: Workspace) -> BenchReport:
         settings=_settings(config, rule, shapes),
         backends=[{"name": b.name, "threads": b.threads, "detail": b.detail} for b in backends],
         latency=latency,
-        peak=peak,
-        costs=costs,
-        shares=shares,
         accuracy=_accuracy_section(backends, workspace, config, notes),
-        coldstart=_coldstart_section(config, backends, export_dir, tokenize),
         http=_http_section(config, export_dir, tokenize, backends),
         notes=notes,
     )
@@ -159,40 +147,6 @@ def _tokenizer(export_dir: Path) -> Tokenize:
     return tokenize
 
 
-def _peak_calls(config: BenchConfig, notes: list[str]) -> dict[str, Callable[[], object]]:
-    if not config.runs("peak"):
-        return {}
-    try:
-        return peak_calls(config.threads)
-    except MissingExtraError as exc:
-        notes.append(f"peak skipped: {exc}")
-        return {}
-
-
-def _peak_section(
-    config: BenchConfig,
-    rule: StopRule,
-    export_dir: Path,
-    latency: list[ShapeLatency],
-    companions: dict[str, Callable[[], object]],
-) -> tuple[Peak | None, dict[str, ModelCost], list[dict[str, Any]]]:
-    """The peak (timed with the largest shape, or alone without latency), the model's cost
-    per variant, and each backend's share of the peak."""
-    if not companions:
-        return None, {}, []
-    manifest = read_manifest(export_dir)
-    costs = {
-        variant: model_cost(export_dir / manifest.model_file(variant).path)
-        for variant in manifest.variants
-    }
-    with_shape = next((r for r in latency if set(companions) <= set(r.run.times)), None)
-    if with_shape is None:
-        peak = peak_from(run_interleaved(companions, rule), config.threads, None)
-    else:
-        peak = peak_from(with_shape.run, config.threads, with_shape.shape.label)
-    return peak, costs, peak_shares(latency, costs, peak)
-
-
 def _accuracy_section(
     backends: list[Backend], workspace: Workspace, config: BenchConfig, notes: list[str]
 ) -> list[AccuracyResult]:
@@ -206,17 +160,6 @@ def _accuracy_section(
         )
         return []
     return measure_accuracy(backends, chunks, query_sets)
-
-
-def _coldstart_section(
-    config: BenchConfig, backends: list[Backend], export_dir: Path, tokenize: Tokenize
-) -> list[ColdStart]:
-    if not config.runs("coldstart"):
-        return []
-    max_tokens = read_manifest(export_dir).max_seq_length
-    batch = exact_texts(tokenize, min(128, max_tokens), 32)
-    names = [backend.name for backend in backends]
-    return measure_cold_start(names, export_dir, config.model, config.threads, _COLD_RUNS, batch)
 
 
 def _http_section(
@@ -237,36 +180,18 @@ def _http_section(
             seconds=seconds,
             api_key=config.api_key,
             engine=lambda: served.embed([text]),
-            engine_batch=lambda: served.embed([text] * BATCH_OF),
         )
 
     if not config.serve:
         return measure(str(config.http_url))
-    # Both servers run at once; the one with batching off (every request its own model call)
-    # idles until the two take turns at concurrency 16.
-    with (
-        local_server(export_dir, served.name, config.threads) as server,
-        local_server(
-            export_dir, served.name, config.threads, ["--max-batch-tokens", "1"]
-        ) as unbatched,
-    ):
+    with local_server(export_dir, served.name, config.threads) as server:
         idle_rss_mb = server.rss_mb()
         result = measure(server.url)
-        gains, baseline = compare_unbatched(
-            server.url,
-            unbatched.url,
-            text,
-            requests=requests,
-            seconds=seconds,
-            api_key=config.api_key,
-        )
         full_length = read_manifest(export_dir).max_seq_length
         large = exact_texts(tokenize, full_length, LARGE_INPUTS)
         rss_after_large_mb = rss_after_large_request(server, large)
     return replace(
         result,
-        unbatched=baseline,
-        gain_rounds=gains,
         ready_s=server.ready_s,
         idle_rss_mb=idle_rss_mb,
         rss_after_large_mb=rss_after_large_mb,

@@ -44,7 +44,7 @@ __all__ = ["bench"]
 @click.option(
     "--quick",
     is_flag=True,
-    help="CI mode: shapes 1x16 and 32x128 only, shorter repetition, no peak, no cold start.",
+    help="CI mode: shapes 1x16 and 32x128 only, shorter repetition.",
 )
 @click.option(
     "--skip",
@@ -91,7 +91,7 @@ __all__ = ["bench"]
 def bench(
     state: CliState, /, export_dir: Path | None, skip: tuple[str, ...], **options: object
 ) -> None:
-    """Measure an export against its PyTorch model: speed, accuracy, memory.
+    """Measure an export against its PyTorch model: speed, accuracy, the server under load.
 
     EXPORT_DIR is a folder written by `edgembed export` (or its name under WORKSPACE/exports);
     default: the newest export. Three backends run side by side in one process: the PyTorch
@@ -102,10 +102,9 @@ def bench(
     - latency and tokens/s at 1x16, 1x128, 32x128 and 32x256 tokens (exact counts), p50/p95/
       p99, each backend's speed-up over PyTorch; backends are interleaved round by round and
       repeated until the medians settle, so a busy machine slows them all alike;
-    - this CPU's int8 and fp32 matmul peak (onnxruntime) and each backend's share of it;
     - NDCG@10 and Accuracy@3 over the chunk corpus, on the eval pairs and --questions;
-    - cold start (fresh process to first embedding) and resident memory per backend;
-    - with --http URL or --serve: requests/s and latency at concurrency 1, 4 and 16.
+    - with --http URL or --serve: requests/s and latency at concurrency 1, 4 and 16 and what
+      the server adds over the engine; --serve also its start-up time and resident memory.
 
     Writes WORKSPACE/reports/bench.json and bench.md and prints the tables.
 

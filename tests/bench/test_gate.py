@@ -110,11 +110,11 @@ def test_bad_baselines_are_refused(tmp_path: Path, content: str | None, message:
 
 
 def test_a_baseline_from_a_run_keeps_only_gated_measured_figures() -> None:
-    figures = {"speedup.int8.1x16": 6.123456, "speedup.int8.32x128": None, "peak_share.x": 0.5}
+    figures = {"speedup.int8.1x16": 6.123456, "speedup.int8.32x128": None, "ungated.x": 0.5}
     baseline = baseline_from_figures(figures, "about")
     assert [(c.figure, c.expected) for c in baseline.checks] == [("speedup.int8.1x16", 6.1235)]
     with pytest.raises(ConfigError, match="none of the gated figures"):
-        baseline_from_figures({"peak_share.x": 0.5}, "about")
+        baseline_from_figures({"ungated.x": 0.5}, "about")
 
 
 def test_the_committed_baseline_catches_a_two_times_regression() -> None:

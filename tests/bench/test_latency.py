@@ -1,4 +1,4 @@
-"""Latency per shape: exact inputs reach every backend, ratios, skipped shapes, companions."""
+"""Latency per shape: exact inputs reach every backend, ratios, skipped shapes."""
 
 from __future__ import annotations
 
@@ -44,17 +44,11 @@ def test_every_backend_gets_the_exact_shape_and_a_ratio_to_pytorch() -> None:
         assert abs(int8.tokens_per_s - result.shape.batch * result.shape.tokens / p50_s) < 1e-6
 
 
-def test_shapes_longer_than_the_model_are_skipped_and_companions_join_the_last() -> None:
+def test_shapes_longer_than_the_model_are_skipped() -> None:
     seen: list[tuple[int, int]] = []
-    timed: list[str] = []
-    companions = {"peak": lambda: timed.append("peak")}
     shapes = [Shape(1, 16), Shape(2, 64), Shape(2, 256)]
-    results, notes = measure_latency(
-        [recording("int8", seen)], words, shapes, RULE, 128, companions
-    )
+    results, notes = measure_latency([recording("int8", seen)], words, shapes, RULE, 128)
     assert notes == ["2x256 skipped: the model takes at most 128 tokens"]
     assert [r.shape for r in results] == shapes[:2]
-    assert "peak" not in results[0].run.times
-    assert len(results[1].run.times["peak"]) == 3  # timed in the rounds of 2x64
-    assert set(results[1].backends) == {"int8"}  # a companion is not a backend
+    assert set(seen) == {(1, 16), (2, 64)}
     assert results[1].backends["int8"].speedup is None  # no PyTorch, no ratio

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from edgembed.bench.accuracy import AccuracyResult
-from edgembed.bench.coldstart import ColdStart
 from edgembed.bench.gate import Baseline, Check, check_figures
 from edgembed.bench.http import HttpResult
 from edgembed.bench.inputs import Shape
@@ -65,14 +64,11 @@ def make_report() -> BenchReport:
                 "eval pairs", 32, {"pytorch": _metrics(0.8, 0.9), "int8": _metrics(0.796, 0.875)}
             )
         ],
-        coldstart=[ColdStart("int8", 3, 0.8, 0.5, 120.0, 180.0, False)],
         http=HttpResult(
             "http://127.0.0.1:8001",
             [http_level, {**http_level, "concurrency": 16, "req_per_s": 300.0}],
             2.0,
             3.0,
-            unbatched={**http_level, "concurrency": 16, "req_per_s": 150.0},
-            engine_batch_gain=2.2,
             ready_s=0.8,
             idle_rss_mb=250.0,
             rss_after_large_mb=260.0,
@@ -92,18 +88,8 @@ def test_figures_are_flat_and_named_for_the_gate() -> None:
     assert figures["http.latency_ratio_c1"] == 1.5
     assert figures["http.overhead_ms_c1"] == 1.0
     assert figures["http.c1.req_per_s"] == 100.0
-    assert figures["memory.int8.peak_rss_mb"] == 180.0
-    assert figures["http.batching_gain_c16"] == 2.0
     assert figures["http.c16.p99_ms"] == 6.0
     assert figures["http.rss_after_large_mb"] == 260.0
-
-
-def test_batching_gain_is_the_median_of_the_alternating_rounds() -> None:
-    http = make_report().http
-    assert http is not None and http.batching_gain == 2.0  # one pair of runs, no rounds
-    rounds = replace(http, gain_rounds=(2.6, 2.1, 2.4))
-    assert rounds.batching_gain == 2.4
-    assert rounds.to_json()["batching_gain_rounds"] == [2.6, 2.1, 2.4]
 
 
 def test_latency_ratio_is_the_median_of_the_rounds_that_compare_server_and_engine() -> None:
@@ -121,13 +107,12 @@ def test_targets_stand_beside_their_measured_values() -> None:
     assert targets["speedup.int8.1x16"].met is True
     assert targets["speedup.int8.32x128"].met is False  # 3.33x < 4x
     assert targets["accuracy.int8.eval_pairs.ndcg_ratio"].met is True  # exactly 99.5%
-    assert targets["peak_share.int8.32x256"].met is None  # not measured
+    assert targets["accuracy.int8.real_questions.ndcg_ratio"].met is None  # not measured
     # Server targets are upper bounds: overhead 1.0 ms > 0.5, p99 6 ms <= 50, ready 0.8 s <= 1.
     assert targets["http.overhead_ms_c1"].met is False
     assert targets["http.c16.p99_ms"].met is True
     assert targets["http.ready_s"].met is True
     assert targets["http.idle_rss_mb"].met is False  # 250 MB > 200
-    assert targets["http.batching_gain_c16"].met is False  # 2.0x < 2.5x
 
 
 def test_tables_print_every_section() -> None:
@@ -136,7 +121,6 @@ def test_tables_print_every_section() -> None:
         "Targets",
         "Latency",
         "Retrieval accuracy over the whole chunk corpus",
-        "Cold start and memory",
         "HTTP load on http://127.0.0.1:8001",
     ]
     latency = format_table(tables["Latency"].headers, tables["Latency"].rows)
@@ -145,14 +129,10 @@ def test_tables_print_every_section() -> None:
     assert "NO" in targets and "<= 0.50 ms" in targets and "<= 1.00 s" in targets
     http_title = next(t.title for t in bench_tables(make_report()) if t.title.startswith("HTTP"))
     assert "260 MB when idle after a large request" in http_title
-    http = format_table(
-        tables["HTTP load on http://127.0.0.1:8001"].headers,
-        tables["HTTP load on http://127.0.0.1:8001"].rows,
-    )
-    assert "16 (batching off)" in http
-    title = next(t.title for t in bench_tables(make_report()) if t.title.startswith("HTTP"))
-    assert "batching gain 2.00x" in title and "ready 0.80 s" in title
-    assert "the engine alone gains 2.20x at batch 16" in title
+    assert "server adds 1.00 ms at concurrency 1 = 1.50x" in http_title
+    assert "ready 0.80 s" in http_title
+    http = tables["HTTP load on http://127.0.0.1:8001"]
+    assert [row[0] for row in http.rows] == [1, 16]
 
 
 def test_reports_are_written_with_the_gate(tmp_path: Path) -> None:
@@ -165,7 +145,7 @@ def test_reports_are_written_with_the_gate(tmp_path: Path) -> None:
     assert data["figures"]["speedup.int8.1x16"] == 5.0
     assert data["gate"]["passed"] is False
     assert data["latency"][0]["backends"]["int8"]["speedup_band"] == [4.5, 6.5]
-    assert data["coldstart"]["int8"]["torch_loaded"] is False
+    assert data["http"]["levels"][1]["req_per_s"] == 300.0
     markdown = paths[1].read_text()
     assert "| 1x16 | int8 | 2 |" in markdown
     assert "## Gate: FAILED" in markdown

@@ -1,13 +1,17 @@
-"""Cold start and memory: a fresh process per backend, timed from its start to its first
-embedding, with its resident memory.
+"""How long does each backend take from a fresh process to its first embedding, and how much
+memory does it hold?
 
-The child is this module run with ``python -m``: it imports only what its backend needs (the
-ONNX backends never import torch), embeds one query, reports, then embeds a 32 x 128 batch
-and reports its peak resident memory.
+Starts a fresh process per backend, `--runs` times interleaved, and takes the medians. The
+child is this script run with --child: it imports only what its backend needs (the ONNX
+backends never import torch), embeds one query, reports, then embeds a 32 x 128 batch and
+reports its peak resident memory.
+
+    .venv/bin/python benchmarks/coldstart.py --export WORKSPACE/exports/NAME [--runs 3]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -17,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgembed.bench.stats import percentile
-from edgembed.errors import ModelError
-from edgembed.progress import progress
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-__all__ = ["ColdStart", "measure_cold_start"]
+from edgembed.bench.stats import percentile  # noqa: E402
+from edgembed.errors import ModelError  # noqa: E402
+from edgembed.progress import progress  # noqa: E402
+
+__all__ = ["ColdStart", "main", "measure_cold_start"]
 
 _QUERY = "How many vacation days do new employees get?"
 _TIMEOUT_S = 300
@@ -76,8 +83,9 @@ def measure_cold_start(
 def _one_process(
     backend: str, export_dir: Path, model: str | None, threads: int | None, batch: Sequence[str]
 ) -> dict[str, Any]:
-    command = [sys.executable, "-m", "edgembed.bench.coldstart", backend, str(export_dir)]
-    command += [model or "", str(threads or 0)]
+    command = [sys.executable, __file__, "--child", "--export", str(export_dir)]
+    command += ["--backend", backend, *(["--model", model] if model else [])]
+    command += ["--threads", str(threads)] if threads else []
     started = time.time()
     try:
         done = subprocess.run(
@@ -89,10 +97,7 @@ def _one_process(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ModelError(
-            f"the {backend} cold-start process took over {_TIMEOUT_S}s; skip it with "
-            "--skip coldstart"
-        ) from exc
+        raise ModelError(f"the {backend} cold-start process took over {_TIMEOUT_S}s") from exc
     if done.returncode != 0:
         raise ModelError(
             f"the {backend} cold-start process failed (exit {done.returncode}): "
@@ -130,14 +135,13 @@ def _memory_mb(field: str) -> float:
     return 0.0
 
 
-def _child(argv: Sequence[str]) -> None:
+def _child(export_dir: Path, backend_name: str, model: str | None, threads: int | None) -> None:
     """Load one backend, embed a query, then the batch read from stdin; print one JSON line."""
     began = time.perf_counter()
     from edgembed.bench.backends import load_backend
 
-    name, export_dir, model, threads = argv
     batch = json.loads(sys.stdin.read())
-    backend = load_backend(name, Path(export_dir), model or None, int(threads) or None)
+    backend = load_backend(backend_name, export_dir, model, threads)
     loaded = time.perf_counter()
     backend.embed([_QUERY])
     first_at = time.time()
@@ -153,5 +157,48 @@ def _child(argv: Sequence[str]) -> None:
     print(json.dumps(report), flush=True)
 
 
+def _batch(export_dir: Path) -> list[str]:
+    """32 texts of 128 tokens (or of the model's limit when shorter), for the peak memory."""
+    from edgembed.bench.inputs import exact_texts
+    from edgembed.runtime import OnnxEmbedder
+
+    engine = OnnxEmbedder(export_dir, "fp32")
+    tokens = min(128, engine.manifest.max_seq_length)
+    return exact_texts(lambda texts: engine.tokenize(texts, truncate=False), tokens, 32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--export", type=Path, required=True, help="an export folder")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=("pytorch", "fp32", "int8", "openvino"),
+        help="repeatable; default: pytorch, fp32 and int8",
+    )
+    parser.add_argument("--model", help="the PyTorch model (default: the export's source)")
+    parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per backend")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure here")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    backends = args.backend or ["pytorch", "fp32", "int8"]
+    if args.child:
+        _child(args.export, backends[0], args.model, args.threads)
+        return
+
+    from edgembed.cli.table import format_table
+
+    batch = _batch(args.export)
+    results = measure_cold_start(backends, args.export, args.model, args.threads, args.runs, batch)
+    figures = {cold.backend: cold.to_json() for cold in results}
+    columns = next(iter(figures.values())).keys()
+    rows = [[name, *(row[column] for column in columns)] for name, row in figures.items()]
+    print(f"Cold start and memory (fresh process, median of {args.runs})")
+    print(format_table(("backend", *columns), rows))
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
-    _child(sys.argv[1:])
+    main()

@@ -1,4 +1,5 @@
-"""The matmul peak graphs, the model's cost counted from its graph, and shares of the peak."""
+"""benchmarks/peak.py: the matmul peak graphs, the model's cost counted from its graph, and
+shares of the peak."""
 
 from __future__ import annotations
 
@@ -6,22 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.peak import (
+    GEMM,
+    PEAK_CALLS,
+    ModelCost,
+    Peak,
+    measure_peak,
+    measure_shares,
+    model_cost,
+    peak_shares,
+)
 from edgembed.bench.inputs import Shape
-from edgembed.bench.latency import BackendLatency, ShapeLatency
-from edgembed.bench.peak import GEMM, ModelCost, Peak, measure_peak, model_cost, peak_shares
-from edgembed.bench.stats import Interleaved, StopRule, summarize
+from edgembed.bench.stats import Interleaved, StopRule
 
-# The tiny BERT of tests/conftest.py: 2 layers, width 32, feed-forward 64.
+# The committed tiny export: a 2-layer, 32-wide BERT with a feed-forward width of 64.
+EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-export"
 TINY_MATMUL_PARAMS = 2 * (3 * 32 * 32 + 32 * 32 + 2 * 32 * 64)
+ONE_ROUND = StopRule(warmup=0, min_rounds=1, max_rounds=1, block_seconds=0, settle_seconds=0)
 
 
-def test_model_cost_counts_the_fp32_graph(tiny_bench_export: Path) -> None:
-    cost = model_cost(tiny_bench_export / "model.onnx")
+def test_model_cost_counts_the_fp32_graph() -> None:
+    cost = model_cost(EXPORT / "model.onnx")
     assert cost == ModelCost(int8_params=0, fp32_params=TINY_MATMUL_PARAMS, layers=2, hidden=32)
 
 
-def test_model_cost_splits_the_int8_graph_by_precision(tiny_bench_export: Path) -> None:
-    cost = model_cost(tiny_bench_export / "model.int8.onnx")
+def test_model_cost_splits_the_int8_graph_by_precision() -> None:
+    cost = model_cost(EXPORT / "model.int8.onnx")
     assert cost.int8_params > 0
     assert cost.int8_params + cost.fp32_params == TINY_MATMUL_PARAMS
     assert (cost.layers, cost.hidden) == (2, 32)
@@ -44,13 +55,9 @@ def test_measure_peak_times_both_products() -> None:
     assert peak.to_json()["gemm_mkn"] == list(GEMM)
 
 
-def _latency(p50_s: float) -> BackendLatency:
-    return BackendLatency(summarize([p50_s]), 0.0, None, None)
-
-
 def test_shares_compare_each_precision_with_its_own_peak() -> None:
-    run = Interleaved({}, {}, 1, True, 1.0)
-    result = ShapeLatency(Shape(2, 10), {"fp32": _latency(1.0), "int8": _latency(0.5)}, run)
+    times = {"fp32": [1.0], "int8": [0.5], PEAK_CALLS["int8"]: [0.1], PEAK_CALLS["fp32"]: [0.2]}
+    run = Interleaved(times, {}, 1, True, 1.0)
     costs = {
         "fp32": ModelCost(0, 1_000_000_000, 1, 10),
         "int8": ModelCost(600_000_000, 400_000_000, 1, 10),
@@ -63,7 +70,8 @@ def test_shares_compare_each_precision_with_its_own_peak() -> None:
         threads=2,
         timed_with="2x10",
     )
-    rows = {row["backend"]: row for row in peak_shares([result], costs, peak)}
+    rows = {row["backend"]: row for row in peak_shares(Shape(2, 10), run, costs, peak)}
+    assert set(rows) == {"fp32", "int8"}  # the peak products are not backends
     tokens, attention = 20, 4 * 10 * 10  # per token: 4 x length x width x layers
     fp32_gops = tokens * (2e9 + attention) / 1.0 / 1e9
     assert rows["fp32"]["gops"] == pytest.approx(fp32_gops, abs=0.1)
@@ -73,3 +81,14 @@ def test_shares_compare_each_precision_with_its_own_peak() -> None:
     bound_s = (2 * 600e6 * tokens / 400.0 + (2 * 400e6 + attention) * tokens / 100.0) / 1e9
     assert rows["int8"]["share_of_mixed_bound"] == pytest.approx(bound_s / 0.5, abs=1e-4)
     assert "share_of_mixed_bound" not in rows["fp32"]
+
+
+@pytest.mark.slow
+def test_shares_of_an_export_are_timed_with_the_peak() -> None:
+    figures = measure_shares(EXPORT, None, 1, ONE_ROUND)
+    assert figures["peak"]["timed_with"] == "32x128"  # the model takes at most 128 tokens
+    assert figures["model_cost"]["int8"]["int8_params"] == TINY_MATMUL_PARAMS
+    # The export's source model is gone, so PyTorch is skipped with a note.
+    assert {row["backend"] for row in figures["shares"]} == {"fp32", "int8"}
+    assert all(row["share_of_peak"] > 0 for row in figures["shares"])
+    assert "PyTorch skipped" in figures["notes"][0]

@@ -1,25 +1,36 @@
-"""The machine's limit: the int8 and fp32 matrix-multiply peak of this CPU under onnxruntime,
-the model's cost in operations, and each backend's share of the peak.
+"""What share of this CPU's matrix-multiply peak does the model reach?
+
+Times the int8 and fp32 matmul peak of this CPU under onnxruntime, counts the model's cost in
+operations from its ONNX graph, and gives each backend's share of its precision's peak.
 
 The peak is timed on a one-node graph (a big MatMulInteger, and a big MatMul) run by the
 same onnxruntime with the same threads as the model, so "share of peak" says how much of
-what onnxruntime can do on this CPU the whole model reaches, not a datasheet figure. The
-bench times the two products in the same interleaved rounds as its largest latency shape,
-so on a busy machine the peak and the model are measured under the same load.
+what onnxruntime can do on this CPU the whole model reaches, not a datasheet figure. The two
+products are timed in the same interleaved rounds as the backends (one batch of 32 texts of
+256 tokens, or of the model's limit when shorter), so on a busy machine the peak and the
+model are measured under the same load.
+
+    .venv/bin/python benchmarks/peak.py --export WORKSPACE/exports/NAME [--threads 2]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgembed.bench.latency import ShapeLatency
-from edgembed.bench.stats import Interleaved, StopRule, percentile, run_interleaved
-from edgembed.errors import MissingExtraError
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edgembed.bench.inputs import Shape  # noqa: E402
+from edgembed.bench.stats import Interleaved, StopRule, percentile, run_interleaved  # noqa: E402
+from edgembed.errors import MissingExtraError  # noqa: E402
 
 if TYPE_CHECKING:
     import onnx
@@ -29,6 +40,7 @@ __all__ = [
     "PEAK_CALLS",
     "ModelCost",
     "Peak",
+    "main",
     "measure_peak",
     "model_cost",
     "peak_calls",
@@ -249,39 +261,114 @@ def _weight_shape(
 
 
 def peak_shares(
-    latency: Sequence[ShapeLatency], costs: dict[str, ModelCost], peak: Peak
+    shape: Shape, run: Interleaved, costs: Mapping[str, ModelCost], peak: Peak
 ) -> list[dict[str, Any]]:
-    """Each backend's operations per second on each shape, as a share of its precision's peak.
+    """Each backend timed in `run` (on `shape`), in operations per second and as a share of
+    its precision's peak.
 
     int8 runs are compared with the int8 peak (the target figure) and also with the bound of
     a mixed model: its int8 products at the int8 peak plus its fp32 products and attention
     at the fp32 peak (an int8 export that keeps some products in fp32 cannot beat that).
     """
     rows = []
-    for result in latency:
-        tokens = result.shape.batch * result.shape.tokens
-        for name, figures in result.backends.items():
-            cost = costs.get(name) or costs.get("fp32")
-            if cost is None:
-                continue
-            seconds = figures.summary.p50_ms / 1000
-            flops = tokens * cost.flops_per_token(result.shape.tokens)
-            gops = flops / seconds / 1e9
-            is_int8 = cost.int8_params > 0
-            row: dict[str, Any] = {
-                "shape": result.shape.label,
-                "backend": name,
-                "gops": round(gops, 1),
-                "peak": "int8" if is_int8 else "fp32",
-                "share_of_peak": round(gops / (peak.int8_gops if is_int8 else peak.fp32_gops), 4),
-            }
-            if is_int8:
-                bound = (
-                    2 * cost.int8_params * tokens / peak.int8_gops
-                    + (2 * cost.fp32_params + cost.attention_flops(result.shape.tokens))
-                    * tokens
-                    / peak.fp32_gops
-                ) / 1e9
-                row["share_of_mixed_bound"] = round(bound / seconds, 4)
-            rows.append(row)
+    tokens = shape.batch * shape.tokens
+    for name, times in run.times.items():
+        cost = costs.get(name) or costs.get("fp32")
+        if name in PEAK_CALLS.values() or cost is None:
+            continue
+        seconds = percentile(times, 50)
+        gops = tokens * cost.flops_per_token(shape.tokens) / seconds / 1e9
+        is_int8 = cost.int8_params > 0
+        row: dict[str, Any] = {
+            "shape": shape.label,
+            "backend": name,
+            "gops": round(gops, 1),
+            "peak": "int8" if is_int8 else "fp32",
+            "share_of_peak": round(gops / (peak.int8_gops if is_int8 else peak.fp32_gops), 4),
+        }
+        if is_int8:
+            bound = (
+                2 * cost.int8_params * tokens / peak.int8_gops
+                + (2 * cost.fp32_params + cost.attention_flops(shape.tokens))
+                * tokens
+                / peak.fp32_gops
+            ) / 1e9
+            row["share_of_mixed_bound"] = round(bound / seconds, 4)
+        rows.append(row)
     return rows
+
+
+def measure_shares(
+    export_dir: Path, model: str | None, threads: int | None, rule: StopRule
+) -> dict[str, Any]:
+    """Time every backend of `export_dir` and the two peak products in the same rounds.
+
+    Returns:
+        the peak, the model's cost per variant and each backend's share (JSON-ready).
+    """
+    from edgembed.bench.backends import load_backends
+    from edgembed.bench.inputs import exact_texts
+    from edgembed.runtime import OnnxEmbedder, read_manifest
+
+    manifest = read_manifest(export_dir)
+    shape = Shape(32, min(256, manifest.max_seq_length))
+    engine = OnnxEmbedder(export_dir, "fp32")
+    texts = exact_texts(lambda t: engine.tokenize(t, truncate=False), shape.tokens, shape.batch)
+    backends, notes = load_backends(export_dir, model, threads)
+    calls: dict[str, Callable[[], object]] = {
+        backend.name: _embedding(backend.embed, texts) for backend in backends
+    }
+    run = run_interleaved({**calls, **peak_calls(threads)}, rule)
+    peak = peak_from(run, threads, shape.label)
+    costs = {
+        variant: model_cost(export_dir / manifest.model_file(variant).path)
+        for variant in manifest.variants
+    }
+    return {
+        "export_dir": str(export_dir),
+        "rounds": run.to_json(),
+        "peak": peak.to_json(),
+        "model_cost": {name: cost.to_json() for name, cost in costs.items()},
+        "shares": peak_shares(shape, run, costs, peak),
+        "notes": notes,
+    }
+
+
+def _embedding(embed: Callable[[list[str]], object], texts: list[str]) -> Callable[[], object]:
+    def call() -> object:
+        return embed(texts)
+
+    return call
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--export", type=Path, required=True, help="an export folder")
+    parser.add_argument("--model", help="the PyTorch model (default: the export's source)")
+    parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="bound of the rounds")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure here")
+    args = parser.parse_args()
+
+    from edgembed.bench.run import stop_rule
+    from edgembed.cli.table import format_table
+    from edgembed.config import BenchConfig
+
+    rule = stop_rule(BenchConfig(max_seconds=args.max_seconds))  # as a full `edgembed bench`
+    figures = measure_shares(args.export, args.model, args.threads, rule)
+    peak = figures["peak"]
+    print(
+        f"onnxruntime, {peak['threads']} threads: int8 {peak['int8_gops']:.0f} GOP/s, "
+        f"fp32 {peak['fp32_gops']:.0f} GFLOP/s (medians, timed with {peak['timed_with']})"
+    )
+    columns = ("shape", "backend", "gops", "peak", "share_of_peak", "share_of_mixed_bound")
+    rows = [[row.get(column, "") for column in columns] for row in figures["shares"]]
+    print(format_table(columns, rows))
+    for note in figures["notes"]:
+        print(f"note: {note}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
