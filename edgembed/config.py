@@ -420,7 +420,13 @@ class GenerateConfig:
         """Queries asked of each chunk: `questions_per_chunk`, or its default per generator."""
         if self.questions_per_chunk is not None:
             return self.questions_per_chunk
-        return 10 if self.generator == "ict" else 3
+        return self.ict_count if self.generator == "ict" else 3
+
+    @property
+    def ict_count(self) -> int:
+        """ICT queries per chunk, for ict and for the ICT half of --mix-ict: the ict default
+        (about every sentence) unless `questions_per_chunk` says otherwise."""
+        return self.questions_per_chunk if self.questions_per_chunk is not None else 10
 
     @property
     def paraphrase_count(self) -> int:

@@ -109,8 +109,9 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--mix-ict",
             is_flag=True,
-            help="With an LLM generator, also take --questions-per-chunk ICT queries from every "
-            "chunk (LLM questions alone from small models scored below ICT on real questions).",
+            help="With an LLM generator, also take ICT queries from every chunk, as many as "
+            "ict alone would (LLM questions alone from small models scored below ICT on real "
+            "questions).",
         ),
         click.option(
             "--paraphrases",

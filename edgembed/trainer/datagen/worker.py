@@ -35,6 +35,7 @@ class ChunkWorker:
     ) -> None:
         self._generator = generator
         self._count = config.query_count
+        self._ict_count = config.ict_count
         self._paraphrases = config.paraphrase_count
         self._seed = config.seed
         self._ict = ict
@@ -59,7 +60,7 @@ class ChunkWorker:
             dropped.update(rewording.dropped)
             pairs += _pairs(_admit(rewording.candidates, judge, dropped), chunk, self._generator)
         if self._ict is not None:
-            extra = self._ict.generate(chunk, self._count, rng)
+            extra = self._ict.generate(chunk, self._ict_count, rng)
             pairs += _pairs(_admit(extra.candidates, judge, dropped), chunk, self._ict)
         return ChunkRecord(chunk.id, pairs, dict(dropped), time.perf_counter() - started)
 

@@ -86,13 +86,16 @@ def test_a_query_repeated_across_chunks_is_kept_once(
 
 
 def test_llm_questions_paraphrases_and_mixed_ict(
-    docs: Path, workspace: Workspace, use_generator: Register
+    docs: Path, workspace: Workspace, use_generator: Register, tmp_path: Path
 ) -> None:
     chat = ScriptedChat()
     name = use_generator(llm_generator(chat))
     summary = generate_pairs(make_config(docs, generator=name, mix_ict=True), workspace)
     pairs = read_pairs(workspace.pairs_train) + read_pairs(workspace.pairs_eval)
-    assert summary.kinds == {"question": 63, "paraphrase": 63, "ict": 63}
+    # 3 LLM questions a chunk, each reworded once, and as many ICT queries as ict alone makes
+    ict_alone = generate_pairs(make_config(docs), Workspace(tmp_path / "ict")).pairs
+    assert summary.kinds == {"question": 63, "paraphrase": 63, "ict": ict_alone}
+    assert ict_alone > 63
     assert {(p.kind, p.generator, p.model) for p in pairs} == {
         ("question", "scripted-chat", "chat-1"),
         ("paraphrase", "scripted-chat", "chat-1"),
