@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "edgembed"
+OWN_ROOTS = ("edgembed", "benchmarks")  # the research harnesses import edgembed, never back
 
 RANKS = {
     "edgembed": 0,  # the package's __init__: __version__
@@ -48,14 +49,15 @@ def module_name(path: Path) -> str:
 
 
 def imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
-    """Every edgembed module imported anywhere in `tree`, function bodies included."""
+    """Every edgembed or benchmarks module imported anywhere in `tree`, function bodies
+    included."""
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.lineno, node.module))
-    return [(line, name) for line, name in found if name.split(".")[0] == "edgembed"]
+    return [(line, name) for line, name in found if name.split(".")[0] in OWN_ROOTS]
 
 
 def violations(path: Path, source: str) -> list[str]:
@@ -64,7 +66,9 @@ def violations(path: Path, source: str) -> list[str]:
     problems = []
     for line, name in imported_modules(ast.parse(source)):
         target = unit_of(name)
-        if target not in RANKS:
+        if name.split(".")[0] == "benchmarks":
+            problems.append(f"{path.name}:{line} imports {name}, outside the package")
+        elif target not in RANKS:
             problems.append(f"{path.name}:{line} imports {name}, a unit with no rank")
         elif target != own and RANKS[target] >= RANKS[own]:
             problems.append(f"{path.name}:{line}: {own} (rank {RANKS[own]}) imports {name}")
@@ -91,6 +95,7 @@ def test_imports_point_down(path: Path) -> None:
         ("bench/run.py", "    from edgembed.exporter import export_model"),
         ("evaluation/retrieval.py", "from edgembed.models import resolve_model"),
         ("runtime/session.py", "import edgembed.server"),
+        ("bench/run.py", "    from benchmarks.peak import peak_calls"),
     ],
 )
 def test_a_sideways_or_upward_import_is_caught(where: str, line: str) -> None:
