@@ -4,11 +4,15 @@ For `train --queries`: a logged query has no answer attached, so a rule picks it
 each real-question set (the sample and every dev set) and rule, prints the share of questions
 the rule keeps and the share of those it labels right. Needs no training: one model, BM25.
 
-    .venv/bin/python benchmarks/label_rules.py [MODEL]      # default: the bundled MiniLM
+    .venv/bin/python benchmarks/label_rules.py [MODEL] [--sets a,b]   # default: bundled MiniLM
+
+MODEL may name each set's own model with {set}, e.g. a fine-tuned one per set:
+/tmp/edgembed-quality/default/{set}/seed1/models/edgembed-model.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -26,10 +30,15 @@ from edgembed.models import load_sentence_transformer  # noqa: E402
 
 
 def main() -> None:
-    model = load_sentence_transformer(
-        sys.argv[1] if len(sys.argv) > 1 else "bundled:all-MiniLM-L6-v2", "cpu"
-    )
-    for name, qs in question_sets().items():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", nargs="?", default="bundled:all-MiniLM-L6-v2")
+    parser.add_argument("--sets", default="all")
+    args = parser.parse_args()
+    available = question_sets()
+    names = list(available) if args.sets == "all" else args.sets.split(",")
+    for name in names:
+        qs = available[name]
+        model = load_sentence_transformer(args.model.replace("{set}", name), "cpu")
         chunks = load_corpus(ChunkConfig(docs=qs.docs)).chunks
         questions = load_real_questions(qs.questions, chunks)
         texts = [c.text for c in chunks]
