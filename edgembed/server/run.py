@@ -57,9 +57,11 @@ def serve(
         compare = load(settings.compare) if settings.compare else None
         app = create_app(settings, embedder, compare=compare)
         name = settings.model_name or embedder.model_name
+        runs = engine.variant
+        if engine.precision != engine.variant:  # OpenVINO computes the fp32 file in bf16
+            runs = f"{engine.variant} file in {engine.precision}"
         announce(
-            f"Serving '{name}' ({embedder.dimension} dims, {engine.variant}, {engine.precision} "
-            f"on {engine.engine}) on "
+            f"Serving '{name}' ({embedder.dimension} dims, {runs} on {engine.engine}) on "
             f"http://{settings.host}:{settings.port}/v1/embeddings (Ollama: /api/embed, "
             "docs: /docs). Ctrl+C stops it after the requests in flight."
         )
