@@ -380,7 +380,7 @@ class GenerateConfig:
     chunk: ChunkConfig
     generator: str = "ict"
     llm: LLMConfig = field(default_factory=LLMConfig)
-    max_pairs: int = 1700
+    max_pairs: int = 1500
     questions_per_chunk: int | None = None
     paraphrases: int | None = None
     mix_ict: bool = False

@@ -85,7 +85,7 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--max-pairs",
             type=click.IntRange(min=1),
-            default=1700,
+            default=1500,
             show_default=True,
             help="At most this many pairs (train + eval): two epochs of them take about 8 "
             "minutes on 2 CPU cores. ict visits every chunk and a cap thins every chunk's "
