@@ -186,7 +186,8 @@ class EvaluateConfig:
         base_model: the model it started from; None: read from the model's training metrics.
         questions: a JSONL of real questions (see edgembed.evaluation.questions); None: none.
         samples: how many sample queries to show with their top hits before and after.
-        tolerance: NDCG@10 differences smaller than this count as a tie.
+        tolerance: NDCG@10 differences smaller than this count as a tie; a larger one is
+            better or worse only when its 95% interval lies wholly above or below zero.
     """
 
     model: str | None = None

@@ -231,6 +231,17 @@ def _corpora(
     return full, eval_corpus
 
 
+def _verdict(delta: float, interval: tuple[float, float], tolerance: float) -> str:
+    """better or worse only when the 95% interval of the change lies wholly on that side of
+    zero and the change is at least `tolerance`; otherwise a tie."""
+    low, high = interval
+    if delta >= tolerance and low > 0:
+        return "better"
+    if delta <= -tolerance and high < 0:
+        return "worse"
+    return "tie"
+
+
 def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationReport:
     """Compare the base and fine-tuned models; see the module docstring.
 
@@ -284,7 +295,7 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
         )
     decider = results[-1]
     delta = decider.delta_ndcg_at_10
-    verdict = "tie" if abs(delta) < config.tolerance else ("better" if delta > 0 else "worse")
+    verdict = _verdict(delta, decider.ndcg_delta_ci, config.tolerance)
     return EvaluationReport(
         model=model_spec,
         base_model=base_spec,

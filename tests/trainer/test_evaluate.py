@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from edgembed.cli.main import cli
 from edgembed.config import EvaluateConfig, TrainConfig
 from edgembed.errors import InputError, ModelError
-from edgembed.trainer.evaluate import evaluate_models
+from edgembed.trainer.evaluate import _verdict, evaluate_models
 from edgembed.trainer.finetune import train_model
 from edgembed.trainer.report import verdict_line, write_evaluation_report
 from edgembed.workspace import Workspace
@@ -111,3 +111,19 @@ def test_the_hybrid_takes_bm25_in_only_where_it_clearly_helps() -> None:
     noise = rng.normal(size=(40, 40))
     assert choose_hybrid_weight(noise, truth, relevant) == 0.0  # BM25 useless: dense alone
     assert choose_hybrid_weight(truth, noise, relevant) > 0.5  # BM25 right, dense lost
+
+
+@pytest.mark.parametrize(
+    ("delta", "interval", "verdict"),
+    [
+        (0.030, (0.010, 0.050), "better"),
+        (0.030, (-0.005, 0.060), "tie"),  # a gain the questions cannot tell from noise
+        (-0.017, (-0.054, 0.021), "tie"),
+        (-0.030, (-0.050, -0.010), "worse"),
+        (0.003, (0.001, 0.005), "tie"),  # sure, but below the tolerance
+    ],
+)
+def test_verdict_needs_the_interval_on_one_side_of_zero(
+    delta: float, interval: tuple[float, float], verdict: str
+) -> None:
+    assert _verdict(delta, interval, tolerance=0.005) == verdict
