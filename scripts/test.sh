@@ -13,7 +13,7 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
         >/dev/null 2>&1 || echo "could not install chromium; the playground page test will skip" >&2
 fi
-bash scripts/install.sh train,serve,llm,gguf,dev
+bash scripts/install.sh train,serve,llm,gguf,dev,openvino
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
