@@ -68,6 +68,13 @@ def _edgembed(workspace: Path, *args: str) -> None:
         raise SystemExit(f"failed: {shlex.join(command)}\n{done.stdout}\n{done.stderr}")
 
 
+def evaluate_questions(workspace: Path, qs: QuestionSet) -> None:
+    """`edgembed evaluate` on the set's real questions, worse or not, no sample queries."""
+    _edgembed(
+        workspace, "evaluate", "--questions", str(qs.questions), "--allow-worse", "--samples", "0"
+    )
+
+
 def run_once(
     qs: QuestionSet,
     seed: int,
@@ -85,15 +92,7 @@ def run_once(
         generated = time.perf_counter()
         _edgembed(workspace, "train", "--seed", str(seed), "--force", *train_args)
         trained = time.perf_counter()
-        _edgembed(
-            workspace,
-            "evaluate",
-            "--questions",
-            str(qs.questions),
-            "--allow-worse",
-            "--samples",
-            "0",
-        )
+        evaluate_questions(workspace, qs)
     training = json.loads(
         (workspace / "models" / "edgembed-model" / "edgembed_training.json").read_text()
     )

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.quality import (  # noqa: E402
     QuestionSet,
     _edgembed,
+    evaluate_questions,
     print_table,
     question_sets,
     run_once,
@@ -67,9 +68,7 @@ def run_recipe(recipe: dict[str, Any], qs: QuestionSet, seed: int, work: Path) -
         shutil.rmtree(workspace)
     shutil.copytree(source, workspace)
     _edgembed(workspace, "train", "--seed", str(seed), "--force", *recipe["train"].split())
-    _edgembed(
-        workspace, "evaluate", "--questions", str(qs.questions), "--allow-worse", "--samples", "0"
-    )
+    evaluate_questions(workspace, qs)
     run = run_once(qs, seed, work / recipe["label"], [], [], reuse=True)
     run.update(label=recipe["label"], wall_s=round(time.perf_counter() - started, 1))
     return run
@@ -113,7 +112,7 @@ def _guarded(job: Any, work: Path, deadline: float) -> dict[str, Any] | None:
         return None
     try:
         return run_recipe(recipe, qs, seed, work)
-    except BaseException as exc:  # one failed recipe must not stop the sweep
+    except (Exception, SystemExit) as exc:  # a failed run skips itself; Ctrl-C stops all
         print(f"FAILED {recipe['label']} {qs.name} seed {seed}: {exc}"[:2000], flush=True)
         return None
 
