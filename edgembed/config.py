@@ -210,8 +210,8 @@ class ServeSettings:
         variant: which ONNX file of the export to run: ``int8`` (quantized), ``fp32``, or
             ``auto``: int8 where the export validated it on this CPU's int8 class, else fp32.
         engine: what runs the ONNX file: ``onnxruntime`` (every variant) or ``openvino``
-            (OpenVINO's own runtime, the fp32 file only, in bf16 on CPUs with AMX; needs the
-            ``openvino`` extra).
+            (OpenVINO's own runtime, the fp32 file only, in bf16 on CPUs with bf16 units;
+            needs the ``openvino`` extra).
         threads: the engine's intra-op threads; None: one per core.
         max_batch_tokens: the padded-token budget of one model call; concurrent requests are
             merged until the next one would exceed it.

@@ -43,7 +43,7 @@ def test_openvino_refuses_int8_with_what_to_do() -> None:
 
 
 def test_openvino_matches_the_golden_vectors() -> None:
-    """auto picks the fp32 file; in bf16 (AMX) or f32 it stays within 0.999 of PyTorch."""
+    """auto picks the fp32 file; in bf16 (bf16 units) or f32 it stays within 0.999 of PyTorch."""
     _openvino()
     embedder = OnnxEmbedder(EXPORT, engine="openvino")
     assert embedder.variant == "fp32"
