@@ -5,6 +5,7 @@ the whole chunk corpus, best checkpoint kept, model folder written atomically.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import time
 from collections import Counter
@@ -24,6 +25,13 @@ from edgembed.models import (
     resolve_model,
 )
 from edgembed.progress import progress_enabled
+from edgembed.trainer.budget import (
+    STEP_OVERHEAD,
+    BudgetPlan,
+    plan_pairs,
+    thin_evenly,
+    time_training_step,
+)
 from edgembed.trainer.model_card import write_model_card
 from edgembed.trainer.training_data import (
     TrainingData,
@@ -51,6 +59,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -201,6 +210,55 @@ def _loss(model: SentenceTransformer, config: TrainConfig) -> Any:
     return loss
 
 
+def _fit_budget(
+    config: TrainConfig,
+    model: SentenceTransformer,
+    loss: Any,
+    data: TrainingData,
+    eval_seconds: float,
+    begun: float,
+    device: str,
+    hard_negatives: bool,
+) -> BudgetPlan | None:
+    """Time a step and plan how many pairs fit --max-minutes (None: no limit)."""
+    if not config.max_minutes:
+        return None
+    step = time_training_step(
+        model,
+        loss,
+        data.train,
+        batch_size=config.batch_size,
+        bf16=use_bf16(config.precision, device),
+        negatives=hard_negatives,
+    )
+    plan = plan_pairs(
+        pairs=len(data.train),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        budget_seconds=config.max_minutes * 60,
+        step_seconds=step,
+        eval_seconds=eval_seconds,
+        spent_seconds=time.perf_counter() - begun,
+    )
+    if plan.thinned:
+        steps = config.epochs * math.ceil(plan.pairs / config.batch_size)
+        needed = steps * step * STEP_OVERHEAD + (config.epochs + 1) * eval_seconds
+        log.warning(
+            "time budget: all %d training pairs would take about %.0f min on this machine "
+            "(%.2f s a step, %d steps); training on %d of them, thinned evenly over the chunks, "
+            "to end within --max-minutes %g. Pass --max-minutes 0 for no limit.",
+            plan.pairs,
+            needed / 60,
+            step,
+            steps,
+            plan.kept,
+            config.max_minutes,
+        )
+    else:
+        log.info("time budget: %d pairs fit --max-minutes %g", plan.pairs, config.max_minutes)
+    return plan
+
+
 def use_bf16(precision: str, device: str) -> bool:
     """Whether to train in bfloat16 mixed precision: asked for, or `auto` on hardware that
     computes bfloat16 natively (emulated bfloat16 is slower than fp32)."""
@@ -304,6 +362,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         from sentence_transformers import SentenceTransformerTrainer
     except ImportError as exc:
         raise MissingExtraError("sentence-transformers", "train") from exc
+    begun = time.perf_counter()
     data = load_training_data(workspace)
     used = _read_usage(config)
     target, staging = _prepare_output(workspace, config)
@@ -315,15 +374,22 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         log.info("token embeddings frozen (%d weights)", freeze_token_embeddings(model))
     data, negatives, usage = _add_usage(model, data, used)
     evaluator = corpus_evaluator(data)
+    evaluated = time.perf_counter()
     base_scores = evaluator(model)
+    eval_seconds = time.perf_counter() - evaluated
     metric_key = str(evaluator.primary_metric)
     base_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    loss = _loss(model, config)
+    hard_negatives = bool(config.hard_negatives or negatives)
+    plan = _fit_budget(config, model, loss, data, eval_seconds, begun, device, hard_negatives)
+    if plan is not None and plan.thinned:
+        data = replace(data, train=thin_evenly(data.train, plan.kept))
     started = time.perf_counter()
     trainer = SentenceTransformerTrainer(
         model=model,
         args=_arguments(config, staging / "checkpoints", f"eval_{metric_key}", device),
         train_dataset=_dataset(model, data, config, negatives),
-        loss=_loss(model, config),
+        loss=loss,
         evaluator=evaluator,
     )
     _quiet_callbacks(trainer)
@@ -362,6 +428,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
             "eval_pairs": len(data.eval),
         },
         "usage": usage,
+        "time_budget": plan.to_json() if plan else None,
         "metric": metric_key,
         "base": {k: float(v) for k, v in base_scores.items()},
         "epochs": [
