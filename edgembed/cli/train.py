@@ -113,9 +113,9 @@ def train_options(func: click.decorators.FC) -> click.decorators.FC:
         ),
         click.option(
             "--max-minutes", type=click.FloatRange(min=0), default=10.0, show_default=True,
-            help="Time budget of the whole command on this machine. It times a training step "
-            "first; when all the pairs would take longer, it trains on fewer, thinned evenly "
-            "over the chunks, and says so. 0: no limit.",
+            help="Time budget of training on this machine, loading and evaluation included. "
+            "It times a training step first; when all the pairs would take longer, it trains "
+            "on fewer, thinned evenly over the chunks, and says so. 0: no limit.",
         ),
         device_option,
     ]  # fmt: skip
