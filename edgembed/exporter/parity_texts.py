@@ -28,6 +28,7 @@ __all__ = ["ParityTexts", "load_parity_texts"]
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class ParityTexts:
     """Queries and passages to embed, and which passages answer which query.

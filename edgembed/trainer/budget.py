@@ -125,7 +125,7 @@ def time_training_step(
     device = model.device
 
     def features(texts: list[str]) -> dict[str, Any]:
-        found = model.preprocess(texts)  # as the trainer's collator makes them
+        found = model.preprocess(list[Any](texts))  # as the trainer's collator makes them
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in found.items()}
 
     passages = [p.positive for p in batch]
