@@ -5,6 +5,8 @@ count that fits 10 minutes on one machine takes 25 on a slower one. Before train
 optimisation step's forward and backward pass is timed on real pairs at the run's settings;
 with the per-epoch evaluation's cost (measured on the base model) that gives how many steps fit
 the rest of the budget, and the training pairs are thinned evenly over the chunks to fit.
+Steps can still slow down after the timing (another job starts on the machine): a deadline
+then ends the epoch under way early, which is evaluated and can still be the one kept.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from edgembed.corpus.pairs import Pair
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["BudgetPlan", "plan_pairs", "thin_evenly", "time_training_step"]
+__all__ = ["BudgetPlan", "deadline_callback", "plan_pairs", "thin_evenly", "time_training_step"]
 
 # The optimizer's update, the data loader and the collator cost about this much over the
 # timed forward and backward pass (measured: 4-8% on 2 CPU cores).
@@ -142,3 +144,21 @@ def time_training_step(
         model.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - started)
     return (times[1] + times[2]) / 2
+
+
+def deadline_callback(deadline: float, closing_seconds: float) -> Any:
+    """A trainer callback that ends training once a step finishes so late that the epoch's
+    evaluation and what follows it (`closing_seconds`) would pass `deadline` (a
+    time.perf_counter() value). The trainer then evaluates the partial epoch as usual."""
+    from transformers import TrainerCallback
+
+    class Deadline(TrainerCallback):
+        stopped_at: int | None = None
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if time.perf_counter() + closing_seconds > deadline and self.stopped_at is None:
+                self.stopped_at = int(state.global_step)
+                control.should_training_stop = True
+            return control
+
+    return Deadline()

@@ -26,8 +26,10 @@ from edgembed.models import (
 )
 from edgembed.progress import progress_enabled
 from edgembed.trainer.budget import (
+    SAVE_SECONDS,
     STEP_OVERHEAD,
     BudgetPlan,
+    deadline_callback,
     plan_pairs,
     thin_evenly,
     time_training_step,
@@ -393,6 +395,11 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         evaluator=evaluator,
     )
     _quiet_callbacks(trainer)
+    deadline = None
+    if plan is not None:
+        closing = 2 * eval_seconds + SAVE_SECONDS  # this epoch's evaluation, the merged model's
+        deadline = deadline_callback(begun + plan.budget_seconds, closing)
+        trainer.add_callback(deadline)
     try:
         trainer.train()
     except (RuntimeError, MemoryError) as exc:
@@ -404,6 +411,14 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
             ) from exc
         raise TrainingError(f"training failed: {exc}") from exc
     seconds = time.perf_counter() - started
+    if deadline is not None and deadline.stopped_at is not None:
+        log.warning(
+            "time budget: steps ran slower than timed; training stopped at step %d of %d to "
+            "end within --max-minutes %g (the partial epoch was evaluated like the others)",
+            deadline.stopped_at,
+            trainer.state.max_steps,
+            config.max_minutes,
+        )
     history = [row for row in trainer.state.log_history if f"eval_{metric_key}" in row]
     best = max(history, key=lambda row: row[f"eval_{metric_key}"])
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
@@ -428,7 +443,11 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
             "eval_pairs": len(data.eval),
         },
         "usage": usage,
-        "time_budget": plan.to_json() if plan else None,
+        "time_budget": (
+            {**plan.to_json(), "stopped_at_step": deadline.stopped_at if deadline else None}
+            if plan
+            else None
+        ),
         "metric": metric_key,
         "base": {k: float(v) for k, v in base_scores.items()},
         "epochs": [

@@ -12,7 +12,13 @@ from edgembed.config import TrainConfig
 from edgembed.corpus.pairs import Pair
 from edgembed.errors import ConfigError
 from edgembed.models import TRAINING_METRICS
-from edgembed.trainer.budget import SAVE_SECONDS, STEP_OVERHEAD, plan_pairs, thin_evenly
+from edgembed.trainer.budget import (
+    SAVE_SECONDS,
+    STEP_OVERHEAD,
+    deadline_callback,
+    plan_pairs,
+    thin_evenly,
+)
 from edgembed.trainer.finetune import train_model
 from edgembed.workspace import Workspace
 
@@ -103,3 +109,34 @@ def test_no_limit_skips_the_timing(workspace: Workspace, tiny_mean_model: Path) 
     metrics = json.loads((result.model_dir / TRAINING_METRICS).read_text())
     assert metrics["time_budget"] is None
     assert metrics["data"]["train_pairs"] == 12
+
+
+def test_a_passed_deadline_ends_training_and_still_evaluates(
+    workspace: Workspace, tiny_mean_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A budget already spent when the first step ends: training stops there, and that partial
+    # epoch is evaluated and kept, as a slowdown after the timing would have it.
+    config = TrainConfig(
+        base_model=str(tiny_mean_model), name="m", epochs=2, batch_size=4, device="cpu",
+        max_minutes=0.0001,
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        result = train_model(config, workspace)
+    metrics = json.loads((result.model_dir / TRAINING_METRICS).read_text())
+    assert metrics["time_budget"]["stopped_at_step"] == 1
+    assert metrics["time_budget"]["planned_steps"] == 4
+    assert [round(e["epoch"], 2) for e in metrics["epochs"]] == [0.5]
+    assert "training stopped at step 1 of 4" in caplog.text
+
+
+def test_the_deadline_callback_leaves_a_run_in_time_alone() -> None:
+    import time
+
+    from transformers import TrainerControl, TrainerState
+
+    callback = deadline_callback(time.perf_counter() + 3600, closing_seconds=1.0)
+    control = callback.on_step_end(None, TrainerState(global_step=3), TrainerControl())
+    assert not control.should_training_stop and callback.stopped_at is None
+    late = deadline_callback(time.perf_counter() + 0.5, closing_seconds=1.0)
+    control = late.on_step_end(None, TrainerState(global_step=3), TrainerControl())
+    assert control.should_training_stop and late.stopped_at == 3
