@@ -376,8 +376,6 @@ class GenerateConfig:
         mix_ict: with an LLM generator, also make ICT pairs from every chunk.
         keyword_queries: share of ICT queries written as a few of the sentence's rarest
             words instead of the whole sentence, as people type into a search box.
-        heading_queries: with ict, also a chunk's own section heading as a query (for sections
-            of at most two chunks), asked against the chunk without it.
         eval_fraction: share of the chunks whose pairs go to pairs.eval.jsonl.
         seed: seeds the chunk order, ICT sampling and the split.
         concurrency: LLM requests in flight at once (remote servers only).
@@ -395,7 +393,6 @@ class GenerateConfig:
     paraphrases: int | None = None
     mix_ict: bool = False
     keyword_queries: float = 0.3
-    heading_queries: bool = False
     eval_fraction: float = 0.15
     seed: int = 42
     concurrency: int = 4

@@ -107,13 +107,6 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
             "of the whole sentence, as people type into a search box (0.3: three in ten).",
         ),
         click.option(
-            "--heading-queries",
-            is_flag=True,
-            help='With ict, also ask each chunk\'s own section heading ("5. Carry-Over" -> '
-            '"carry-over") against the chunk without it, for sections of one or two chunks: '
-            "people ask about a topic in words the passage may not use.",
-        ),
-        click.option(
             "--mix-ict",
             is_flag=True,
             help="With an LLM generator, also take ICT queries from every chunk, as many as "
@@ -185,7 +178,6 @@ def generate_config(docs: Path, options: Mapping[str, Any], force: bool = False)
         paraphrases=options["paraphrases"],
         mix_ict=options["mix_ict"],
         keyword_queries=options["keyword_queries"],
-        heading_queries=options["heading_queries"],
         eval_fraction=options["eval_fraction"],
         seed=options["seed"],
         concurrency=options["concurrency"],

@@ -13,7 +13,7 @@ from edgembed.errors import InputError
 
 __all__ = ["Pair", "PairKind", "read_pairs", "split_by_chunk", "write_pairs"]
 
-PairKind = Literal["question", "paraphrase", "ict", "heading", "logged", "feedback"]
+PairKind = Literal["question", "paraphrase", "ict", "logged", "feedback"]
 """question: written by an LLM; paraphrase: an LLM's rewording of one of its questions;
 ict: an inverse-cloze query (a sentence taken out of the passage), made without an LLM;
 logged: a real query from the server's log, labelled against the corpus; feedback: a real

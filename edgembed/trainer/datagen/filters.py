@@ -74,7 +74,7 @@ class ChunkFilter:
         """Return why `candidate` is rejected, or None (and remember it) when it is admitted."""
         normalized = normalize_query(candidate.query)
         reason = self._duplicate(normalized)
-        if reason is None and candidate.kind not in ("ict", "heading"):
+        if reason is None and candidate.kind != "ict":
             reason = self._question_reason(candidate.query, normalized)
         if reason is None:
             self._seen.append((normalized, frozenset(normalized.split())))

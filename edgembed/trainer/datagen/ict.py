@@ -22,13 +22,7 @@ from dataclasses import dataclass
 from edgembed.corpus import Chunk
 from edgembed.trainer.datagen.base import Candidate, Generation
 
-__all__ = [
-    "ICTGenerator",
-    "distinct_sections",
-    "shared_sentences",
-    "strip_sentences",
-    "term_weights",
-]
+__all__ = ["ICTGenerator", "shared_sentences", "strip_sentences", "term_weights"]
 
 # A sentence ends at . ! ? before a capital; also at ; before a capital list item ("- Item").
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=(?:[-*•]\s+)?[\"'(\[]?[A-Z0-9])")
@@ -110,10 +104,6 @@ class ICTGenerator:
             `shared_sentences`).
         weights: how rare each word is in the corpus (see `term_weights`); keyword queries
             need it.
-        headings: section paths that name at most two chunks (see `distinct_sections`): a
-            chunk of one of them also gets its section's heading as a query, asked against
-            the chunk without its breadcrumb line and heading (people ask about a topic the
-            passage may never name the way they do). Empty: no heading queries.
     """
 
     name = "ict"
@@ -129,10 +119,8 @@ class ICTGenerator:
         min_context_words: int = 15,
         shared: frozenset[str] = frozenset(),
         weights: dict[str, float] | None = None,
-        headings: frozenset[str] = frozenset(),
     ) -> None:
         self.keep_rate = keep_rate
-        self.headings = headings
         self.keyword_rate = keyword_rate if weights else 0.0
         self.shared = shared
         self.weights = weights or {}
@@ -141,16 +129,12 @@ class ICTGenerator:
         self.min_context_words = min_context_words
 
     @classmethod
-    def for_corpus(
-        cls, chunks: Sequence[Chunk], keyword_rate: float = 0.0, heading_queries: bool = False
-    ) -> ICTGenerator:
-        """A generator that knows the corpus: its shared sentences, its word weights and (with
-        `heading_queries`) its distinct sections."""
+    def for_corpus(cls, chunks: Sequence[Chunk], keyword_rate: float = 0.0) -> ICTGenerator:
+        """A generator that knows the corpus: its shared sentences and its word weights."""
         return cls(
             keyword_rate=keyword_rate,
             shared=shared_sentences(chunks),
             weights=term_weights(chunks),
-            headings=distinct_sections(chunks) if heading_queries else frozenset(),
         )
 
     def check(self) -> None:
@@ -163,9 +147,6 @@ class ICTGenerator:
         sentences = _sentences(lines)
         spans = self._spans(sentences)
         candidates: list[Candidate] = []
-        heading = _heading_query(chunk, lines) if chunk.section in self.headings else None
-        if heading is not None:
-            candidates.append(heading)
         used: set[tuple[int, int]] = set()
         for span in self._draw(spans, rng):
             if len(candidates) == count:
@@ -234,29 +215,6 @@ class ICTGenerator:
             (rng.random() ** (1.0 / min(len(_content_words(s.text)) + 1, 16)), s) for s in spans
         ]
         return [span for _, span in sorted(keyed, key=lambda pair: pair[0], reverse=True)]
-
-
-def distinct_sections(chunks: Sequence[Chunk]) -> frozenset[str]:
-    """Section paths that one or two chunks have: a heading that names a place in the corpus,
-    not a category many chunks share ("Configuration")."""
-    counts = Counter(chunk.section for chunk in chunks if chunk.section)
-    return frozenset(section for section, count in counts.items() if count <= 2)
-
-
-_NUMBERING = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)*\.?|[A-Z]\.|[IVX]+\.)\s+")
-
-
-def _heading_query(chunk: Chunk, lines: list[str]) -> Candidate | None:
-    """The chunk's own heading ("5. Carry-Over" -> "carry-over") as a query, and the chunk
-    without its breadcrumb line or that heading; None when the heading says too little."""
-    own = chunk.section.split(" > ")[-1].strip()
-    query = _NUMBERING.sub("", own).strip()
-    if query.isupper():
-        query = query.lower()
-    if not _content_words(query):
-        return None
-    kept = [line for line in lines if line.strip() != own]
-    return Candidate(query, "heading", "\n".join(kept))
 
 
 def _without(head: str, lines: list[str], sentences: list[list[str]], span: _Span) -> str:

@@ -15,9 +15,7 @@ __all__ = ["GENERATORS", "GeneratorFactory", "make_generator"]
 
 
 def _ict(config: GenerateConfig, chunks: Sequence[Chunk]) -> QuestionGenerator:
-    return ICTGenerator.for_corpus(
-        chunks, keyword_rate=config.keyword_queries, heading_queries=config.heading_queries
-    )
+    return ICTGenerator.for_corpus(chunks, keyword_rate=config.keyword_queries)
 
 
 def _ollama(config: GenerateConfig, chunks: Sequence[Chunk]) -> QuestionGenerator:

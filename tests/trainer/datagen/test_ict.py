@@ -116,27 +116,3 @@ def test_a_chunk_without_breadcrumb_line_gives_queries_from_its_first_line() -> 
     bare = Chunk("c3", "p28.txt", "", "", body, len(body.split()), 0)
     candidates = ICTGenerator(keep_rate=0.0).generate(bare, 6, random.Random(0)).candidates
     assert candidates and all(c.positive.split("\n")[0] == "5. Carry-Over" for c in candidates)
-
-
-def test_heading_queries_ask_a_sections_own_heading_without_it() -> None:
-    chunk = CHUNK  # "PTO Policy > 5. Carry-Over", then the heading line "5. Carry-Over"
-    shared = Chunk("c9", "d.md", "D", "Overview", "D > Overview\nOne. Two.", 4, 0)
-    generator = ICTGenerator.for_corpus([chunk, shared], heading_queries=True)
-    first, *rest = generator.generate(chunk, 3, random.Random(0)).candidates
-    assert (first.query, first.kind) == ("Carry-Over", "heading")
-    assert "Carry-Over" not in first.positive  # neither the breadcrumb nor the heading line
-    assert first.positive.startswith("You may carry over")
-    assert all(c.kind == "ict" for c in rest)
-    off = ICTGenerator.for_corpus([chunk, shared]).generate(chunk, 3, random.Random(0))
-    assert all(c.kind == "ict" for c in off.candidates)
-
-
-def test_a_heading_many_chunks_share_or_one_without_words_is_no_query() -> None:
-    parts = [
-        Chunk(f"c{i}", "f.md", "FAQ", "FAQ > Configuration", CHUNK.text, 60, i) for i in range(3)
-    ]
-    numbered = Chunk("c7", "f.md", "FAQ", "3.2", "FAQ > 3.2\nSome text here. More text.", 6, 0)
-    generator = ICTGenerator.for_corpus([*parts, numbered], heading_queries=True)
-    for chunk in (parts[0], numbered):
-        kinds = {c.kind for c in generator.generate(chunk, 5, random.Random(0)).candidates}
-        assert "heading" not in kinds
