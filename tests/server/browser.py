@@ -7,8 +7,11 @@ browser is Debian's `chromium` package, which scripts/test.sh installs when run 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -118,19 +121,41 @@ class Page:
 
 @contextmanager
 def chromium_page(executable: str) -> Iterator[Page]:
-    """A fresh headless Chromium (its own profile) with one blank tab; closed afterwards."""
-    with tempfile.TemporaryDirectory() as profile:
-        process = subprocess.Popen(
-            [executable, *_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    """A fresh headless Chromium (its own profile) with one blank tab; closed afterwards.
+
+    Chromium runs in a process group of its own and the whole group is killed at the end:
+    killing the browser process alone left its helpers writing into the profile while it was
+    removed ("Directory not empty" in a CI run). Helpers may still be exiting, so the profile's
+    removal is retried for a few seconds."""
+    profile = tempfile.mkdtemp(prefix="edgembed-chromium-")
+    process = subprocess.Popen(
+        [executable, *_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        with connect(_devtools_url(Path(profile), process), max_size=None) as socket:
+            yield _attach(socket)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        _remove(Path(profile))
+
+
+def _remove(folder: Path, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
         try:
-            with connect(_devtools_url(Path(profile), process), max_size=None) as socket:
-                yield _attach(socket)
-        finally:
-            process.kill()
-            process.wait(timeout=10)
+            shutil.rmtree(folder)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _devtools_url(profile: Path, process: subprocess.Popen[bytes]) -> str:
