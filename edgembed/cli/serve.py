@@ -47,8 +47,7 @@ _DEFAULTS = ServeSettings()
     help="What runs the ONNX file. openvino: OpenVINO's own runtime (pip install "
     "'edgembed[openvino]') on the fp32 file, in bf16 on CPUs with AVX512-BF16 or AMX: "
     "fp32's accuracy at int8's speed on 32-text batches, 0.85x on single queries (2-core "
-    "dev box); it cannot run "
-    "the int8 file. See docs/serving.md.",
+    "dev box); it cannot run the int8 file. See docs/serving.md.",
 )
 @threads_option("The engine's threads. Default: one per core.")
 @click.option(

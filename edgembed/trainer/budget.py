@@ -42,10 +42,28 @@ class BudgetPlan:
     pairs: int
     kept: int
     steps: int
+    epochs: int
+    batch_size: int
 
     @property
     def thinned(self) -> bool:
         return self.kept < self.pairs
+
+    @property
+    def all_steps(self) -> int:
+        """The steps that every pair would take."""
+        return self.epochs * math.ceil(self.pairs / self.batch_size)
+
+    @property
+    def all_seconds(self) -> float:
+        """How long training on every pair would take: its steps and the evaluations."""
+        evaluations = (self.epochs + 1) * self.eval_seconds
+        return self.all_steps * self.step_seconds * STEP_OVERHEAD + evaluations
+
+    @property
+    def closing_seconds(self) -> float:
+        """What follows the last step: that epoch's evaluation, the merged model's, saving."""
+        return 2 * self.eval_seconds + SAVE_SECONDS
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +106,8 @@ def plan_pairs(
         pairs=pairs,
         kept=kept,
         steps=epochs * math.ceil(kept / batch_size),
+        epochs=epochs,
+        batch_size=batch_size,
     )
 
 

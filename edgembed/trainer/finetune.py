@@ -5,7 +5,6 @@ the whole chunk corpus, best checkpoint kept, model folder written atomically.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 import time
 from collections import Counter
@@ -26,8 +25,6 @@ from edgembed.models import (
 )
 from edgembed.progress import progress_enabled
 from edgembed.trainer.budget import (
-    SAVE_SECONDS,
-    STEP_OVERHEAD,
     BudgetPlan,
     deadline_callback,
     plan_pairs,
@@ -243,16 +240,14 @@ def _fit_budget(
         spent_seconds=time.perf_counter() - begun,
     )
     if plan.thinned:
-        steps = config.epochs * math.ceil(plan.pairs / config.batch_size)
-        needed = steps * step * STEP_OVERHEAD + (config.epochs + 1) * eval_seconds
         log.warning(
             "time budget: all %d training pairs would take about %.0f min on this machine "
             "(%.2f s a step, %d steps); training on %d of them, thinned evenly over the chunks, "
             "to end within --max-minutes %g. Pass --max-minutes 0 for no limit.",
             plan.pairs,
-            needed / 60,
+            plan.all_seconds / 60,
             step,
-            steps,
+            plan.all_steps,
             plan.kept,
             config.max_minutes,
         )
@@ -397,8 +392,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
     _quiet_callbacks(trainer)
     deadline = None
     if plan is not None:
-        closing = 2 * eval_seconds + SAVE_SECONDS  # this epoch's evaluation, the merged model's
-        deadline = deadline_callback(begun + plan.budget_seconds, closing)
+        deadline = deadline_callback(begun + plan.budget_seconds, plan.closing_seconds)
         trainer.add_callback(deadline)
     try:
         trainer.train()
