@@ -40,9 +40,12 @@ SHORT = ["ok", "?!", "vpn", "pto days", "401k match", "sick leave policy"]
 
 def weight_only_int8(src: Path, dst: Path) -> int:
     """Write `src` with every MatMul's 2-D constant weight as int8 + DequantizeLinear (one
-    scale per output column); returns how many MatMuls were rewritten."""
+    scale per output column, quantized as edgembed's int8 export does); returns how many
+    MatMuls were rewritten."""
     import onnx
     from onnx import helper, numpy_helper
+
+    from edgembed.exporter.per_row import quantized_weight
 
     model = onnx.load(str(src))
     graph = model.graph
@@ -51,14 +54,11 @@ def weight_only_int8(src: Path, dst: Path) -> int:
     for node in graph.node:
         init = weights.get(node.input[1]) if node.op_type == "MatMul" else None
         if init is not None and len(init.dims) == 2:
-            w = numpy_helper.to_array(init).astype(np.float32)
-            scale = np.abs(w).max(axis=0) / 127.0
-            scale[scale == 0] = 1.0
-            q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+            q, scale, _ = quantized_weight(init, unsigned=False)  # the export's own weights
             name = init.name
             added += [
                 numpy_helper.from_array(q, f"{name}_int8"),
-                numpy_helper.from_array(scale.astype(np.float32), f"{name}_scale"),
+                numpy_helper.from_array(scale, f"{name}_scale"),
             ]
             nodes.append(
                 helper.make_node(

@@ -22,7 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["quantize_matmuls_per_row"]
+__all__ = ["quantize_matmuls_per_row", "quantized_weight"]
 
 _MS_DOMAIN = "com.microsoft"
 
@@ -141,7 +141,7 @@ def _matmul(node: Any, weight: Any, const: _Constants, unsigned: bool) -> list[A
     n = weight.dims[1]
     base = node.name or node.output[0]
     x = node.input[0]
-    w_q, w_scale, w_zero = _quantized_weight(weight, unsigned)
+    w_q, w_scale, w_zero = quantized_weight(weight, unsigned)
     specs: list[_Spec] = [
         (
             "MatMulIntegerToFloat",
@@ -189,7 +189,7 @@ def _make(specs: list[_Spec], prefix: str, keep: Collection[str] = ()) -> list[A
     ]
 
 
-def _quantized_weight(weight: Any, unsigned: bool) -> tuple[Any, Any, Any]:
+def quantized_weight(weight: Any, unsigned: bool) -> tuple[Any, Any, Any]:
     """Symmetric int8 per output column: (weights, scales, zero point)."""
     from onnx import numpy_helper
 
