@@ -140,3 +140,26 @@ def test_the_deadline_callback_leaves_a_run_in_time_alone() -> None:
     late = deadline_callback(time.perf_counter() + 0.5, closing_seconds=1.0)
     control = late.on_step_end(None, TrainerState(global_step=3), TrainerControl())
     assert control.should_training_stop and late.stopped_at == 3
+
+
+def test_a_budget_that_fits_trains_exactly_as_no_budget(
+    workspace: Workspace, tiny_mean_model: Path
+) -> None:
+    # When nothing is thinned, the timing and the plan leave the run as it was (the trainer
+    # seeds and zeroes gradients itself): the model is the same weight for weight as without a
+    # budget, so quality figures measured with --max-minutes 0 hold wherever the budget fits.
+    import torch
+
+    from edgembed.models import load_sentence_transformer
+
+    weights = {}
+    for minutes in (0.0, 10.0):
+        config = TrainConfig(
+            base_model=str(tiny_mean_model), name=f"m{minutes:g}", epochs=2, batch_size=4,
+            device="cpu", max_minutes=minutes, seed=7,
+        )  # fmt: skip
+        result = train_model(config, workspace)
+        weights[minutes] = load_sentence_transformer(str(result.model_dir), "cpu").state_dict()
+    assert weights[0.0].keys() == weights[10.0].keys()
+    for name, value in weights[0.0].items():
+        assert torch.equal(value, weights[10.0][name]), name
