@@ -12,6 +12,10 @@ set and seed, so run benchmarks/quality.py first with the same --work and --labe
     edgembed --workspace W  evaluate --questions halfB.jsonl            # synthetic only
 
     .venv/bin/python benchmarks/learn_from_use.py --sets sample,perlfaq --seeds 1 --label default
+
+`--labelled` hands half A over as feedback instead (`train --feedback`, each question with the
+passage that really answers it, as people marking results would give): the ceiling of what
+learning from use can bring, and of what question-like training pairs can teach a corpus.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.quality import _edgembed, question_sets  # noqa: E402
+from edgembed.corpus import read_chunks  # noqa: E402
 from edgembed.evaluation.bootstrap import paired_bootstrap  # noqa: E402
+from edgembed.evaluation.questions import load_real_questions  # noqa: E402
+from edgembed.server.feedback import SCHEMA as FEEDBACK_SCHEMA  # noqa: E402
 
 
 def split_questions(path: Path, out: Path) -> tuple[Path, Path]:
@@ -52,21 +60,47 @@ def split_questions(path: Path, out: Path) -> tuple[Path, Path]:
     return log, test
 
 
+def feedback_db(log: Path, questions: Path, workspace: Path) -> Path:
+    """Half A as a feedback database: each question with the passage holding its evidence,
+    marked as answering (questions answered by a whole document, or by more than two passages,
+    are left out: a person would not mark those)."""
+    chunks = read_chunks(workspace / "chunks.jsonl")
+    asked = {json.loads(line)["text"] for line in log.read_text().splitlines() if line.strip()}
+    rows = [json.loads(line) for line in questions.read_text().splitlines() if line.strip()]
+    path = log.parent / "feedback.sqlite"
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute(FEEDBACK_SCHEMA)
+        for row, question in zip(rows, load_real_questions(questions, chunks), strict=True):
+            specific = any(row.get(k) for k in ("evidence", "section", "chunk_id", "chunk_ids"))
+            if row["question"] in asked and specific and len(question.relevant) <= 2:
+                for index in sorted(question.relevant):
+                    db.execute(
+                        "INSERT INTO feedback (time, query, chunk_id, relevant) "
+                        "VALUES (?, ?, ?, 1)",
+                        ("2026-12-01T00:00:00Z", row["question"], chunks[index].id),
+                    )
+    return path
+
+
 def _real(workspace: Path) -> dict[str, Any]:
     report = json.loads((workspace / "reports" / "evaluate.json").read_text())
     real: dict[str, Any] = report["query_sets"]["real questions"]
     return real
 
 
-def run_once(name: str, seed: int, work: Path, label: str) -> dict[str, Any]:
+def run_once(name: str, seed: int, work: Path, label: str, labelled: bool) -> dict[str, Any]:
     qs = question_sets()[name]
     synthetic_ws = work / label / name / f"seed{seed}"
     if not (synthetic_ws / "models" / "edgembed-model").exists():
         raise SystemExit(f"{synthetic_ws} has no model: run benchmarks/quality.py first")
-    used_ws = work / f"{label}-usage" / name / f"seed{seed}"
+    used_ws = work / f"{label}-{'feedback' if labelled else 'usage'}" / name / f"seed{seed}"
     log, test = split_questions(qs.questions, used_ws / "halves")
     _edgembed(used_ws, "generate", str(qs.docs), "--seed", str(seed), "--force")
-    _edgembed(used_ws, "train", "--seed", str(seed), "--force", "--queries", str(log))
+    use = ["--queries", str(log)]
+    if labelled:
+        use = ["--feedback", str(feedback_db(log, qs.questions, used_ws))]
+    _edgembed(used_ws, "train", "--seed", str(seed), "--force", *use)
     training = json.loads(
         (used_ws / "models" / "edgembed-model" / "edgembed_training.json").read_text()
     )
@@ -97,20 +131,28 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/edgembed-quality"))
     parser.add_argument("--label", default="default")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--labelled", action="store_true", help="half A as feedback with its true answers"
+    )
     args = parser.parse_args()
     names = list(question_sets()) if args.sets == "all" else args.sets.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
     print("set | held-out questions | base | synthetic only | with log | change (95% CI) | kept")
     for name in names:
-        runs = [run_once(name, seed, args.work, args.label) for seed in seeds]
+        runs = [run_once(name, seed, args.work, args.label, args.labelled) for seed in seeds]
         with (args.out / "learn_from_use.jsonl").open("a") as out:
             for run in runs:
                 out.write(json.dumps({k: v for k, v in run.items() if "per_query" not in k}) + "\n")
         after = np.mean([r["per_query_with_log"] for r in runs], axis=0)
         before = np.mean([r["per_query_alone"] for r in runs], axis=0)
         low, high = paired_bootstrap(before, after)
-        kept = " ".join(f"{r['usage']['logged_kept']}/{r['usage']['logged_queries']}" for r in runs)
+        kept = " ".join(
+            f"{r['usage']['feedback_positives']}"
+            if args.labelled
+            else f"{r['usage']['logged_kept']}/{r['usage']['logged_queries']}"
+            for r in runs
+        )
         mean = {
             k: float(np.mean([r[k] for r in runs])) for k in ("base", "synthetic_only", "with_log")
         }

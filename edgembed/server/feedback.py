@@ -31,10 +31,10 @@ from edgembed.server.openapi import error_responses
 from edgembed.server.querylog import open_private
 from edgembed.server.schemas import ErrorEnvelope, FeedbackReceipt, FeedbackRequest
 
-__all__ = ["FeedbackStore", "record_feedback"]
+__all__ = ["SCHEMA", "FeedbackStore", "record_feedback"]
 
 SCHEMA_VERSION = 1
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY,
     time TEXT NOT NULL,
@@ -60,7 +60,7 @@ class FeedbackStore:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(_SCHEMA)
+            self._db.execute(SCHEMA)
             self._check_version()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
