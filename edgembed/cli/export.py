@@ -116,8 +116,17 @@ def export(
     config = ExportConfig(model=model, name=name, out=out, force=force, **options)
     result = export_model(config, state.workspace)
     print_export_summary(result, state)
+    if result.int8_kept and options.get("questions") is None and state.verbosity >= 0:
+        click.echo(_NO_QUESTIONS_HINT)
     if result.int8_rejected and result.gate is not None:
         raise int8_rejected(result.gate.message, result.out)
+
+
+_NO_QUESTIONS_HINT = (
+    "int8 was judged without real questions; synthetic eval pairs can miss a loss of 1-2% on "
+    "them (docs/findings.md). Have your users' questions? `--questions FILE --force` judges "
+    "int8 on them."
+)
 
 
 def print_export_summary(result: ExportResult, state: CliState) -> None:

@@ -29,6 +29,7 @@ def test_exports_a_model_folder_and_prints_the_parity_table(
     assert result.exit_code == 0, result.output
     assert "per-channel" in result.output and "cos min" in result.output
     assert "int8 kept" in result.output
+    assert "int8 was judged without real questions" in result.output  # and how to give them
     manifest = read_manifest(tmp_path / "exports" / "tiny")
     assert manifest.name == "tiny" and manifest.variants == ("fp32", "int8")
 
@@ -48,6 +49,7 @@ def test_real_questions_decide_the_gate(tiny_mean_model: Path, tmp_path: Path) -
     result = _export_verbose(tmp_path, *args, "--accept-parity-loss")
     assert result.exit_code == 0, result.output
     assert f"parity on 12 queries, 12 passages ({questions}" in result.output
+    assert "without real questions" not in result.output
     texts = read_manifest(tmp_path / "exports" / "tiny").parity["texts"]
     assert (texts["queries"], texts["short"]) == (12, 20)
 
