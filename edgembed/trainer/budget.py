@@ -41,13 +41,17 @@ class BudgetPlan:
     spent_seconds: float
     pairs: int
     kept: int
-    steps: int
     epochs: int
     batch_size: int
 
     @property
     def thinned(self) -> bool:
         return self.kept < self.pairs
+
+    @property
+    def steps(self) -> int:
+        """The steps that the kept pairs take."""
+        return self.epochs * math.ceil(self.kept / self.batch_size)
 
     @property
     def all_steps(self) -> int:
@@ -105,7 +109,6 @@ def plan_pairs(
         spent_seconds=spent_seconds,
         pairs=pairs,
         kept=kept,
-        steps=epochs * math.ceil(kept / batch_size),
         epochs=epochs,
         batch_size=batch_size,
     )
