@@ -21,6 +21,7 @@ learning from use can bring, and of what question-like training pairs can teach 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sqlite3
@@ -69,7 +70,7 @@ def feedback_db(log: Path, questions: Path, workspace: Path) -> Path:
     rows = [json.loads(line) for line in questions.read_text().splitlines() if line.strip()]
     path = log.parent / "feedback.sqlite"
     path.unlink(missing_ok=True)
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute(FEEDBACK_SCHEMA)
         for row, question in zip(rows, load_real_questions(questions, chunks), strict=True):
             specific = any(row.get(k) for k in ("evidence", "section", "chunk_id", "chunk_ids"))

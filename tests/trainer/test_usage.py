@@ -13,14 +13,10 @@ from edgembed.cli.main import cli
 from edgembed.corpus import read_chunks
 from edgembed.errors import InputError
 from edgembed.models import load_sentence_transformer
+from edgembed.server.feedback import SCHEMA
 from edgembed.trainer.usage import label_queries, read_feedback, read_query_log
 from edgembed.workspace import Workspace
 from tests.trainer.conftest import QUESTIONS
-
-SCHEMA = (
-    "CREATE TABLE feedback (id INTEGER PRIMARY KEY, time TEXT NOT NULL, query TEXT NOT NULL, "
-    "chunk_id TEXT, passage TEXT, relevant INTEGER NOT NULL, model TEXT)"
-)
 
 
 def write_log(path: Path, texts: list[str]) -> Path:
