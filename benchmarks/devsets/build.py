@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cvsfaq
+import editorfaq
 import fetchmailfaq
 import perlfaq
 from devset import DevSet, write_devset
@@ -24,6 +25,7 @@ BUILDERS: dict[str, Callable[[Path], DevSet]] = {
     "perlfaq": perlfaq.build,
     "cvsfaq": cvsfaq.build,
     "fetchmailfaq": fetchmailfaq.build,
+    "editorfaq": editorfaq.build,
 }
 HERE = Path(__file__).resolve().parent
 
