@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import json
 import random
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,8 @@ from benchmarks.quality import _edgembed, question_sets  # noqa: E402
 from edgembed.corpus import read_chunks  # noqa: E402
 from edgembed.evaluation.bootstrap import paired_bootstrap  # noqa: E402
 from edgembed.evaluation.questions import load_real_questions  # noqa: E402
-from edgembed.server.feedback import SCHEMA as FEEDBACK_SCHEMA  # noqa: E402
+from edgembed.formats.feedback import Mark, insert_mark, open_feedback_db  # noqa: E402
+from edgembed.formats.querylog import append_queries  # noqa: E402
 
 
 def split_questions(path: Path, out: Path) -> tuple[Path, Path]:
@@ -50,13 +50,8 @@ def split_questions(path: Path, out: Path) -> tuple[Path, Path]:
     half = set(order[: len(rows) // 2])
     out.mkdir(parents=True, exist_ok=True)
     log, test = out / "log.jsonl", out / "heldout.jsonl"
-    log.write_text(
-        "".join(
-            json.dumps({"time": "2026-11-30T00:00:00Z", "text": r["question"], "model": "m"}) + "\n"
-            for i, r in enumerate(rows)
-            if i in half
-        )
-    )
+    log.unlink(missing_ok=True)
+    append_queries(log, [r["question"] for i, r in enumerate(rows) if i in half], "m", 1 << 40)
     test.write_text("".join(json.dumps(r) + "\n" for i, r in enumerate(rows) if i not in half))
     return log, test
 
@@ -70,17 +65,12 @@ def feedback_db(log: Path, questions: Path, workspace: Path) -> Path:
     rows = [json.loads(line) for line in questions.read_text().splitlines() if line.strip()]
     path = log.parent / "feedback.sqlite"
     path.unlink(missing_ok=True)
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
-        db.execute(FEEDBACK_SCHEMA)
+    with contextlib.closing(open_feedback_db(path)) as db:
         for row, question in zip(rows, load_real_questions(questions, chunks), strict=True):
             specific = any(row.get(k) for k in ("evidence", "section", "chunk_id", "chunk_ids"))
             if row["question"] in asked and specific and len(question.relevant) <= 2:
                 for index in sorted(question.relevant):
-                    db.execute(
-                        "INSERT INTO feedback (time, query, chunk_id, relevant) "
-                        "VALUES (?, ?, ?, 1)",
-                        ("2026-12-01T00:00:00Z", row["question"], chunks[index].id),
-                    )
+                    insert_mark(db, Mark(row["question"], True, chunks[index].id))
     return path
 
 

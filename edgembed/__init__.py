@@ -5,12 +5,13 @@ and serve it from a small CPU container with an OpenAI-compatible API.
 
 Layers point down; a module imports its own unit and lower ranks only (tests/test_layers.py):
 
-    6  cli/                     click: parse, build a config, call a plain function
-    5  pipeline.py              runs the stages in turn
-    4  trainer/ exporter/ bench/ server/   the stages: none imports another
-    3  evaluation/ models.py    retrieval metrics, real questions, query sets; model lookup
-    2  corpus/ runtime/         documents -> chunks (and pairs); the ONNX engine that server,
-                                bench and export run exports with
+    7  cli/                     click: parse, build a config, call a plain function
+    6  pipeline.py              runs the stages in turn
+    5  trainer/{generate,train,evaluate}/ exporter/ bench/ server/
+                                the stages: none imports another
+    4  runtime/ evaluation/     the ONNX engine (no torch); the retrieval task and its metrics
+    3  corpus/ models.py        documents -> chunks; find and describe a model or an export
+    2  formats/                 every on-disk artefact's one reader and writer
     1  config workspace atomic progress client
     0  errors, __version__
 """

@@ -1,18 +1,28 @@
-"""Atomic file output: write to a temporary file beside the target, then rename.
+"""Atomic output: write a file (or build a folder) beside the target, then rename it into place.
 
-A crash never leaves a half-written file under the target's name.
+A crash never leaves a half-written file or folder under the target's name.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["append_jsonl", "read_jsonl", "write_bytes", "write_json", "write_jsonl", "write_text"]
+__all__ = [
+    "append_jsonl",
+    "read_jsonl",
+    "staging_folder",
+    "swap_in",
+    "write_bytes",
+    "write_json",
+    "write_jsonl",
+    "write_text",
+]
 
 
 def _umask() -> int:
@@ -86,3 +96,22 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         if not isinstance(row, dict):
             raise ValueError(f"{path}:{number}: expected a JSON object")
         yield row
+
+
+def staging_folder(target: Path) -> Path:
+    """A fresh, empty hidden folder beside `target` to build a folder in (see `swap_in`)."""
+    staging = target.parent / f".{target.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    """Put the finished `staging` folder in `target`'s place; an old `target` is removed only
+    once the new one is in place."""
+    old = target.parent / f".{target.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

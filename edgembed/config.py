@@ -16,7 +16,7 @@ edgembed.toml holds top-level keys for the global options and one table per comm
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "PipelineConfig",
     "ServeSettings",
     "TrainConfig",
+    "as_json",
     "load_toml",
 ]
 
@@ -68,6 +69,23 @@ def load_toml(path: Path) -> dict[str, Any]:
         ) from exc
     # click looks options up by parameter name, which uses underscores.
     return _underscore_keys(data)
+
+
+def as_json(config: Any) -> dict[str, Any]:
+    """A configuration dataclass as JSON: paths as strings, tuples as lists, secrets left out
+    (the fields a dataclass hides from its repr)."""
+    hidden = {f.name for f in config.__dataclass_fields__.values() if not f.repr}
+    return {key: _jsonable(value) for key, value in asdict(config).items() if key not in hidden}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
 
 
 def _underscore_keys(data: dict[str, Any]) -> dict[str, Any]:

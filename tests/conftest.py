@@ -9,11 +9,39 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from edgembed.formats.training_record import TrainingRecord
+
 if TYPE_CHECKING:
     from edgembed.exporter import ExportResult
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = REPO / "sample_docs"
+TINY_EXPORT = REPO / "tests" / "fixtures" / "tiny-export"
+TINY_EXPORT_NAME = "tiny-golden"
+"""The committed tiny export (tests/fixtures/make_tiny_export.py): what the runtime and server
+tests serve, with no torch and no export step."""
+
+
+def make_training_record() -> TrainingRecord:
+    """A whole training record, as `train` writes one (figures made up)."""
+    return TrainingRecord(
+        base_model="bundled:all-MiniLM-L6-v2",
+        base_model_path="/models/minilm",
+        config={"epochs": 2, "queries": None},
+        device="cpu",
+        max_seq_length=256,
+        data={"chunks": 8, "train_pairs": 12, "eval_pairs": 2},
+        metric="corpus_cosine_ndcg@10",
+        base={"corpus_cosine_ndcg@10": 0.4},
+        epochs=({"epoch": 1.0, "corpus_cosine_ndcg@10": 0.5},),
+        best_epoch=1.0,
+        best_ndcg_at_10=0.5,
+        base_ndcg_at_10=0.4,
+        finetuned_weight=0.7,
+        saved={"corpus_cosine_ndcg@10": 0.45},
+        saved_ndcg_at_10=0.45,
+        train_seconds=12.5,
+    )
 
 
 def _build_tiny_model(root: Path, pooling: str) -> Path:
@@ -44,6 +72,21 @@ def _build_tiny_model(root: Path, pooling: str) -> Path:
     out = root / f"tiny-{pooling}"
     model.save(str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_export() -> Path:
+    """The committed tiny export: fp32 and int8 files of a 2-layer random BERT. Read it, never
+    change it (`export_copy` is a copy to damage)."""
+    return TINY_EXPORT
+
+
+@pytest.fixture()
+def export_copy(tmp_path: Path) -> Path:
+    """A copy of the committed tiny export that a test may change."""
+    copy = tmp_path / "export"
+    shutil.copytree(TINY_EXPORT, copy)
+    return copy
 
 
 @pytest.fixture(scope="session")

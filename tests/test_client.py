@@ -180,5 +180,5 @@ def test_against_real_server(real_export: Path) -> None:  # noqa: F811
             EdgembedEmbeddings(server.url, api_key="k3y", model="gpt-4").embed_query("a")
     np.testing.assert_allclose(np.array(documents), expected, atol=1e-5)
     np.testing.assert_allclose(query, expected[0], atol=1e-5)
-    assert model == "tiny-mean"
+    assert model == "tiny-golden"
     assert refused.value.status == 401

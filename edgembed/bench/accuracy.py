@@ -1,7 +1,7 @@
 """Retrieval accuracy per backend, over the whole chunk corpus, and its change from PyTorch.
 
-The query sets are the workspace's held-out eval pairs and, when given, the real questions,
-read by edgembed.evaluation as `edgembed evaluate` reads them, and scored with its metrics.
+The tasks are the workspace's held-out eval pairs and, when given, the real questions, built
+by edgembed.evaluation as `edgembed evaluate` builds them, and scored with its metrics.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from edgembed.bench.backends import PYTORCH, Backend
-from edgembed.corpus import Chunk
-from edgembed.evaluation.query_sets import QuerySet
 from edgembed.evaluation.retrieval import RetrievalMetrics, retrieval_metrics, top_k
+from edgembed.evaluation.task import RetrievalTask
 from edgembed.progress import progress
 
 __all__ = ["AccuracyResult", "measure_accuracy"]
@@ -55,21 +56,28 @@ class AccuracyResult:
 
 
 def measure_accuracy(
-    backends: Sequence[Backend], chunks: Sequence[Chunk], query_sets: Sequence[QuerySet]
+    backends: Sequence[Backend], tasks: Sequence[RetrievalTask]
 ) -> list[AccuracyResult]:
-    """NDCG@10, Accuracy@3 (and the other retrieval figures) of every backend on every set."""
-    corpus = [chunk.text for chunk in chunks]
+    """NDCG@10, Accuracy@3 (and the other retrieval figures) of every backend on every task."""
     rankings: dict[str, list[Any]] = {}
     for backend in progress(backends, desc="accuracy", unit="backend"):
-        corpus_embeddings = backend.embed(corpus)
-        rankings[backend.name] = [
-            top_k(backend.embed(qs.queries) @ corpus_embeddings.T, 10) for qs in query_sets
-        ]
+        embedded: dict[str, Any] = {}
+        ranked = []
+        for task in tasks:
+            missing = [text for text in dict.fromkeys(task.corpus) if text not in embedded]
+            if missing:
+                embedded.update(zip(missing, backend.embed(missing), strict=True))
+            corpus = np.stack([embedded[text] for text in task.corpus])
+            ranked.append(top_k(backend.embed(list(task.queries)) @ corpus.T, 10))
+        rankings[backend.name] = ranked
     return [
         AccuracyResult(
-            qs.name,
-            len(qs.queries),
-            {name: retrieval_metrics(ranked[i], qs.relevant) for name, ranked in rankings.items()},
+            task.name,
+            len(task.queries),
+            {
+                name: retrieval_metrics(ranked[i], [set(r) for r in task.relevant])
+                for name, ranked in rankings.items()
+            },
         )
-        for i, qs in enumerate(query_sets)
+        for i, task in enumerate(tasks)
     ]

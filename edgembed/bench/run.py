@@ -34,7 +34,7 @@ from edgembed.bench.report import write_bench_report
 from edgembed.bench.result import BenchReport
 from edgembed.bench.stats import StopRule
 from edgembed.config import BENCH_SECTIONS, BenchConfig
-from edgembed.evaluation.query_sets import load_query_sets
+from edgembed.evaluation.task import load_tasks
 from edgembed.models import find_export
 from edgembed.runtime import read_manifest, verify_file
 from edgembed.runtime.isa import detect_isa
@@ -152,14 +152,14 @@ def _accuracy_section(
 ) -> list[AccuracyResult]:
     if not config.runs("accuracy"):
         return []
-    chunks, query_sets = load_query_sets(workspace, config.questions)
-    if not query_sets:
+    _, tasks = load_tasks(workspace, config.questions)
+    if not tasks:
         notes.append(
             f"accuracy skipped: {workspace.root} has no chunks.jsonl with pairs.eval.jsonl "
             "and no --questions was given (run `edgembed generate DOCS` first)"
         )
         return []
-    return measure_accuracy(backends, chunks, query_sets)
+    return measure_accuracy(backends, tasks)
 
 
 def _http_section(

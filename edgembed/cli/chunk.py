@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edgembed.cli.options import CliState, pass_state
+from edgembed.cli.options import CliState, bundle, defaults_of, pass_state
 from edgembed.cli.table import format_table
 from edgembed.config import ChunkConfig
 from edgembed.corpus.build import Corpus, build_corpus
@@ -14,24 +14,29 @@ from edgembed.corpus.build import Corpus, build_corpus
 __all__ = ["chunk", "chunk_options", "print_chunk_summary"]
 
 
-def chunk_options(func: click.decorators.FC) -> click.decorators.FC:
-    """--chunk-words and --overlap-words, shared with the commands that chunk documents."""
-    func = click.option(
-        "--overlap-words",
-        type=click.IntRange(min=0),
-        default=30,
-        show_default=True,
-        help="Words repeated between consecutive chunks of one section.",
-    )(func)
-    return click.option(
-        "--chunk-words",
-        type=click.IntRange(min=50),
-        default=200,
-        show_default=True,
-        help="Target words per chunk (chunks end at paragraph and heading boundaries). The "
-        "default fits the 256-token window of all-MiniLM-L6-v2; a model trained on longer "
-        "passages can take more.",
-    )(func)
+_C = defaults_of(ChunkConfig)
+
+# --chunk-words and --overlap-words, shared with the commands that chunk documents.
+chunk_options = bundle(
+    [
+        click.option(
+            "--chunk-words",
+            type=click.IntRange(min=50),
+            default=_C.chunk_words,
+            show_default=True,
+            help="Target words per chunk (chunks end at paragraph and heading boundaries). The "
+            "default fits the 256-token window of all-MiniLM-L6-v2; a model trained on longer "
+            "passages can take more.",
+        ),
+        click.option(
+            "--overlap-words",
+            type=click.IntRange(min=0),
+            default=_C.overlap_words,
+            show_default=True,
+            help="Words repeated between consecutive chunks of one section.",
+        ),
+    ]
+)
 
 
 @click.command()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from edgembed.cli.options import CliState, device_option, pass_state, questions_option
+from edgembed.cli.options import (
+    CliState,
+    defaults_of,
+    device_option,
+    pass_state,
+    questions_option,
+)
 from edgembed.cli.table import format_table
 from edgembed.config import EvaluateConfig
 
@@ -28,7 +34,7 @@ __all__ = ["evaluate"]
 @click.option(
     "--samples",
     type=click.IntRange(min=0),
-    default=3,
+    default=defaults_of(EvaluateConfig).samples,
     show_default=True,
     help="Sample queries to show.",
 )
@@ -44,8 +50,12 @@ def evaluate(state: CliState, /, allow_worse: bool, **options: object) -> None:
     cosine similarity. Writes WORKSPACE/reports/evaluate.{json,md,png}. Exits 1 when the
     fine-tuned model is worse than the base (decided on real questions when given).
     """
-    from edgembed.trainer.evaluate import evaluate_models
-    from edgembed.trainer.report import comparison_rows, verdict_line, write_evaluation_report
+    from edgembed.trainer.evaluate.compare import evaluate_models
+    from edgembed.trainer.evaluate.report import (
+        comparison_rows,
+        verdict_line,
+        write_evaluation_report,
+    )
 
     report = evaluate_models(EvaluateConfig(**options), state.workspace)  # type: ignore[arg-type]
     paths = write_evaluation_report(report, state.workspace.reports)

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from edgembed.cli.options import CliState, force_option, pass_state, questions_option
+from edgembed.cli.options import (
+    CliState,
+    bundle,
+    defaults_of,
+    force_option,
+    pass_state,
+    questions_option,
+)
 from edgembed.cli.table import format_table
 from edgembed.config import ISA_CHOICES, ExportConfig
 from edgembed.errors import ParityError
@@ -18,20 +25,22 @@ from edgembed.exporter.parity import VariantParity
 __all__ = ["export", "export_options", "int8_rejected", "print_export_summary"]
 
 
-def export_options(func: click.decorators.FC) -> click.decorators.FC:
-    """How a model becomes an export: --quantize, --isa, --accept-parity-loss and
-    --parity-texts. `pipeline` takes the same bundle."""
-    options = [
+_E = defaults_of(ExportConfig)
+
+# How a model becomes an export: --quantize, --isa, --accept-parity-loss and --parity-texts.
+# `pipeline` takes the same bundle.
+export_options = bundle(
+    [
         click.option(
             "--quantize/--no-quantize",
-            default=True,
+            default=_E.quantize,
             show_default=True,
             help="Also write model.int8.onnx (dynamic int8: 3-4x smaller, faster on CPU).",
         ),
         click.option(
             "--isa",
             type=click.Choice(ISA_CHOICES),
-            default="auto",
+            default=_E.isa,
             show_default=True,
             help="CPU family the int8 model is tuned for. auto: this machine's; pass the serving "
             "machine's when it differs (avx2 for older x86 servers, arm64 for Graviton/Apple).",
@@ -44,14 +53,12 @@ def export_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--parity-texts",
             type=click.IntRange(min=10),
-            default=500,
+            default=_E.parity_texts,
             show_default=True,
             help="At most this many eval questions and this many passages in the parity check.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+)
 
 
 def int8_rejected(gate_message: str, out: Path) -> ParityError:

@@ -9,17 +9,27 @@ from typing import Any
 import click
 
 from edgembed.cli.chunk import chunk_options
-from edgembed.cli.options import CliState, force_option, pass_state, seed_option
+from edgembed.cli.options import (
+    CliState,
+    bundle,
+    defaults_of,
+    force_option,
+    pass_state,
+    seed_option,
+)
 from edgembed.cli.table import format_table
 from edgembed.config import ChunkConfig, GenerateConfig, LLMConfig
-from edgembed.trainer.datagen import GENERATORS, GenerateSummary, generate_pairs
+from edgembed.trainer.generate import GENERATORS, GenerateSummary, generate_pairs
 
 __all__ = ["generate", "generate_config", "generate_options"]
 
 
-def llm_options(func: click.decorators.FC) -> click.decorators.FC:
-    """How the LLM generators reach their model."""
-    options = [
+_L = defaults_of(LLMConfig)
+_G = defaults_of(GenerateConfig)
+
+# How the LLM generators reach their model.
+llm_options = bundle(
+    [
         click.option(
             "--model",
             default=None,
@@ -57,25 +67,22 @@ def llm_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--llm-timeout",
             type=click.FloatRange(min=1),
-            default=300.0,
+            default=_L.timeout_s,
             show_default=True,
             help="Seconds to wait for one LLM answer.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+)
 
 
-def generate_options(func: click.decorators.FC) -> click.decorators.FC:
-    """Every option of `generate` but --seed and --force: how documents become chunks and
-    training pairs. `pipeline` takes the same bundle and builds its config with
-    `generate_config`."""
-    options = [
+# Every option of `generate` but --seed and --force: how documents become chunks and training
+# pairs. `pipeline` takes the same bundle and builds its config with `generate_config`.
+generate_options = bundle(
+    [
         click.option(
             "--generator",
             type=click.Choice(sorted(GENERATORS)),
-            default="ict",
+            default=_G.generator,
             show_default=True,
             help="Who writes the queries: ict (no LLM: sentences taken out of each passage), "
             "ollama, openai (any OpenAI-compatible server) or llamacpp (a GGUF file, "
@@ -85,7 +92,7 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--max-pairs",
             type=click.IntRange(min=1),
-            default=1500,
+            default=_G.max_pairs,
             show_default=True,
             help="At most this many pairs (train + eval): two epochs of them take about 8 "
             "minutes on 2 CPU cores. ict visits every chunk and a cap thins every chunk's "
@@ -94,14 +101,14 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--questions-per-chunk",
             type=click.IntRange(1, 20),
-            default=None,
+            default=_G.questions_per_chunk,
             help="Queries asked of each chunk. Default: 10 with ict (sentences taken out of it: "
             "about every sentence of a chunk), 3 with an LLM.",
         ),
         click.option(
             "--keyword-queries",
             type=click.FloatRange(0, 1),
-            default=0.3,
+            default=_G.keyword_queries,
             show_default=True,
             help="Share of ICT queries written as a few of the sentence's rarest words instead "
             "of the whole sentence, as people type into a search box (0.3: three in ten).",
@@ -116,14 +123,14 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--paraphrases",
             type=click.IntRange(0, 5),
-            default=None,
+            default=_G.paraphrases,
             help="Rewordings asked of each kept question. Default: 1 with an LLM generator; "
             "ict cannot paraphrase.",
         ),
         click.option(
             "--eval-fraction",
             type=click.FloatRange(0, 0.5),
-            default=0.15,
+            default=_G.eval_fraction,
             show_default=True,
             help="Share of chunks whose pairs go to pairs.eval.jsonl (split by chunk, never by "
             "pair). Training needs some: they pick its best epoch.",
@@ -131,29 +138,27 @@ def generate_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option(
             "--concurrency",
             type=click.IntRange(1, 64),
-            default=4,
+            default=_G.concurrency,
             show_default=True,
             help="LLM requests in flight at once (ollama, openai).",
         ),
         click.option(
             "--filter-topk",
             type=click.IntRange(min=0),
-            default=0,
+            default=_G.filter_topk,
             show_default=True,
             help="Keep a query only if --filter-model ranks its own chunk in the top K over all "
             "chunks (0: off).",
         ),
         click.option(
             "--filter-model",
-            default="bundled:all-MiniLM-L6-v2",
+            default=_G.filter_model,
             show_default=True,
             help="Embedding model of --filter-topk: bundled:NAME, a folder, or a cached hub id.",
         ),
         chunk_options,
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+)
 
 
 def generate_config(docs: Path, options: Mapping[str, Any], force: bool = False) -> GenerateConfig:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
+from edgembed.config import TrainConfig
 from edgembed.workspace import Workspace
 
 __all__ = [
     "CliState",
+    "bundle",
+    "defaults_of",
     "api_key_option",
     "device_option",
     "force_option",
@@ -26,6 +30,31 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+Decorator = Callable[[Any], Any]
+
+
+def defaults_of(config: type[Any]) -> SimpleNamespace:
+    """The defaults of a configuration dataclass's fields, by name: what every option's
+    default is read from, so the CLI never restates them (fields without one are left out)."""
+    values = {}
+    for item in fields(config):
+        if item.default is not MISSING:
+            values[item.name] = item.default
+        elif item.default_factory is not MISSING:
+            values[item.name] = item.default_factory()
+    return SimpleNamespace(**values)
+
+
+def bundle(options: Sequence[Decorator]) -> Callable[[F], F]:
+    """One decorator that applies `options` (click options or other bundles) in order, top
+    first, as if they were stacked above the command."""
+
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
 
 
 @dataclass(frozen=True)
@@ -47,7 +76,11 @@ def force_option(what: str) -> Callable[[F], F]:
 
 def seed_option(func: F) -> F:
     return click.option(
-        "--seed", type=int, default=42, show_default=True, help="Random seed, for repeatable runs."
+        "--seed",
+        type=int,
+        default=defaults_of(TrainConfig).seed,
+        show_default=True,
+        help="Random seed, for repeatable runs.",
     )(func)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -183,34 +184,7 @@ _DEFAULTS = ServeSettings()
     "model, whose ranking the playground shows beside the served model's. Needs --corpus.",
 )
 @pass_state
-def serve(
-    state: CliState,
-    export_dir: Path,
-    host: str,
-    port: int,
-    api_key: str | None,
-    model_name: str | None,
-    variant: str,
-    engine: str,
-    threads: int | None,
-    max_batch_tokens: int,
-    max_wait_ms: float,
-    max_queue: int,
-    max_inputs: int,
-    max_request_tokens: int,
-    max_body_bytes: int,
-    header_timeout_s: float,
-    body_timeout_s: float,
-    max_connections: int,
-    shutdown_timeout_s: int,
-    cors_origins: tuple[str, ...],
-    truncate: bool,
-    log_queries: Path | None,
-    log_queries_max_mb: float,
-    feedback_db: Path | None,
-    corpus: Path | None,
-    compare: Path | None,
-) -> None:
+def serve(state: CliState, /, export_dir: Path, **options: Any) -> None:
     """Serve the model in EXPORT_DIR with OpenAI's embeddings API, on CPU.
 
     EXPORT_DIR is a folder written by `edgembed export`, or the name of one under
@@ -231,29 +205,9 @@ def serve(
       edgembed serve edgembed-model --corpus . --compare base --feedback-db feedback.db \\
         --log-queries queries.jsonl
     """
+    corpus, compare = options.pop("corpus"), options.pop("compare")
     settings = ServeSettings(
-        host=host,
-        port=port,
-        api_key=api_key,
-        model_name=model_name,
-        variant=variant,
-        engine=engine,
-        threads=threads,
-        max_batch_tokens=max_batch_tokens,
-        max_wait_ms=max_wait_ms,
-        max_queue=max_queue,
-        max_inputs=max_inputs,
-        max_request_tokens=max_request_tokens,
-        max_body_bytes=max_body_bytes,
-        header_timeout_s=header_timeout_s,
-        body_timeout_s=body_timeout_s,
-        max_connections=max_connections,
-        shutdown_timeout_s=shutdown_timeout_s,
-        cors_origins=cors_origins,
-        truncate=truncate,
-        log_queries=log_queries,
-        log_queries_max_mb=log_queries_max_mb,
-        feedback_db=feedback_db,
+        **options,
         corpus=_find_corpus(corpus) if corpus else None,
         compare=_find_export(compare, state, "--compare") if compare else None,
     )

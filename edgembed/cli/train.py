@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from edgembed.cli.options import CliState, device_option, force_option, pass_state, seed_option
+from edgembed.cli.options import (
+    CliState,
+    bundle,
+    defaults_of,
+    device_option,
+    force_option,
+    pass_state,
+    seed_option,
+)
 from edgembed.cli.table import format_table
 from edgembed.config import TrainConfig
 from edgembed.errors import ConfigError
@@ -23,105 +31,139 @@ def _dims(value: str) -> tuple[int, ...]:
         raise ConfigError(f"--matryoshka must be comma-separated integers, got '{value}'") from exc
 
 
-def train_options(func: click.decorators.FC) -> click.decorators.FC:
-    """Every option of `train` but --seed and --force. `pipeline` takes the same bundle and
-    builds its config with `train_config`."""
-    options = [
+_T = defaults_of(TrainConfig)
+
+# Every option of `train` but --seed and --force. `pipeline` takes the same bundle and builds
+# its config with `train_config`.
+train_options = bundle(
+    [
         click.option(
             "--base-model",
-            default="bundled:all-MiniLM-L6-v2",
+            default=_T.base_model,
             show_default=True,
             help="Model to start from: bundled:all-MiniLM-L6-v2 (offline default), a local "
             "folder, or a Hugging Face id already in the local cache (BAAI/bge-small-en-v1.5).",
         ),
         click.option(
             "--name",
-            default="edgembed-model",
+            default=_T.name,
             show_default=True,
             help="Folder name under WORKSPACE/models/ (and WORKSPACE/exports/).",
         ),
         click.option(
-            "--epochs", type=click.IntRange(min=1), default=2, show_default=True,
+            "--epochs",
+            type=click.IntRange(min=1),
+            default=_T.epochs,
+            show_default=True,
             help="Passes over the pairs. Two at --lr 1e-4 measured best on real questions "
             "(docs/findings.md); each pass costs the same again.",
         ),
         click.option(
             "--batch-size",
             type=click.IntRange(min=2),
-            default=16,
+            default=_T.batch_size,
             show_default=True,
             help="Pairs per batch; the other pairs of a batch are each query's negatives.",
         ),
         click.option(
-            "--lr", "learning_rate", type=float, default=1e-4, show_default=True,
+            "--lr",
+            "learning_rate",
+            type=float,
+            default=_T.learning_rate,
+            show_default=True,
             help="Peak learning rate (after the --warmup-ratio warm-up).",
         ),
         click.option(
-            "--warmup-ratio", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+            "--warmup-ratio",
+            type=click.FloatRange(0, 1),
+            default=_T.warmup_ratio,
+            show_default=True,
             help="Share of the training steps over which the learning rate rises to --lr.",
         ),
         click.option(
-            "--loss", type=click.Choice(["mnrl", "cached-mnrl"]), default="mnrl",
+            "--loss",
+            type=click.Choice(["mnrl", "cached-mnrl"]),
+            default=_T.loss,
             show_default=True,
             help="cached-mnrl: the same loss with gradient caching, for big batches on small "
             "memory.",
         ),
         click.option(
-            "--mini-batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+            "--mini-batch-size",
+            type=click.IntRange(min=1),
+            default=_T.mini_batch_size,
+            show_default=True,
             help="Step size of cached-mnrl.",
         ),
         click.option(
-            "--hard-negatives", type=click.IntRange(0, 1), default=0, show_default=True,
+            "--hard-negatives",
+            type=click.IntRange(0, 1),
+            default=_T.hard_negatives,
+            show_default=True,
             help="Mine one hard negative per pair from the corpus with the base model.",
         ),
         click.option(
-            "--matryoshka", default="",
+            "--matryoshka",
+            default=",".join(map(str, _T.matryoshka_dims)),
             help="Also train truncated dimensions, e.g. 384,256,128,64.",
         ),
         click.option(
-            "--max-seq-length", type=click.IntRange(min=8), default=None,
+            "--max-seq-length",
+            type=click.IntRange(min=8),
+            default=_T.max_seq_length,
             help="Token limit. Default: the model's own window (256 for all-MiniLM-L6-v2); "
             "cut passages to fit it with `--chunk-words` rather than stretching it.",
         ),
         click.option(
-            "--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+            "--precision",
+            type=click.Choice(["auto", "fp32", "bf16"]),
+            default=_T.precision,
             show_default=True,
             help="auto: bfloat16 mixed precision where the CPU or GPU computes it natively "
             "(AVX-512 BF16, AMX, recent GPUs), else fp32.",
         ),
         click.option(
-            "--freeze-embeddings/--train-embeddings", default=True, show_default=True,
+            "--freeze-embeddings/--train-embeddings",
+            default=_T.freeze_embeddings,
+            show_default=True,
             help="Keep the token embedding table (half of MiniLM's weights) as it is: the "
             "layers above learn the corpus's words, and each step costs less.",
         ),
         click.option(
-            "--finetuned-weight", type=click.FloatRange(0, 1, min_open=True), default=0.7,
+            "--finetuned-weight",
+            type=click.FloatRange(0, 1, min_open=True),
+            default=_T.finetuned_weight,
             show_default=True,
             help="Share of the fine-tuned weights in the saved model, the rest from the base "
             "model (a weight-space ensemble, WiSE-FT). 1 saves the fine-tuned model as is.",
         ),
         click.option(
-            "--queries", type=click.Path(path_type=Path, dir_okay=False), default=None,
+            "--queries",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=_T.queries,
             help="A query log written by `serve --log-queries`: your users' real queries. Each "
             "is labelled with the passage the model and BM25 both rank first (queries where "
             "they disagree are dropped and counted) and trained on beside the synthetic pairs.",
         ),
         click.option(
-            "--feedback", type=click.Path(path_type=Path, dir_okay=False), default=None,
+            "--feedback",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=_T.feedback,
             help="A feedback database written by `serve --feedback-db`: passages marked as "
             "answering a query are positives, those marked as not answering hard negatives.",
         ),
         click.option(
-            "--max-minutes", type=click.FloatRange(min=0), default=10.0, show_default=True,
+            "--max-minutes",
+            type=click.FloatRange(min=0),
+            default=_T.max_minutes,
+            show_default=True,
             help="Time budget of training on this machine, loading and evaluation included. "
             "It times a training step first; when all the pairs would take longer, it trains "
             "on fewer, thinned evenly over the chunks, and says so. 0: no limit.",
         ),
         device_option,
-    ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
-    return func
+    ]
+)
 
 
 def train_config(options: Mapping[str, Any], force: bool = False) -> TrainConfig:
@@ -145,7 +187,7 @@ def train(state: CliState, /, force: bool, **options: Any) -> None:
     (--finetuned-weight). Writes WORKSPACE/models/NAME/ (a sentence-transformers folder,
     edgembed_training.json and a model card). Runs on CUDA when present, else CPU.
     """
-    from edgembed.trainer.finetune import train_model
+    from edgembed.trainer.train.finetune import train_model
 
     result = train_model(train_config(options, force), state.workspace)
     if state.verbosity < 0:
@@ -169,7 +211,7 @@ def train(state: CliState, /, force: bool, **options: Any) -> None:
         "NDCG@10 on the held-out synthetic eval pairs (saved: the best epoch averaged with the "
         "base model, --finetuned-weight); run `edgembed evaluate` for the full comparison."
     )
-    usage = result.metrics.get("usage")
+    usage = result.record.usage
     if usage:
         dropped = ", ".join(f"{why}: {n}" for why, n in usage["dropped"].items() if n) or "none"
         click.echo(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgembed.atomic import staging_folder, swap_in
 from edgembed.config import ExportConfig
 from edgembed.exporter.folder import (
     FP32_FILE,
@@ -27,8 +28,6 @@ from edgembed.exporter.folder import (
     TOKENIZER_FILE,
     ExportFolder,
     check_target,
-    commit,
-    staging_for,
 )
 from edgembed.exporter.int8_search import Int8Outcome, Sensitivity, measure_variant, search_int8
 from edgembed.exporter.onnx_export import export_onnx, write_tokenizer
@@ -99,7 +98,7 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
     model = load_sentence_transformer(source.path, device="cpu")
     texts = load_parity_texts(workspace, config.parity_texts, questions=config.questions)
     log.info("parity texts: %d queries, %d passages (%s)", *_sizes(texts), texts.source)
-    staging = staging_for(out)
+    staging = staging_folder(out)
     try:
         graph = export_onnx(model, staging / FP32_FILE, add_normalize=not source.has_normalize)
         write_tokenizer(model, staging / TOKENIZER_FILE)
@@ -117,7 +116,7 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
         manifest = folder.write_manifest(quantization, parity)
         if quantization is None:
             (staging / INT8_FILE).unlink(missing_ok=True)
-        commit(staging, out)
+        swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -4,7 +4,6 @@ then swapped into place whole, so a crash never leaves a half-written export.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from edgembed.atomic import write_json
 from edgembed.errors import OutputExistsError
 from edgembed.exporter.onnx_export import OUTPUT_NAME, GraphInfo
 from edgembed.exporter.source import SourceModel
-from edgembed.runtime.manifest import (
+from edgembed.formats.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     Manifest,
@@ -30,8 +29,6 @@ __all__ = [
     "TOKENIZER_FILE",
     "ExportFolder",
     "check_target",
-    "commit",
-    "staging_for",
 ]
 
 FP32_FILE = "model.onnx"
@@ -57,24 +54,6 @@ def check_target(out: Path, force: bool) -> None:
             f"{out} exists and is not an edgembed export (no {MANIFEST_NAME}); edgembed will not "
             "replace it, even with --force. Choose another --out."
         )
-
-
-def staging_for(out: Path) -> Path:
-    """A fresh, empty hidden folder beside `out` to build the export in."""
-    staging = out.parent / f".{out.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    return staging
-
-
-def commit(staging: Path, out: Path) -> None:
-    """Swap the finished export in; an old export is removed only once the new one is in place."""
-    old = out.parent / f".{out.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgembed.atomic import write_text
 from edgembed.errors import ExportError
-from edgembed.runtime.manifest import INPUT_NAMES
+from edgembed.formats.manifest import INPUT_NAMES
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

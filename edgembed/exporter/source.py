@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.errors import ExportError, ModelError
-from edgembed.models import find_model, training_metrics
+from edgembed.formats.training_record import read_training_record
+from edgembed.models import find_model
 from edgembed.workspace import Workspace
 
 __all__ = ["SUPPORTED_POOLING", "SourceModel", "find_source", "read_pooling"]
@@ -62,15 +63,14 @@ def find_source(spec: str | None, workspace: Workspace) -> SourceModel:
     """
     path = find_model(spec, workspace)
     modules = _modules(path)
-    evaluation = training_metrics(path)
-    base = evaluation.get("base_model") if evaluation else None
+    record = read_training_record(path)
     return SourceModel(
         path=path,
         name=_default_name(spec, path),
         pooling=read_pooling(path, modules),
         has_normalize=any(str(m.get("type", "")).endswith(".Normalize") for m in modules),
-        base_model=base if isinstance(base, str) else None,
-        evaluation=evaluation,
+        base_model=record.base_model if record else None,
+        evaluation=record.to_json() if record else None,
     )
 
 

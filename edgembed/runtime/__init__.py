@@ -5,8 +5,7 @@ when an `OnnxEmbedder` is made (``pip install 'edgembed[serve]'``). Never import
 transformers or optimum.
 """
 
-from edgembed.runtime.embedder import OnnxEmbedder
-from edgembed.runtime.manifest import (
+from edgembed.formats.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     VARIANTS,
@@ -16,6 +15,7 @@ from edgembed.runtime.manifest import (
     sha256_file,
     verify_file,
 )
+from edgembed.runtime.embedder import OnnxEmbedder
 
 __all__ = [
     "FORMAT_VERSION",

@@ -14,7 +14,7 @@ import platform
 from pathlib import Path
 
 from edgembed.errors import ConfigError
-from edgembed.runtime.manifest import Manifest
+from edgembed.formats.manifest import Manifest
 
 __all__ = ["INT8_PATHS", "choose_variant", "int8_path", "this_cpu_int8_path"]
 

@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.errors import ConfigError, InputError, ManifestError
+from edgembed.formats.manifest import VARIANTS, Manifest, read_manifest, verify_file
 from edgembed.runtime.cpu import choose_variant, this_cpu_int8_path
-from edgembed.runtime.manifest import VARIANTS, Manifest, read_manifest, verify_file
 from edgembed.runtime.session import ENGINES, create_session, load_tokenizer, trim_heap
 
 __all__ = ["OnnxEmbedder"]

@@ -1,25 +1,18 @@
 """FeedbackStore and POST /v1/feedback: whether a passage answered a query, stored durably.
 
-Rows live in one SQLite file the operator chooses (``serve --feedback-db PATH``), in WAL mode
-with ``synchronous=FULL``: a row is committed, and its commit fsynced, before the request is
-answered, so an acknowledged row survives the process being killed (and a power cut). Writes
+Marks live in one SQLite file the operator chooses (``serve --feedback-db PATH``), in the
+format of `edgembed.formats.feedback`: each is committed and fsynced before the request is
+answered, so an acknowledged mark survives the process being killed (and a power cut). Writes
 run on one thread of their own, never on the event loop; SQLite serialises them anyway.
-
-The table (``PRAGMA user_version`` 1), which `train` reads::
-
-    feedback(id INTEGER PRIMARY KEY, time TEXT, query TEXT, chunk_id TEXT, passage TEXT,
-             relevant INTEGER, model TEXT)
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,41 +20,22 @@ from litestar import Request, post
 from litestar.openapi import ResponseSpec
 
 from edgembed.errors import ConfigError, RequestError
+from edgembed.formats.feedback import Mark, count_marks, insert_mark, open_feedback_db
 from edgembed.server.openapi import error_responses
-from edgembed.server.querylog import open_private
 from edgembed.server.schemas import ErrorEnvelope, FeedbackReceipt, FeedbackRequest
 
-__all__ = ["SCHEMA", "FeedbackStore", "record_feedback"]
-
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    query TEXT NOT NULL,
-    chunk_id TEXT,
-    passage TEXT,
-    relevant INTEGER NOT NULL CHECK (relevant IN (0, 1)),
-    model TEXT
-)
-"""
+__all__ = ["FeedbackStore", "record_feedback"]
 
 
 class FeedbackStore:
-    """One SQLite file of feedback rows; `add` returns only once the row is on disk."""
+    """One SQLite file of marks; `add` returns only once the mark is on disk."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedback")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(open_private(path))  # SQLite gives its -wal and -shm files the same mode
             # The connection moves to the writer thread; that one thread is all that uses it.
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(SCHEMA)
-            self._check_version()
+            self._db = open_feedback_db(path)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"Cannot open the feedback database {path}: {exc}. Pass a --feedback-db path "
@@ -70,12 +44,13 @@ class FeedbackStore:
 
     async def add(self, row: FeedbackRequest) -> int:
         """Store `row` off the event loop; its id once it is committed and fsynced."""
+        mark = Mark(row.query, row.relevant, row.chunk_id, row.passage, row.model)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self._insert, row)
+        return await loop.run_in_executor(self._writer, insert_mark, self._db, mark)
 
     def count(self) -> int:
-        """Rows stored so far."""
-        return int(self._db.execute("SELECT count(*) FROM feedback").fetchone()[0])
+        """Marks stored so far."""
+        return count_marks(self._db)
 
     def close(self) -> None:
         """Finish the writes under way, then close the file."""
@@ -89,26 +64,6 @@ class FeedbackStore:
             yield
         finally:
             self.close()
-
-    def _insert(self, row: FeedbackRequest) -> int:
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        values = (now, row.query, row.chunk_id, row.passage, int(row.relevant), row.model)
-        with self._db:  # BEGIN ... COMMIT; synchronous=FULL fsyncs the WAL at COMMIT
-            cursor = self._db.execute(
-                "INSERT INTO feedback (time, query, chunk_id, passage, relevant, model) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                values,
-            )
-        return int(cursor.lastrowid or 0)
-
-    def _check_version(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version == 0:
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
-                f"it holds feedback format {version}; this edgembed writes {SCHEMA_VERSION}"
-            )
 
 
 _OFF = ResponseSpec(

@@ -3,30 +3,29 @@
 A request's texts are logged only when it says they are queries (``input_type: "query"``, as
 `EdgembedEmbeddings.embed_query` sends); requests without the field, or marked ``document``,
 leave no trace, so a client that indexes documents through a plain OpenAI SDK never lands its
-documents in the log. Each line is ``{"time": ISO-8601 UTC, "text": ..., "model": ...}``.
+documents in the log. The lines are `edgembed.formats.querylog`'s.
 
 Every append is flushed and fsynced before the request is answered, on a worker thread so the
-event loop never waits on the disk. When the file would grow past its cap it is renamed to
-``PATH.1`` (replacing the previous one): at most twice the cap stays on disk.
+event loop never waits on the disk; the file is rotated at its cap.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from litestar import Request
 
 from edgembed.errors import ConfigError
+from edgembed.formats.feedback import open_private
+from edgembed.formats.querylog import append_queries
 
-__all__ = ["QueryLog", "logged_texts", "open_private", "record_queries"]
+__all__ = ["QueryLog", "logged_texts", "record_queries"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,36 +74,9 @@ class QueryLog:
             logger.exception("writing the query log %s failed", self.path)
 
     def append(self, texts: Sequence[str], model: str) -> None:
-        """Append one line per text, flushed and fsynced, rotating first when the cap is hit."""
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        lines = "".join(
-            json.dumps({"time": now, "text": text, "model": model}, ensure_ascii=False) + "\n"
-            for text in texts
-        ).encode()
+        """Append one line per text, durably, rotating first when the cap is hit."""
         with self._lock:
-            size = _size(self.path)
-            if size and size + len(lines) > self.max_bytes:
-                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-            with os.fdopen(open_private(self.path), "ab") as handle:
-                handle.write(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
-
-
-def open_private(path: Path) -> int:
-    """A descriptor appending to `path`, created readable by this user alone when missing.
-
-    Queries and feedback are what people typed: other accounts on the host have no business
-    reading them, whatever the umask says.
-    """
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+            append_queries(self.path, texts, model, self.max_bytes)
 
 
 async def record_queries(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from benchmarks.learn_from_use import feedback_db, split_questions
 from edgembed.corpus import Chunk, write_chunks
-from edgembed.trainer.usage import read_feedback
+from edgembed.formats.feedback import read_marks
 
 
 def _chunk(id_: str, doc: str, text: str, position: int) -> Chunk:
@@ -46,7 +46,7 @@ def test_feedback_db_marks_the_passage_holding_each_asked_questions_evidence(
 
     asked = ["q0", "q2", "q4"]
     log.write_text("".join(json.dumps({"text": q}) + "\n" for q in asked))
-    feedback = read_feedback(feedback_db(log, questions, tmp_path))
+    feedback = read_marks(feedback_db(log, questions, tmp_path))
 
     expected = {("q0", "a0"), ("q2", "b0")}
     assert {(row.query, row.chunk_id) for row in feedback} == expected

@@ -139,7 +139,7 @@ def test_entrypoint_serves_the_openai_sdk_and_passes_its_healthcheck(
     run += ["--", *command]
     with serving(run, port) as server:
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k3y", max_retries=0)
-        response = client.embeddings.create(model="tiny-mean", input=texts)
+        response = client.embeddings.create(model="tiny-golden", input=texts)
         healthy = run_in(storage, container, *health)
         # buildah run kills its child rather than forwarding SIGTERM, so only the exit counts
         # here; the graceful stop is tested on a plain process in tests/server/test_live.py.

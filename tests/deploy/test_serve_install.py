@@ -63,7 +63,7 @@ def test_serves_an_export_made_by_the_train_extra(serve_venv: Path, real_export:
     command = [str(serve_venv / "bin/edgembed"), "serve", str(real_export), "--port", str(port)]
     with serving(command, port) as server:
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
-        response = client.embeddings.create(model="tiny-mean", input=texts)
+        response = client.embeddings.create(model="tiny-golden", input=texts)
         assert server.stop()
     got = np.array([item.embedding for item in response.data], dtype=np.float32)
     expected = OnnxEmbedder(real_export, variant="int8").embed(texts)

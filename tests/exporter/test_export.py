@@ -15,11 +15,11 @@ import edgembed.exporter.int8_search as int8_search
 import edgembed.exporter.parity as parity_module
 from edgembed.config import ExportConfig
 from edgembed.corpus import Chunk, write_chunks
-from edgembed.corpus.pairs import Pair, write_pairs
 from edgembed.errors import ExportError, ManifestError, OutputExistsError
 from edgembed.evaluation.texts import BUILTIN_TEXTS
 from edgembed.exporter import ExportResult, export_model
 from edgembed.exporter.parity import Int8GateResult, VariantParity
+from edgembed.formats.pairs import Pair, write_pairs
 from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
 from edgembed.workspace import Workspace
 
@@ -100,7 +100,8 @@ def test_graph_has_dynamic_batch_and_sequence(tiny_exports: dict[str, ExportResu
 
 @pytest.mark.slow
 def test_eval_pairs_decide_the_gate_on_ndcg(tiny_mean_model: Path, tmp_path: Path) -> None:
-    # Queries that repeat their passage word for word: even a random model retrieves them.
+    # Queries that repeat their passage word for word. The eval pairs' task takes a query's
+    # sentence out of its passage (as evaluate does), so even these are not a lookup.
     workspace = Workspace(tmp_path / "ws")
     workspace.root.mkdir()
     texts = [f"passage number {i} about {word}" for i, word in enumerate(BUILTIN_TEXTS[:20])]
@@ -114,7 +115,7 @@ def test_eval_pairs_decide_the_gate_on_ndcg(tiny_mean_model: Path, tmp_path: Pat
     result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
     parity = result.manifest.parity
     assert parity["texts"]["queries"] == 8 and parity["texts"]["passages"] == 20
-    assert parity["pytorch"]["ndcg_at_10"] == pytest.approx(1.0)
+    assert 0 < parity["pytorch"]["ndcg_at_10"] < 1
     assert parity["fp32"]["ndcg_ratio"] == pytest.approx(1.0)
     assert result.gate is not None and result.gate.metric == "ndcg_ratio"
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edgembed.corpus import Chunk, write_chunks
-from edgembed.corpus.pairs import Pair, write_pairs
 from edgembed.errors import ExportError, InputError
+from edgembed.evaluation.task import RetrievalTask
 from edgembed.evaluation.texts import BUILTIN_TEXTS, SHORT_TEXTS
 from edgembed.exporter.parity import (
     GATE_NOISE_FLOOR,
@@ -21,6 +21,7 @@ from edgembed.exporter.parity import (
     measure,
 )
 from edgembed.exporter.parity_texts import ParityTexts, load_parity_texts
+from edgembed.formats.pairs import Pair, write_pairs
 from edgembed.workspace import Workspace
 
 
@@ -28,13 +29,14 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
+def _task(queries: tuple[str, ...], corpus: tuple[str, ...]) -> RetrievalTask:
+    relevant = tuple(frozenset({i}) for i in range(len(queries)))
+    return RetrievalTask("test", queries, corpus, relevant, corpus)
+
+
 def _texts(queries: int, corpus: int) -> ParityTexts:
-    return ParityTexts(
-        queries=tuple(f"q{i}" for i in range(queries)),
-        corpus=tuple(f"p{i}" for i in range(corpus)),
-        relevant=tuple(frozenset({i}) for i in range(queries)),
-        source="test",
-    )
+    task = _task(tuple(f"q{i}" for i in range(queries)), tuple(f"p{i}" for i in range(corpus)))
+    return ParityTexts(task, source="test")
 
 
 def test_identical_embeddings_are_perfect() -> None:
@@ -176,7 +178,7 @@ def test_malformed_pairs_say_how_to_fix(tmp_path: Path) -> None:
 
 
 def test_short_inputs_count_in_the_cosine_but_not_in_retrieval() -> None:
-    texts = ParityTexts(("q0",), ("p0", "p1"), (frozenset({0}),), "test", short=("ok", "yes"))
+    texts = ParityTexts(_task(("q0",), ("p0", "p1")), "test", short=("ok", "yes"))
     assert texts.texts == ["q0", "p0", "p1", "ok", "yes"]
     emb = _unit(np.eye(5, 6, dtype=np.float32) + 0.01)
     emb[0] = emb[1]

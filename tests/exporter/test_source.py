@@ -12,6 +12,7 @@ import pytest
 from edgembed.errors import ExportError, ModelError
 from edgembed.exporter.source import find_source, read_pooling
 from edgembed.workspace import Workspace
+from tests.conftest import make_training_record
 
 POOLING_MODULE = [{"idx": 1, "name": "1", "path": "1_Pooling", "type": "x.models.Pooling"}]
 
@@ -84,14 +85,14 @@ def test_default_is_newest_trained_model_with_its_metrics(
     new = workspace.models / "newer"
     shutil.copytree(tiny_mean_model, old)
     shutil.copytree(tiny_cls_model, new)
-    metrics = {"base_model": "bundled:all-MiniLM-L6-v2", "best_ndcg_at_10": 0.9}
-    (new / "edgembed_training.json").write_text(json.dumps(metrics))
+    record = make_training_record()
+    record.write(new)
     os.utime(old, (1_000_000, 1_000_000))
     os.utime(new, (2_000_000, 2_000_000))
     source = find_source(None, workspace)
     assert source.path == new
     assert source.base_model == "bundled:all-MiniLM-L6-v2"
-    assert source.evaluation == metrics
+    assert source.evaluation == record.to_json()
 
 
 def test_no_trained_model_says_what_to_do(workspace: Workspace) -> None:

@@ -28,7 +28,7 @@ def embedder(tiny_export: Path) -> OnnxEmbedder:
 
 def test_properties_come_from_the_manifest(embedder: OnnxEmbedder) -> None:
     assert (embedder.dimension, embedder.max_seq_length) == (32, 128)
-    assert (embedder.model_name, embedder.vocab_size) == ("tiny-mean", 30522)
+    assert (embedder.model_name, embedder.vocab_size) == ("tiny-golden", 1607)
 
 
 def test_embeddings_are_normalised_float32_in_input_order(embedder: OnnxEmbedder) -> None:
@@ -61,8 +61,8 @@ def test_empty_input_gives_an_empty_matrix(embedder: OnnxEmbedder) -> None:
 
 def test_tokenize_adds_special_tokens_and_truncates(embedder: OnnxEmbedder) -> None:
     short, long = embedder.tokenize(["hello world", "word " * 300])
-    assert short[0] == 101 and short[-1] == 102  # [CLS] ... [SEP]
-    assert len(long) == 128 and long[-1] == 102
+    assert short[0] == 2 and short[-1] == 3  # [CLS] ... [SEP] of the trimmed vocabulary
+    assert len(long) == 128 and long[-1] == 3
     with pytest.raises(InputError, match="input 1 has 302 tokens.*at most 128"):
         embedder.tokenize(["fine", "word " * 300], truncate=False)
     assert embedder.tokenize(["fine"], truncate=False) == embedder.tokenize(["fine"])
@@ -73,7 +73,7 @@ def test_tokenize_adds_special_tokens_and_truncates(embedder: OnnxEmbedder) -> N
     [
         ([[101, 102], []], "input 1 is an empty"),
         ([[101] * 129], "129 tokens"),
-        ([[101, 30522, 102]], "outside 0..30521"),
+        ([[2, 1607, 3]], "outside 0..1606"),
         ([[101, -1, 102]], "outside"),
     ],
 )

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
+from tests.conftest import TINY_EXPORT
 from tests.server.fake import FakeEmbedder
 
 MODEL = "fake-model"
@@ -54,15 +55,6 @@ def embed(client: TestClient[Any], payload: Any, **headers: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def real_export(tiny_mean_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real export folder (fp32 + int8 ONNX, manifest) of the tiny mean-pooling model."""
-    from edgembed.config import ExportConfig
-    from edgembed.exporter import export_model
-    from edgembed.workspace import Workspace
-
-    root = tmp_path_factory.mktemp("export")
-    # A random tiny model may miss the int8 accuracy gate; the server tests need the file.
-    config = ExportConfig(
-        model=str(tiny_mean_model), name="tiny-mean", parity_texts=10, accept_parity_loss=True
-    )
-    return export_model(config, Workspace(root)).out
+def real_export() -> Path:
+    """A real export folder (fp32 + int8 ONNX, manifest): the committed tiny export."""
+    return TINY_EXPORT

@@ -110,14 +110,14 @@ def test_sigterm_finishes_requests_in_flight(real_export: Path) -> None:
 
 def test_bounded_mixed_load_loses_nothing(real_export: Path) -> None:
     bodies = [
-        {"model": "tiny-mean", "input": "a short question"},
-        {"model": "tiny-mean", "input": ["two", "texts"], "encoding_format": "base64"},
-        {"model": "tiny-mean", "input": []},
+        {"model": "tiny-golden", "input": "a short question"},
+        {"model": "tiny-golden", "input": ["two", "texts"], "encoding_format": "base64"},
+        {"model": "tiny-golden", "input": []},
         {"model": "nope", "input": "a"},
-        {"model": "tiny-mean", "input": "a", "dimensions": 0},
-        {"model": "tiny-mean", "input": [[1, 2, 3]]},
+        {"model": "tiny-golden", "input": "a", "dimensions": 0},
+        {"model": "tiny-golden", "input": [[1, 2, 3]]},
     ]
-    with live_server(real_export, "--model-name", "tiny-mean") as server:
+    with live_server(real_export, "--model-name", "tiny-golden") as server:
         result = run_load(
             server.url,
             concurrency=16,

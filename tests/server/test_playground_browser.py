@@ -88,7 +88,7 @@ def test_search_and_mark_in_a_browser(
             "[...document.querySelectorAll('.column:last-child .elsewhere')]"
             ".map((e) => e.textContent)"
         )
-        assert places == [f"tiny-mean: #{rank}" for rank in range(1, 6)]
+        assert places == [f"tiny-golden: #{rank}" for rank in range(1, 6)]
         timing = page.evaluate("document.getElementById('timing').textContent")
         assert timing.startswith("Answered in ")
 

@@ -17,7 +17,7 @@ schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")
 
 KEY = "fuzz-k3y"
-MODEL = "tiny-mean"
+MODEL = "tiny-golden"
 EMBED_ROUTES = ("/v1/embeddings", "/api/embed")
 EXAMPLES = 300  # per generation mode, over every route of the schema: about 20 s each
 # What a schema-valid request may still be refused for: facts the schema cannot hold (the

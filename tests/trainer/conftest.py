@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from edgembed.corpus import Chunk, write_chunks
-from edgembed.corpus.pairs import Pair, write_pairs
+from edgembed.formats.pairs import Pair, write_pairs
 from edgembed.workspace import Workspace
 
 TOPICS = [

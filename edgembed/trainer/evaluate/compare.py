@@ -1,0 +1,275 @@
+"""Base vs fine-tuned, on retrieval over the whole corpus, with BM25 and hybrid reference lines.
+
+Query sets: the held-out synthetic eval pairs and, when given, real questions. For each, five
+systems: the base model as edgembed runs it (the fine-tuned model's token window, passages with
+their breadcrumb line), the base model as shipped (its own window, passages without the
+breadcrumb: what a user has without edgembed), the fine-tuned model, BM25, and hybrid (BM25 +
+fine-tuned, fused by reciprocal rank, BM25's weight chosen on the synthetic pairs and zero
+unless it clearly helps there: see `choose_hybrid_weight`). The verdict compares the
+fine-tuned model with the better of the two base systems, on retrieval (NDCG@10), on real
+questions when there are any.
+The synthetic eval pairs are scored against a corpus where each eval query's own sentence is
+taken out of its passage, so they cannot be answered by looking the sentence up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.config import EvaluateConfig
+from edgembed.corpus import Chunk, read_chunks
+from edgembed.errors import InputError
+from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
+from edgembed.evaluation.bootstrap import paired_bootstrap
+from edgembed.evaluation.hybrid import choose_hybrid_weight
+from edgembed.evaluation.retrieval import RetrievalMetrics, ndcg_per_query, retrieval_metrics, top_k
+from edgembed.evaluation.task import EVAL_PAIRS, RetrievalTask, load_tasks
+from edgembed.models import base_model_of, load_sentence_transformer, newest_model
+from edgembed.workspace import Workspace
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["QuerySetResult", "EvaluationReport", "evaluate_models"]
+
+log = logging.getLogger(__name__)
+
+SHIPPED = "base as shipped"
+SYSTEMS = ("base", SHIPPED, "fine-tuned", "bm25", "hybrid")
+BASELINES = ("base", SHIPPED)
+
+
+@dataclass(frozen=True)
+class QuerySetResult:
+    """The five systems on one query set, plus the spec's cosine figures."""
+
+    name: str
+    metrics: dict[str, RetrievalMetrics]
+    mean_cosine_base: float
+    mean_cosine_tuned: float
+    improved_share: float
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    ndcg_delta_ci: tuple[float, float] = (0.0, 0.0)
+    baseline: str = "base"
+    per_query_ndcg: dict[str, list[float]] = field(default_factory=dict)
+    hybrid_weight: float = 0.0
+
+    @property
+    def delta_ndcg_at_10(self) -> float:
+        """Fine-tuned minus the better base system, NDCG@10."""
+        return self.metrics["fine-tuned"].ndcg_at_10 - self.metrics[self.baseline].ndcg_at_10
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "metrics": {system: m.to_json() for system, m in self.metrics.items()},
+            "mean_cosine": {
+                "base": self.mean_cosine_base,
+                "fine-tuned": self.mean_cosine_tuned,
+                "improvement": self.mean_cosine_tuned - self.mean_cosine_base,
+                "improved_share": self.improved_share,
+            },
+            "baseline": self.baseline,
+            "hybrid_bm25_weight": self.hybrid_weight,
+            "ndcg_at_10_delta": self.delta_ndcg_at_10,
+            "ndcg_at_10_delta_ci95": list(self.ndcg_delta_ci),
+            "samples": self.samples,
+            "per_query_ndcg_at_10": self.per_query_ndcg,
+        }
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """Everything `evaluate` measured and its verdict."""
+
+    model: str
+    base_model: str
+    chunks: int
+    query_sets: list[QuerySetResult]
+    decided_on: str
+    verdict: str  # "better", "worse" or "tie"
+    delta_ndcg_at_10: float
+    baseline: str = "base"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "base_model": self.base_model,
+            "chunks": self.chunks,
+            "decided_on": self.decided_on,
+            "verdict": self.verdict,
+            "delta_ndcg_at_10": self.delta_ndcg_at_10,
+            "baseline": self.baseline,
+            "query_sets": {qs.name: qs.to_json() for qs in self.query_sets},
+        }
+
+
+def _encode(model: SentenceTransformer, texts: Sequence[str]) -> NDArray[np.float32]:
+    out: NDArray[np.float32] = model.encode(
+        list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
+    )
+    return out
+
+
+def _best_relevant_cosine(
+    queries: NDArray[np.float32], corpus: NDArray[np.float32], relevant: Sequence[set[int]]
+) -> NDArray[np.float64]:
+    scores = queries @ corpus.T
+    return np.array([max(scores[i, j] for j in rel) for i, rel in enumerate(relevant)])
+
+
+def _samples(
+    texts: Sequence[str],
+    rankings: dict[str, NDArray[np.intp]],
+    relevant: Sequence[set[int]],
+    chunks: Sequence[Chunk],
+    count: int,
+) -> list[dict[str, Any]]:
+    def hit(i: int, rel: set[int]) -> str:
+        chunk = chunks[i]
+        mark = "*" if i in rel else " "
+        return f"{mark} {chunk.doc} > {chunk.section or chunk.title}"
+
+    step = max(1, len(texts) // max(count, 1))
+    picks = list(range(0, len(texts), step))[:count]
+    return [
+        {
+            "query": texts[i],
+            "before": [hit(int(j), relevant[i]) for j in rankings["base"][i][:3]],
+            "after": [hit(int(j), relevant[i]) for j in rankings["fine-tuned"][i][:3]],
+        }
+        for i in picks
+    ]
+
+
+def _query_set(
+    task: RetrievalTask,
+    models: dict[str, tuple[SentenceTransformer, NDArray[np.float32]]],
+    chunks: Sequence[Chunk],
+    samples: int,
+    hybrid_weight: float | None,
+) -> QuerySetResult:
+    """All systems on one task; `hybrid_weight` None: choose it on this task."""
+    texts, relevant = task.queries, [set(r) for r in task.relevant]
+    scores: dict[str, NDArray[np.floating]] = {}
+    embedded: dict[str, NDArray[np.float32]] = {}
+    for system, (model, corpus) in models.items():
+        embedded[system] = _encode(model, texts)
+        scores[system] = embedded[system] @ corpus.T
+    scores["bm25"] = BM25(task.corpus).scores(texts)
+    if hybrid_weight is None:
+        hybrid_weight = choose_hybrid_weight(scores["bm25"], scores["fine-tuned"], relevant)
+    scores["hybrid"] = reciprocal_rank_fusion(
+        scores["bm25"], scores["fine-tuned"], weights=(hybrid_weight, 1 - hybrid_weight)
+    )
+    rankings = {system: top_k(s, 10) for system, s in scores.items()}
+    metrics = {s: retrieval_metrics(rankings[s], relevant) for s in SYSTEMS}
+    per_query = {s: ndcg_per_query(rankings[s], relevant) for s in SYSTEMS}
+    baseline = max(BASELINES, key=lambda s: metrics[s].ndcg_at_10)
+    base_cos = _best_relevant_cosine(embedded[baseline], models[baseline][1], relevant)
+    tuned_cos = _best_relevant_cosine(embedded["fine-tuned"], models["fine-tuned"][1], relevant)
+    return QuerySetResult(
+        name=task.name,
+        metrics=metrics,
+        mean_cosine_base=float(base_cos.mean()),
+        mean_cosine_tuned=float(tuned_cos.mean()),
+        improved_share=float((tuned_cos > base_cos).mean()),
+        samples=_samples(texts, rankings, relevant, chunks, samples),
+        ndcg_delta_ci=paired_bootstrap(per_query[baseline], per_query["fine-tuned"]),
+        baseline=baseline,
+        per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in SYSTEMS},
+        hybrid_weight=hybrid_weight,
+    )
+
+
+class _CorpusVectors:
+    """Each system's embedding of each passage text, computed once however many tasks and
+    corpora share it (the eval pairs' corpus differs from the chunks only where a sentence was
+    taken out)."""
+
+    def __init__(self, models: dict[str, SentenceTransformer], chunks: Sequence[Chunk]):
+        self.models = models
+        self._bodies = {chunk.text: chunk.body for chunk in chunks}
+        self._vectors: dict[tuple[str, str], NDArray[np.float32]] = {}
+
+    def texts(self, system: str, task: RetrievalTask) -> list[str]:
+        """The passages as `system` reads them: the base model as shipped gets the passages
+        without edgembed's breadcrumb line (what a user has without edgembed)."""
+        if system != SHIPPED:
+            return list(task.corpus)
+        return [self._bodies.get(text, text) for text in task.corpus]
+
+    def of(self, task: RetrievalTask) -> dict[str, tuple[SentenceTransformer, NDArray[np.float32]]]:
+        """Every system's model and corpus embeddings for `task`."""
+        out = {}
+        for system, model in self.models.items():
+            texts = self.texts(system, task)
+            missing = list(dict.fromkeys(t for t in texts if (system, t) not in self._vectors))
+            if missing:
+                for text, vector in zip(missing, _encode(model, missing), strict=True):
+                    self._vectors[(system, text)] = vector
+            out[system] = (model, np.stack([self._vectors[(system, t)] for t in texts]))
+        return out
+
+
+def _verdict(delta: float, interval: tuple[float, float], tolerance: float) -> str:
+    """better or worse only when the 95% interval of the change lies wholly on that side of
+    zero and the change is at least `tolerance`; otherwise a tie."""
+    low, high = interval
+    if delta >= tolerance and low > 0:
+        return "better"
+    if delta <= -tolerance and high < 0:
+        return "worse"
+    return "tie"
+
+
+def _load_systems(config: EvaluateConfig, model: str, base: str) -> dict[str, SentenceTransformer]:
+    tuned = load_sentence_transformer(model, config.device)
+    base_model = load_sentence_transformer(base, config.device)
+    shipped = load_sentence_transformer(base, config.device)
+    # The same token window for both, so the comparison measures the fine-tuning alone.
+    base_model.max_seq_length = tuned.max_seq_length
+    return {"base": base_model, SHIPPED: shipped, "fine-tuned": tuned}
+
+
+def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationReport:
+    """Compare the base and fine-tuned models; see the module docstring.
+
+    Raises:
+        InputError: chunks.jsonl is missing, or there are no eval pairs and no questions.
+        ModelError: a model cannot be found or loaded.
+    """
+    chunks = read_chunks(workspace.chunks)
+    model_spec = config.model or str(newest_model(workspace))
+    base_spec = config.base_model or base_model_of(Path(model_spec))
+    _, tasks = load_tasks(workspace, config.questions)
+    if not tasks:
+        raise InputError(
+            "nothing to evaluate on: no eval pairs in the workspace and no --questions file. "
+            "Run `edgembed generate` or pass --questions."
+        )
+    vectors = _CorpusVectors(_load_systems(config, model_spec, base_spec), chunks)
+    results: list[QuerySetResult] = []
+    for task in tasks:
+        # The synthetic pairs choose the hybrid's BM25 weight; without them it stays dense.
+        weight = None if task.name == EVAL_PAIRS else (results[0].hybrid_weight if results else 0.0)
+        results.append(_query_set(task, vectors.of(task), chunks, config.samples, weight))
+    decider = results[-1]
+    delta = decider.delta_ndcg_at_10
+    return EvaluationReport(
+        model=model_spec,
+        base_model=base_spec,
+        chunks=len(chunks),
+        query_sets=results,
+        decided_on=decider.name,
+        verdict=_verdict(delta, decider.ndcg_delta_ci, config.tolerance),
+        delta_ndcg_at_10=delta,
+        baseline=decider.baseline,
+    )

@@ -1,0 +1,128 @@
+"""Writing the evaluation report: JSON (all figures), Markdown (readable) and a PNG chart."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from edgembed.atomic import write_bytes, write_json, write_text
+from edgembed.trainer.evaluate.compare import SYSTEMS, EvaluationReport
+
+__all__ = ["comparison_rows", "write_evaluation_report"]
+
+COLUMNS = ("NDCG@10", "MRR@10", "Acc@1", "Acc@3", "Acc@5", "Recall@10")
+
+
+def comparison_rows(report: EvaluationReport) -> list[list[object]]:
+    """One row per (query set, system): the retrieval figures, for tables."""
+    rows: list[list[object]] = []
+    for qs in report.query_sets:
+        for system in SYSTEMS:
+            m = qs.metrics[system]
+            rows.append(
+                [
+                    qs.name,
+                    system,
+                    m.ndcg_at_10,
+                    m.mrr_at_10,
+                    m.accuracy_at_1,
+                    m.accuracy_at_3,
+                    m.accuracy_at_5,
+                    m.recall_at_10,
+                ]
+            )
+    return rows
+
+
+def verdict_line(report: EvaluationReport) -> str:
+    """The plain-words verdict, with how sure the change is over this many questions."""
+    decider = next(qs for qs in report.query_sets if qs.name == report.decided_on)
+    low, high = decider.ndcg_delta_ci
+    delta = (
+        f"{report.delta_ndcg_at_10:+.3f} NDCG@10 on {report.decided_on}, 95% interval "
+        f"{low:+.3f} to {high:+.3f} over {decider.metrics['base'].queries} queries"
+    )
+    base = "the base model" if report.baseline == "base" else f"the {report.baseline}"
+    if report.verdict == "worse":
+        return f"WORSE: the fine-tuned model loses to {base} ({delta}). Keep the base."
+    if report.verdict == "tie":
+        return f"TIE: no real difference from {base} ({delta})."
+    return f"BETTER: the fine-tuned model beats {base} ({delta})."
+
+
+def _markdown(report: EvaluationReport) -> str:
+    lines = [
+        "# edgembed evaluation",
+        "",
+        f"- Fine-tuned: `{report.model}`",
+        f"- Base: `{report.base_model}`",
+        f"- Corpus: {report.chunks} chunks (retrieval over all of them)",
+        f"- Verdict: {verdict_line(report)}",
+        "",
+        "| query set | system | " + " | ".join(COLUMNS) + " |",
+        "|---|---|" + "---|" * len(COLUMNS),
+    ]
+    for row in comparison_rows(report):
+        lines.append(f"| {row[0]} | {row[1]} | " + " | ".join(f"{v:.3f}" for v in row[2:]) + " |")
+    for qs in report.query_sets:
+        lines += [
+            "",
+            f"## {qs.name}: mean cosine similarity of question and answer passage",
+            "",
+            f"base {qs.mean_cosine_base:.3f} -> fine-tuned {qs.mean_cosine_tuned:.3f} "
+            f"({qs.mean_cosine_tuned - qs.mean_cosine_base:+.3f}); "
+            f"{qs.improved_share:.0%} of queries improved. Contrastive training rescales "
+            "cosines: judge by the retrieval figures above.",
+            "",
+            "Sample queries (top 3 before -> after; * marks a correct passage):",
+        ]
+        for sample in qs.samples:
+            lines += ["", f"- **{sample['query']}**"]
+            lines += [f"  - before: {hit}" for hit in sample["before"]]
+            lines += [f"  - after: {hit}" for hit in sample["after"]]
+    return "\n".join(lines) + "\n"
+
+
+def _chart(report: EvaluationReport) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = report.query_sets
+    fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 4), squeeze=False)
+    colors = {
+        "base": "#9e9e9e",
+        "base as shipped": "#616161",
+        "fine-tuned": "#1f77b4",
+        "bm25": "#ff7f0e",
+        "hybrid": "#2ca02c",
+    }
+    width = 0.8 / len(SYSTEMS)
+    for ax, qs in zip(axes[0], sets, strict=True):
+        metrics = ("NDCG@10", "Acc@1", "Acc@3")
+        for offset, system in enumerate(SYSTEMS):
+            m = qs.metrics[system]
+            values = (m.ndcg_at_10, m.accuracy_at_1, m.accuracy_at_3)
+            xs = [i + (offset - (len(SYSTEMS) - 1) / 2) * width for i in range(len(metrics))]
+            ax.bar(xs, values, width=width, label=system, color=colors[system])
+        ax.set_xticks(range(len(metrics)), metrics)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{qs.name} ({qs.metrics['base'].queries} queries)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(loc="lower right")
+    fig.suptitle("Retrieval over the whole corpus: base models vs fine-tuned vs BM25 vs hybrid")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def write_evaluation_report(report: EvaluationReport, reports_dir: Path) -> list[Path]:
+    """Write evaluate.json, evaluate.md and evaluate.png atomically; return their paths."""
+    paths = [reports_dir / f"evaluate.{ext}" for ext in ("json", "md", "png")]
+    write_json(paths[0], report.to_json())
+    write_text(paths[1], _markdown(report))
+    write_bytes(paths[2], _chart(report))
+    return paths

@@ -1,0 +1,173 @@
+"""The training loop itself: sentence-transformers' trainer with edgembed's loss, data, settings
+and callbacks, and what it reports back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgembed.config import TrainConfig
+from edgembed.errors import TrainingError
+from edgembed.progress import progress_enabled
+from edgembed.trainer.train.data import TrainingData, mine_hard_negatives
+from edgembed.trainer.train.model_setup import use_bf16
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["FitOutcome", "build_loss", "fit"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What the loop did: every evaluated epoch's figures, the best one, the time it took,
+    and the step a deadline stopped it at (None when it ran to the end)."""
+
+    history: list[dict[str, Any]]
+    best: dict[str, Any]
+    seconds: float
+    max_steps: int
+    stopped_at: int | None
+
+
+def build_loss(model: SentenceTransformer, config: TrainConfig) -> Any:
+    """MultipleNegativesRankingLoss (or its cached form), Matryoshka-wrapped when asked."""
+    from sentence_transformers.sentence_transformer import losses
+
+    loss: Any
+    if config.loss == "cached-mnrl":
+        loss = losses.CachedMultipleNegativesRankingLoss(
+            model, mini_batch_size=config.mini_batch_size
+        )
+    else:
+        loss = losses.MultipleNegativesRankingLoss(model)
+    if config.matryoshka_dims:
+        return losses.MatryoshkaLoss(model, loss, matryoshka_dims=list(config.matryoshka_dims))
+    return loss
+
+
+def _dataset(
+    model: SentenceTransformer,
+    data: TrainingData,
+    config: TrainConfig,
+    negatives: dict[str, list[str]],
+) -> Any:
+    """The training table; with hard negatives (asked for, or marked by people in feedback)
+    every row gets one: a person's where there is one, else one mined with the base model."""
+    from datasets import Dataset
+
+    columns = {
+        "anchor": [p.query for p in data.train],
+        "positive": [p.positive for p in data.train],
+    }
+    if config.hard_negatives or negatives:
+        log.info("mining hard negatives with the base model")
+        mined = mine_hard_negatives(model, data.train, data.chunks)
+        columns["negative"] = [
+            negatives[p.query][0] if p.query in negatives else negative
+            for p, negative in zip(data.train, mined, strict=True)
+        ]
+    return Dataset.from_dict(columns)
+
+
+def _arguments(config: TrainConfig, output: Path, metric: str, device: str) -> Any:
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(output),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_ratio=config.warmup_ratio,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=True,
+        logging_strategy="epoch",
+        report_to="none",
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=device == "cpu",
+        bf16=use_bf16(config.precision, device),
+        disable_tqdm=not progress_enabled(),
+        save_only_model=True,
+    )
+
+
+def _quiet_callbacks(trainer: Any) -> None:
+    """Keep the progress bar (unless --quiet) but not the raw metric dicts transformers prints
+    at every log step; the figures go to edgembed_training.json and the final table."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, *args: Any, **kwargs: Any) -> None:
+            log.info("%s", kwargs.get("logs"))
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if progress_enabled():
+        trainer.add_callback(BarOnly)
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """Everything one run of the loop needs."""
+
+    model: SentenceTransformer
+    data: TrainingData
+    config: TrainConfig
+    loss: Any
+    evaluator: Any
+    negatives: dict[str, list[str]]
+    checkpoints: Path
+    device: str
+    deadline: Any = None
+
+
+def fit(job: FitJob) -> FitOutcome:
+    """Train, evaluating every epoch and keeping the best one (loaded back at the end).
+
+    Raises:
+        TrainingError: out of memory (the message suggests a smaller batch), or training
+            failed otherwise.
+    """
+    from sentence_transformers import SentenceTransformerTrainer
+
+    metric = f"eval_{job.evaluator.primary_metric}"
+    trainer = SentenceTransformerTrainer(
+        model=job.model,
+        args=_arguments(job.config, job.checkpoints, metric, job.device),
+        train_dataset=_dataset(job.model, job.data, job.config, job.negatives),
+        loss=job.loss,
+        evaluator=job.evaluator,
+    )
+    _quiet_callbacks(trainer)
+    if job.deadline is not None:
+        trainer.add_callback(job.deadline)
+    started = time.perf_counter()
+    try:
+        trainer.train()
+    except (RuntimeError, MemoryError) as exc:
+        if "out of memory" in str(exc).lower() or isinstance(exc, MemoryError):
+            raise TrainingError(
+                f"out of memory with batch size {job.config.batch_size}. Use a smaller "
+                "--batch-size, or --loss cached-mnrl to keep the batch with less memory."
+            ) from exc
+        raise TrainingError(f"training failed: {exc}") from exc
+    history = [row for row in trainer.state.log_history if metric in row]
+    return FitOutcome(
+        history=history,
+        best=max(history, key=lambda row: row[metric]),
+        seconds=time.perf_counter() - started,
+        max_steps=int(trainer.state.max_steps),
+        stopped_at=getattr(job.deadline, "stopped_at", None),
+    )

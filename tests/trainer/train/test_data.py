@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgembed.cli.main import cli
+from edgembed.errors import InputError
+from edgembed.formats.pairs import write_pairs
+from edgembed.trainer.train.data import load_training_data
+from edgembed.workspace import Workspace
+
+
+def _document(topic: str) -> str:
+    rules = " ".join(
+        f"Rule {i} of the {topic} policy says step {i} needs a form signed by {i + 2} people."
+        for i in range(8)
+    )
+    return f"# {topic.title()}\n\n{rules}\n"
+
+
+def test_loads_chunks_and_both_pairs_files(workspace: Workspace) -> None:
+    data = load_training_data(workspace)
+    assert len(data.chunks) == 8 and len(data.train) == 12 and len(data.eval) == 2
+
+
+def test_an_empty_eval_set_is_a_clear_error(workspace: Workspace) -> None:
+    write_pairs(workspace.pairs_eval, [])
+    with pytest.raises(InputError, match="--eval-fraction above 0"):
+        load_training_data(workspace)
+
+
+@pytest.mark.parametrize("extra", [["--eval-fraction", "0"], []], ids=["fraction-0", "one-chunk"])
+def test_train_after_generate_without_eval_pairs_says_what_to_do(
+    tmp_path: Path, extra: list[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pto.md").write_text(_document("paid time off"))
+    if extra:  # a second document, so that only the fraction leaves eval empty
+        (docs / "travel.md").write_text(_document("travel"))
+    ws = ["--workspace", str(tmp_path / "ws")]
+    generated = CliRunner().invoke(cli, [*ws, "generate", str(docs), *extra])
+    assert generated.exit_code == 0, generated.output
+    assert (tmp_path / "ws" / "pairs.eval.jsonl").read_text() == ""
+    trained = CliRunner().invoke(cli, [*ws, "train", "--device", "cpu"])
+    assert trained.exit_code == 1
+    assert "has no pairs" in trained.output and "--eval-fraction" in trained.output
+    assert "Traceback" not in trained.output
+    assert not (tmp_path / "ws" / "models").exists()
