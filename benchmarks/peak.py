@@ -308,7 +308,8 @@ def measure_shares(
     """
     from edgembed.bench.backends import load_backends
     from edgembed.bench.inputs import exact_texts
-    from edgembed.runtime import OnnxEmbedder, read_manifest
+    from edgembed.formats.manifest import read_manifest
+    from edgembed.runtime import OnnxEmbedder
 
     manifest = read_manifest(export_dir)
     shape = Shape(32, min(256, manifest.max_seq_length))

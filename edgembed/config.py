@@ -482,6 +482,8 @@ class ExportConfig:
         parity_texts: at most this many eval queries and this many passages in the parity check.
         questions: a JSONL of real questions over the workspace's chunks: the parity check's
             queries in place of the eval pairs; None: the eval pairs.
+        max_seq_length: the token window the export serves; None: the model's own, at most
+            2048 tokens.
     """
 
     model: str | None = None
@@ -493,8 +495,11 @@ class ExportConfig:
     accept_parity_loss: bool = False
     parity_texts: int = 500
     questions: Path | None = None
+    max_seq_length: int | None = None
 
     def __post_init__(self) -> None:
+        if self.max_seq_length is not None and self.max_seq_length < 8:
+            raise ConfigError(f"max_seq_length must be at least 8, got {self.max_seq_length}")
         if self.isa not in ISA_CHOICES:
             raise ConfigError(f"isa must be one of {', '.join(ISA_CHOICES)}, got '{self.isa}'")
         if self.parity_texts < 10:

@@ -90,6 +90,16 @@ def export_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def zoo_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every model of tests/zoo.py (one tiny random model per family teams bring), built once
+    per session."""
+    from tests.zoo import ZOO, build
+
+    root = tmp_path_factory.mktemp("zoo")
+    return {name: build(name, root) for name in ZOO}
+
+
+@pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two tiny sentence-transformers folders: 'mean' pooling (like MiniLM), 'cls' (like bge)."""
     root = tmp_path_factory.mktemp("tiny-models")

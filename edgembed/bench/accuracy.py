@@ -66,9 +66,9 @@ def measure_accuracy(
         for task in tasks:
             missing = [text for text in dict.fromkeys(task.corpus) if text not in embedded]
             if missing:
-                embedded.update(zip(missing, backend.embed(missing), strict=True))
+                embedded.update(zip(missing, backend.embed(missing, "document"), strict=True))
             corpus = np.stack([embedded[text] for text in task.corpus])
-            ranked.append(top_k(backend.embed(list(task.queries)) @ corpus.T, 10))
+            ranked.append(top_k(backend.embed(list(task.queries), "query") @ corpus.T, 10))
         rankings[backend.name] = ranked
     return [
         AccuracyResult(

@@ -19,7 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.errors import EdgembedError, MissingExtraError
-from edgembed.runtime import read_manifest
+from edgembed.formats.descriptor import ModelDescriptor
+from edgembed.formats.manifest import read_manifest
 
 if TYPE_CHECKING:
     from edgembed.runtime import OnnxEmbedder
@@ -32,7 +33,9 @@ PYTORCH = "pytorch"
 OPENVINO = "openvino"
 BATCH_SIZE = 32
 
-Embed = Callable[[Sequence[str]], NDArray[np.float32]]
+Embed = Callable[[Sequence[str], str | None], NDArray[np.float32]]
+"""Texts and their input type (``query``, ``document`` or None: the model's default prompt) ->
+(n, dimension) float32, normalised."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Backend:
 
     Attributes:
         name: ``pytorch``, ``fp32``, ``int8`` or ``openvino``.
-        embed: texts -> (n, dimension) float32, normalised.
+        embed: texts and their input type -> (n, dimension) float32, normalised, with the
+            prompt the export's model description gives that input type.
         threads: the intra-op threads it computes with.
         detail: library versions and settings, for the report.
     """
@@ -86,7 +90,8 @@ def load_backend(name: str, export_dir: Path, model: str | None, threads: int | 
         ModelError, ManifestError: the model or the export cannot be loaded.
     """
     if name == PYTORCH:
-        return _pytorch(model or read_manifest(export_dir).source_model, threads)
+        manifest = read_manifest(export_dir)
+        return _pytorch(model or manifest.source_model, manifest.model, threads)
     from edgembed.runtime import OnnxEmbedder
 
     if name == OPENVINO:
@@ -106,28 +111,25 @@ def load_backend(name: str, export_dir: Path, model: str | None, threads: int | 
 
 
 def _onnx_embed(embedder: OnnxEmbedder) -> Embed:
-    def embed(texts: Sequence[str]) -> NDArray[np.float32]:
-        return embedder.embed(texts, batch_size=BATCH_SIZE)
+    def embed(texts: Sequence[str], input_type: str | None = None) -> NDArray[np.float32]:
+        return embedder.embed(texts, batch_size=BATCH_SIZE, input_type=input_type)
 
     return embed
 
 
-def _pytorch(model: str, threads: int | None) -> Backend:
+def _pytorch(model: str, descriptor: ModelDescriptor, threads: int | None) -> Backend:
     try:
         import torch
     except ImportError as exc:
         raise MissingExtraError("torch", "train") from exc
-    from edgembed.models import load_sentence_transformer
+    from edgembed.models import encode, load_sentence_transformer
 
     if threads is not None:
         torch.set_num_threads(threads)
     st = load_sentence_transformer(model, device="cpu")
 
-    def embed(texts: Sequence[str]) -> NDArray[np.float32]:
-        out: NDArray[np.float32] = st.encode(
-            list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return out
+    def embed(texts: Sequence[str], input_type: str | None = None) -> NDArray[np.float32]:
+        return encode(st, texts, descriptor.prompt_text(input_type), batch_size=BATCH_SIZE)
 
     return Backend(PYTORCH, embed, torch.get_num_threads(), f"torch {torch.__version__}, {model}")
 

@@ -117,7 +117,7 @@ def measure_latency(
 
 def _bound(backend: Backend, texts: list[str]) -> Callable[[], object]:
     def call() -> object:
-        return backend.embed(texts)
+        return backend.embed(texts, None)
 
     return call
 

@@ -35,8 +35,8 @@ from edgembed.bench.result import BenchReport
 from edgembed.bench.stats import StopRule
 from edgembed.config import BENCH_SECTIONS, BenchConfig
 from edgembed.evaluation.task import load_tasks
+from edgembed.formats.manifest import read_manifest, verify_file
 from edgembed.models import find_export
-from edgembed.runtime import read_manifest, verify_file
 from edgembed.runtime.isa import detect_isa
 from edgembed.runtime.session import load_tokenizer
 from edgembed.workspace import Workspace
@@ -179,7 +179,7 @@ def _http_section(
             requests=requests,
             seconds=seconds,
             api_key=config.api_key,
-            engine=lambda: served.embed([text]),
+            engine=lambda: served.embed([text], None),
         )
 
     if not config.serve:

@@ -80,6 +80,13 @@ def int8_rejected(gate_message: str, out: Path) -> ParityError:
 )
 @force_option("the export folder")
 @export_options
+@click.option(
+    "--max-seq-length",
+    type=click.IntRange(min=8),
+    default=_E.max_seq_length,
+    help="Tokens per input the export serves (longer inputs are truncated or refused). "
+    "Default: the model's own window, at most 2048.",
+)
 @questions_option(
     "JSONL of real questions over WORKSPACE/chunks.jsonl (as for `edgembed evaluate`): "
     "the int8 gate is then decided on them instead of the eval pairs.",

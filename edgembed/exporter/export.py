@@ -18,10 +18,11 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgembed.atomic import staging_folder, swap_in
 from edgembed.config import ExportConfig
+from edgembed.errors import ExportError
 from edgembed.exporter.folder import (
     FP32_FILE,
     INT8_FILE,
@@ -40,12 +41,15 @@ from edgembed.exporter.parity import (
 )
 from edgembed.exporter.parity_texts import ParityTexts, load_parity_texts
 from edgembed.exporter.source import find_source
-from edgembed.models import load_sentence_transformer
-from edgembed.runtime import Manifest
+from edgembed.formats.manifest import Manifest
+from edgembed.models import ModelDescriptor, load_sentence_transformer
 from edgembed.runtime.isa import detect_isa
 from edgembed.workspace import Workspace
 
-__all__ = ["ExportResult", "export_model"]
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["ExportResult", "check_prompts", "export_model"]
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +95,13 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
         ExportError: tracing or quantization failed, or fp32 does not reproduce PyTorch.
     """
     started = time.monotonic()
-    source = find_source(config.model, workspace)
+    source = find_source(config.model, workspace, config.max_seq_length)
     name = config.name or source.name
     out = config.out or workspace.exports / name
     check_target(out, config.force)
     model = load_sentence_transformer(source.path, device="cpu")
+    model.max_seq_length = source.descriptor.max_seq_length
+    check_prompts(model, source.descriptor)
     texts = load_parity_texts(workspace, config.parity_texts, questions=config.questions)
     log.info("parity texts: %d queries, %d passages (%s)", *_sizes(texts), texts.source)
     staging = staging_folder(out)
@@ -104,7 +110,7 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
         write_tokenizer(model, staging / TOKENIZER_FILE)
         folder = ExportFolder.start(staging, name, source, graph)
         folder.write_manifest(None, {})
-        reference = reference_embeddings(model, texts)
+        reference = reference_embeddings(model, texts, source.descriptor)
         fp32 = measure_variant(staging, "fp32", None, reference, texts)
         check_fp32(fp32)
         outcome = None
@@ -131,6 +137,23 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
         seconds=time.monotonic() - started,
         sensitivity=outcome.sensitivity if outcome else (),
     )
+
+
+def check_prompts(model: SentenceTransformer, descriptor: ModelDescriptor) -> None:
+    """Every prompt must leave room for text in the model's window.
+
+    Raises:
+        ExportError: a prompt takes the whole window (or more); the message names it.
+    """
+    for name, prompt in descriptor.prompts.items():
+        tokens = len(model.tokenizer(prompt)["input_ids"])
+        if tokens >= descriptor.max_seq_length:
+            raise ExportError(
+                f"the model's prompt '{name}' takes {tokens} tokens of its "
+                f"{descriptor.max_seq_length}-token window, leaving no room for text. Shorten "
+                "the prompt in config_sentence_transformers.json, or export with a longer "
+                "--max-seq-length."
+            )
 
 
 def _sizes(texts: ParityTexts) -> tuple[int, int]:

@@ -5,7 +5,7 @@ then swapped into place whole, so a crash never leaves a half-written export.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,18 +80,21 @@ class ExportFolder:
         files = [self._entry(TOKENIZER_FILE), self._entry(FP32_FILE, "fp32")]
         if quantization is not None:
             files.append(self._entry(INT8_FILE, "int8", quantization))
+        model = replace(
+            self.source.descriptor,
+            dimension=self.graph.dimension,
+            max_seq_length=self.graph.max_seq_length,
+            normalize=not self.source.is_reranker,
+        )
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             name=self.name,
             source_model=str(self.source.path),
             base_model=self.source.base_model,
-            dimension=self.graph.dimension,
-            max_seq_length=self.graph.max_seq_length,
+            model=model,
             vocab_size=self.graph.vocab_size,
             pad_token_id=self.graph.pad_token_id,
-            pooling=self.source.pooling,
-            normalize=True,
-            normalize_added=not self.source.has_normalize,
+            normalize_added=not self.source.is_reranker and not self.source.has_normalize,
             inputs=self.graph.inputs,
             output=OUTPUT_NAME,
             files=tuple(files),

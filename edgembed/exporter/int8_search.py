@@ -9,9 +9,13 @@ most sensitive in fp32 until a recipe reaches the target. See quantize.py for th
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from edgembed.exporter.folder import FP32_FILE, INT8_FILE, ExportFolder
 from edgembed.exporter.parity import (
@@ -94,7 +98,11 @@ def measure_variant(
     """Embed the parity texts through the real runtime, exactly as the server will."""
     embedder = OnnxEmbedder(staging, variant=variant)
     label = desc or f"parity {recipe or variant}"
-    embeddings = embed_in_steps(embedder.embed, texts.texts, desc=label)
+
+    def embed(group: Sequence[str], input_type: str | None) -> NDArray[np.float32]:
+        return embedder.embed(group, input_type=input_type)
+
+    embeddings = embed_in_steps(embed, texts, desc=label)
     return measure(variant, recipe, embeddings, reference, texts)
 
 

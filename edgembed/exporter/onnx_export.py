@@ -8,7 +8,10 @@ depend on, and the TorchScript graph is proven by the parity check that follows 
 
 from __future__ import annotations
 
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["OPSET", "OUTPUT_NAME", "GraphInfo", "export_onnx", "write_tokenizer"]
 
 OUTPUT_NAME = "sentence_embedding"
+_NO_VMAP = "sdpa_without_vmap"
 OPSET = 17
 # Two sentences of different lengths, so the traced graph pads and masks like a real batch.
 _SAMPLE = ["edgembed traces this sentence to build the graph.", "short one"]
@@ -65,7 +69,8 @@ def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> 
     wrapper = _sentence_embedding_module(model, inputs, add_normalize)
     args = tuple(sample[name] for name in inputs)
     try:
-        dimension = _trace(wrapper, args, inputs, path)
+        with _traceable_masks(transformer.auto_model):
+            dimension = _trace(wrapper, args, inputs, path)
     except Exception as exc:  # torch raises many types while tracing
         raise ExportError(f"ONNX export failed: {exc}") from exc
     return GraphInfo(
@@ -75,6 +80,34 @@ def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> 
         vocab_size=int(transformer.auto_model.get_input_embeddings().num_embeddings),
         pad_token_id=int(tokenizer.pad_token_id or 0),
     )
+
+
+@contextmanager
+def _traceable_masks(auto_model: Any) -> Iterator[None]:
+    """Build decoder attention masks without torch.vmap while tracing.
+
+    Decoders (Qwen, Llama, Mistral, ...) build their causal mask with transformers'
+    masking_utils, whose vmap the TorchScript tracer cannot follow ("unordered_map::at").
+    transformers' own executorch export swaps in the same mask built without vmap; so do we,
+    for the duration of the trace only. The model computes exactly the same vectors.
+    """
+    module = sys.modules.get(type(auto_model).__module__)
+    config = getattr(auto_model, "config", None)
+    if config is None or "create_causal_mask" not in vars(module or object):
+        yield
+        return
+    from transformers.integrations.executorch import sdpa_mask_without_vmap
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    ALL_MASK_ATTENTION_FUNCTIONS.register(_NO_VMAP, sdpa_mask_without_vmap)
+    ALL_ATTENTION_FUNCTIONS.register(_NO_VMAP, ALL_ATTENTION_FUNCTIONS["sdpa"])
+    before = config._attn_implementation
+    config._attn_implementation = _NO_VMAP
+    try:
+        yield
+    finally:
+        config._attn_implementation = before
 
 
 def _trace(wrapper: Any, args: tuple[Any, ...], inputs: tuple[str, ...], path: Path) -> int:

@@ -19,7 +19,9 @@ from edgembed.errors import ExportError
 from edgembed.evaluation.bootstrap import paired_bootstrap
 from edgembed.evaluation.retrieval import ndcg_per_query, rank_corpus, top_k
 from edgembed.exporter.parity_texts import ParityTexts
-from edgembed.progress import progress, progress_enabled
+from edgembed.formats.descriptor import ModelDescriptor
+from edgembed.models.encode import encode
+from edgembed.progress import progress
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -112,25 +114,32 @@ class Int8GateResult:
         return asdict(self)
 
 
-def reference_embeddings(model: SentenceTransformer, texts: ParityTexts) -> Reference:
-    """Embed the parity texts with PyTorch (sentence-transformers ``encode``)."""
-    embeddings = model.encode(
-        texts.texts,
-        batch_size=32,
-        convert_to_numpy=True,
-        normalize_embeddings=True,
-        show_progress_bar=progress_enabled(),
-    ).astype(np.float32)
+def reference_embeddings(
+    model: SentenceTransformer, texts: ParityTexts, descriptor: ModelDescriptor
+) -> Reference:
+    """Embed the parity texts with PyTorch (sentence-transformers ``encode``), each group with
+    the prompt its input type gets (`ParityTexts.groups`)."""
+    parts = [
+        encode(model, group, descriptor.prompt_text(input_type), progress=True)
+        for group, input_type in texts.groups()
+        if group
+    ]
+    embeddings = np.concatenate(parts)
     per_query = _ndcg_per_query(embeddings, texts)
     return Reference(embeddings, None if per_query is None else float(per_query.mean()), per_query)
 
 
 def embed_in_steps(
-    embed: Callable[[Sequence[str]], Embeddings], texts: Sequence[str], desc: str
+    embed: Callable[[Sequence[str], str | None], Embeddings], texts: ParityTexts, desc: str
 ) -> Embeddings:
-    """Run `embed` over `texts` in slices, with a progress bar."""
-    steps = range(0, len(texts), _STEP)
-    parts = [embed(texts[i : i + _STEP]) for i in progress(steps, desc=desc, unit="batch")]
+    """Run `embed(texts, input_type)` over the parity texts' groups in slices, with a progress
+    bar; the rows in `ParityTexts.texts` order."""
+    steps = [
+        (group[i : i + _STEP], input_type)
+        for group, input_type in texts.groups()
+        for i in range(0, len(group), _STEP)
+    ]
+    parts = [embed(*step) for step in progress(steps, desc=desc, unit="batch")]
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 

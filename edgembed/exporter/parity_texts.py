@@ -60,6 +60,12 @@ class ParityTexts:
         """Queries, passages, then short inputs: the order the embeddings are compared in."""
         return [*self.queries, *self.corpus, *self.short]
 
+    def groups(self) -> list[tuple[tuple[str, ...], str | None]]:
+        """The texts in that order, each group with the input type it is embedded as:
+        queries with the query prompt, passages with the document prompt, short inputs with
+        the model's default (as a request that names neither gets)."""
+        return [(self.queries, "query"), (self.corpus, "document"), (self.short, None)]
+
 
 def load_parity_texts(
     workspace: Workspace, limit: int, seed: int = 0, questions: Path | None = None

@@ -190,13 +190,33 @@ class _DropPreprocessingHint(logging.Filter):
 
 
 def ffn_output_nodes(path: Path) -> list[str]:
-    """Names of the MatMuls fed by a GELU: the feed-forward down projections."""
+    """Names of the feed-forward down projections: the MatMuls fed by a GELU (BERT-style
+    feed-forward), or by a gated product whose gate went through SiLU or GELU (the SwiGLU and
+    GeGLU feed-forwards of decoders and ModernBERT)."""
     import onnx
 
     graph = onnx.load(str(path), load_external_data=False).graph
-    producers = {output: node.op_type for node in graph.node for output in node.output}
+    producers = {output: node for node in graph.node for output in node.output}
+
+    def op(tensor: str) -> str:
+        node = producers.get(tensor)
+        return node.op_type if node is not None else ""
+
+    def activated(tensor: str) -> bool:
+        """GELU, or SiLU written as x * Sigmoid(x)."""
+        node = producers.get(tensor)
+        if node is None:
+            return False
+        if node.op_type in _GELU_OPS:
+            return True
+        return node.op_type == "Mul" and any(op(i) == "Sigmoid" for i in node.input)
+
+    def gated(tensor: str) -> bool:
+        node = producers.get(tensor)
+        return node is not None and node.op_type == "Mul" and any(map(activated, node.input))
+
     return [
         node.name
         for node in graph.node
-        if node.op_type == "MatMul" and producers.get(node.input[0]) in _GELU_OPS
+        if node.op_type == "MatMul" and (op(node.input[0]) in _GELU_OPS or gated(node.input[0]))
     ]

@@ -28,8 +28,14 @@ __all__ = ["ALPHA", "layer_norm_peaks", "smooth_layer_norm_inputs"]
 ALPHA = 0.5
 
 Peaks = Mapping[str, NDArray[np.float32]]
-# Ops whose first output is a layer norm's (the fused embedding layer norm included).
-_LAYER_NORMS = {"LayerNormalization", "EmbedLayerNormalization", "SkipLayerNormalization"}
+# Ops whose first output is a layer norm's (the fused embedding layer norm, and RMSNorm as
+# onnxruntime fuses it in decoders, included).
+_LAYER_NORMS = {
+    "LayerNormalization",
+    "EmbedLayerNormalization",
+    "SkipLayerNormalization",
+    "SimplifiedLayerNormalization",
+}
 
 
 def layer_norm_peaks(model_path: Path, token_ids: Sequence[Sequence[int]]) -> Peaks:

@@ -24,6 +24,7 @@ __all__ = [
 
 KINDS = ("embedder", "reranker")
 INPUT_TYPES = ("query", "document")
+_PLURAL = {"query": "queries", "document": "documents"}
 # sentence-transformers' pooling modes (Pooling.pooling_mode), as edgembed names them.
 POOLINGS = ("mean", "cls", "max", "lasttoken", "mean_sqrt_len_tokens", "weightedmean")
 # What CrossEncoder.predict applies to the logit (and so what a team's thresholds assume).
@@ -91,6 +92,48 @@ class ModelDescriptor:
     def prompt_for(self, input_type: str) -> str | None:
         """The prompt name for an ``input_type`` (query or document); None: no prompt."""
         return self.query_prompt if input_type == "query" else self.document_prompt
+
+    def resolve_prompt(
+        self, input_type: str | None = None, prompt_name: str | None = None
+    ) -> str | None:
+        """The prompt to apply, by name (None: none), the way the model's authors meant:
+
+        - `prompt_name` names one of the model's prompts;
+        - else `input_type` (query or document) picks that side's prompt. A model without
+          prompts takes none; one with a prompt for one side only (bge, arctic-embed: queries
+          get an instruction, documents nothing) gives the other side none;
+        - else the model's default prompt, if it has one.
+
+        Raises:
+            ValueError: `prompt_name` is not one of the model's prompts, `input_type` is not
+                query or document, or the model has prompts but none for either side (its
+                prompts are for other tasks: name one with `prompt_name`).
+        """
+        if prompt_name is not None:
+            if prompt_name not in self.prompts:
+                known = ", ".join(sorted(self.prompts)) or "none"
+                raise ValueError(
+                    f"this model has no prompt named '{prompt_name}' (its prompts: {known})"
+                )
+            return prompt_name
+        if input_type is None:
+            return self.default_prompt_name
+        if input_type not in INPUT_TYPES:
+            raise ValueError(f"input_type must be query or document, not '{input_type}'")
+        if not self.prompts:
+            return None
+        if self.query_prompt is None and self.document_prompt is None:
+            raise ValueError(
+                f"this model has no prompt for {_PLURAL[input_type]}: its prompts ("
+                f"{', '.join(sorted(self.prompts))}) are for other tasks. Name one with "
+                "prompt_name, or leave input_type out for the model's default"
+            )
+        return self.prompt_for(input_type)
+
+    def prompt_text(self, input_type: str | None = None, prompt_name: str | None = None) -> str:
+        """The text `resolve_prompt` picks ("" for none)."""
+        name = self.resolve_prompt(input_type, prompt_name)
+        return self.prompts[name] if name is not None else ""
 
     def with_window(self, max_seq_length: int) -> ModelDescriptor:
         """The same model with another token window."""

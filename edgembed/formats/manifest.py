@@ -1,7 +1,11 @@
 """manifest.json: what an export folder holds, and the checks that it is whole and untouched.
 
-The manifest is the contract between `edgembed export` and everything that serves the model.
-This module needs only the standard library, so anything may read a manifest.
+The manifest is the contract between `edgembed export` and everything that serves the model:
+the model's description (kind, architecture, pooling, prompts, window, dimension: a
+`ModelDescriptor`), the graph's inputs and output, every file with its checksum, the parity
+figures measured at export, and where the model came from. Format 2 holds the description as
+one object; format 1 (before prompts and other kinds) still reads, as a plain embedder. This
+module needs only the standard library, so anything may read a manifest.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.errors import ManifestError
+from edgembed.formats.descriptor import ModelDescriptor
 
 __all__ = [
     "FORMAT_VERSION",
@@ -28,7 +33,8 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 VARIANTS = ("fp32", "int8")
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -70,18 +76,17 @@ class Manifest:
         name: the model's name, as the server announces it.
         source_model: the model folder that was exported.
         base_model: the model that one was fine-tuned from, when known.
-        dimension: length of one embedding.
-        max_seq_length: most tokens per input, special tokens included.
+        model: what the model is and how it is meant to be used (pooling, prompts, window...).
         vocab_size: token ids run from 0 to vocab_size - 1.
         pad_token_id: the id used to pad a batch (masked out, so it never changes a result).
-        pooling: ``mean`` or ``cls``, as the model's own Pooling configuration says.
-        normalize: whether the graph's output is L2-normalised (always true for edgembed exports).
         normalize_added: true when the model had no Normalize module and edgembed added one.
         inputs: the graph's input names, in order.
         output: the graph's output name.
         files: the tokenizer and ONNX files with their checksums.
         parity: how close the ONNX models came to PyTorch at export time.
-        evaluation: the model's own evaluation metrics (from training), when known.
+        evaluation: the model's own evaluation figures (its training record), when known.
+        lineage: where this export came from beyond its source model (an `improve` run's
+            marks, figures and the export it replaces); empty for a plain export.
         created: when the export was made (ISO 8601, UTC).
         edgembed_version: the edgembed that made it.
     """
@@ -90,20 +95,33 @@ class Manifest:
     name: str
     source_model: str
     base_model: str | None
-    dimension: int
-    max_seq_length: int
+    model: ModelDescriptor
     vocab_size: int
     pad_token_id: int
-    pooling: str
-    normalize: bool
     normalize_added: bool
     inputs: tuple[str, ...]
     output: str
     files: tuple[ManifestFile, ...]
     parity: Mapping[str, Any] = field(default_factory=dict)
     evaluation: Mapping[str, Any] | None = None
+    lineage: Mapping[str, Any] = field(default_factory=dict)
     created: str = ""
     edgembed_version: str = ""
+
+    @property
+    def dimension(self) -> int:
+        """Length of one embedding (1 for a reranker's score)."""
+        return self.model.dimension
+
+    @property
+    def max_seq_length(self) -> int:
+        """Most tokens per input, special tokens included."""
+        return self.model.max_seq_length
+
+    @property
+    def kind(self) -> str:
+        """``embedder`` or ``reranker``."""
+        return self.model.kind
 
     @property
     def variants(self) -> tuple[str, ...]:
@@ -148,26 +166,24 @@ class Manifest:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The manifest as written to manifest.json."""
+        """The manifest as written to manifest.json (always in this edgembed's format)."""
         return {
-            "format_version": self.format_version,
+            "format_version": FORMAT_VERSION,
             "name": self.name,
             "created": self.created,
             "edgembed_version": self.edgembed_version,
             "source_model": self.source_model,
             "base_model": self.base_model,
-            "dimension": self.dimension,
-            "max_seq_length": self.max_seq_length,
+            "model": self.model.to_json(),
             "vocab_size": self.vocab_size,
             "pad_token_id": self.pad_token_id,
-            "pooling": self.pooling,
-            "normalize": self.normalize,
             "normalize_added": self.normalize_added,
             "inputs": list(self.inputs),
             "output": self.output,
             "files": {entry.path: entry.to_json() for entry in self.files},
             "parity": dict(self.parity),
             "evaluation": dict(self.evaluation) if self.evaluation is not None else None,
+            "lineage": dict(self.lineage),
         }
 
     @classmethod
@@ -180,15 +196,12 @@ class Manifest:
         version = data.get("format_version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise ManifestError(f"{MANIFEST_NAME} has no format_version. {_REEXPORT}")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ManifestError(
-                f"{MANIFEST_NAME} has format version {version}, but this edgembed reads version "
-                f"{FORMAT_VERSION}. Use the edgembed that made the export, or export again with "
-                "this one."
+                f"{MANIFEST_NAME} has format version {version}, but this edgembed reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}. Use the edgembed that made the "
+                "export, or export again with this one."
             )
-        pooling = _field(data, "pooling", str)
-        if pooling not in ("mean", "cls"):
-            raise ManifestError(f"{MANIFEST_NAME}: unknown pooling '{pooling}'. {_REEXPORT}")
         inputs = tuple(_field(data, "inputs", list))
         if not {"input_ids", "attention_mask"} <= set(inputs) <= set(INPUT_NAMES):
             raise ManifestError(f"{MANIFEST_NAME}: unsupported graph inputs {inputs}. {_REEXPORT}")
@@ -197,21 +210,42 @@ class Manifest:
             name=_field(data, "name", str),
             source_model=_field(data, "source_model", str),
             base_model=_optional(data, "base_model", str),
-            dimension=_field(data, "dimension", int),
-            max_seq_length=_field(data, "max_seq_length", int),
+            model=_descriptor(data, version),
             vocab_size=_field(data, "vocab_size", int),
             pad_token_id=_field(data, "pad_token_id", int),
-            pooling=pooling,
-            normalize=_field(data, "normalize", bool),
             normalize_added=_field(data, "normalize_added", bool),
             inputs=inputs,
             output=_field(data, "output", str),
             files=_files(_field(data, "files", dict)),
             parity=_field(data, "parity", dict),
             evaluation=_optional(data, "evaluation", dict),
+            lineage=_optional(data, "lineage", dict) or {},
             created=str(data.get("created", "")),
             edgembed_version=str(data.get("edgembed_version", "")),
         )
+
+
+def _descriptor(data: Mapping[str, Any], version: int) -> ModelDescriptor:
+    """The model's description: format 2's object, or format 1's fields (an embedder with
+    mean or CLS pooling and no prompts)."""
+    if version == 1:
+        pooling = _field(data, "pooling", str)
+        if pooling not in ("mean", "cls"):
+            raise ManifestError(f"{MANIFEST_NAME}: unknown pooling '{pooling}'. {_REEXPORT}")
+        raw: Mapping[str, Any] = {
+            "kind": "embedder",
+            "architecture": "unknown",
+            "dimension": _field(data, "dimension", int),
+            "max_seq_length": _field(data, "max_seq_length", int),
+            "pooling": pooling,
+            "normalize": _field(data, "normalize", bool),
+        }
+    else:
+        raw = _field(data, "model", dict)
+    try:
+        return ModelDescriptor.from_json(raw)
+    except ValueError as exc:
+        raise ManifestError(f"{MANIFEST_NAME}: {exc}. {_REEXPORT}") from exc
 
 
 def _field(data: Mapping[str, Any], key: str, kind: type[Any]) -> Any:

@@ -1,179 +1,75 @@
 """OnnxEmbedder: texts in, embeddings out, with tokenizers + an ONNX engine + numpy only.
 
-The exported graph does the pooling and the L2 normalisation, so the embedder only tokenizes,
-pads each batch and runs the session (onnxruntime, or OpenVINO: runtime/session.py).
+The exported graph does the pooling (and any Dense layer) and the L2 normalisation, so the
+embedder tokenizes, prepends the prompt the model's authors meant (`ModelDescriptor`), pads
+each batch and runs the session.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edgembed.errors import ConfigError, InputError, ManifestError
-from edgembed.formats.manifest import VARIANTS, Manifest, read_manifest, verify_file
-from edgembed.runtime.cpu import choose_variant, this_cpu_int8_path
-from edgembed.runtime.session import ENGINES, create_session, load_tokenizer, trim_heap
+from edgembed.errors import InputError
+from edgembed.runtime.onnx_model import OnnxModel
 
 __all__ = ["OnnxEmbedder"]
 
-log = logging.getLogger(__name__)
 
-_PAD_SLACK = 16
-# Padded tokens per onnxruntime call. Bigger calls do not run faster on a CPU: their
-# activations fall out of the cache and the memory-bound ops (layer norms, GELU, the
-# quantization of activations) slow down. Measured with the int8 MiniLM on 2 cores (32
-# sequences): 32x128 as one call 199 ms, as calls of 1024 tokens 156 ms; 32x256 535 ms vs
-# 357 ms; calls of 512-2048 tokens were within 3% of each other.
-CALL_TOKENS = 1024
+class OnnxEmbedder(OnnxModel):
+    """Embeds texts with one ONNX variant of an embedding export (see `OnnxModel` for the
+    arguments and what loading checks)."""
 
-
-class OnnxEmbedder:
-    """Embeds texts with one ONNX variant of an export folder.
-
-    Loading checks the manifest and the sha256 of the files it uses, and refuses a folder that
-    is incomplete, tampered with or of an unknown format. Safe to call from several threads.
-
-    Args:
-        export_dir: the folder `edgembed export` wrote (holds manifest.json).
-        variant: ``int8`` (smaller, faster), ``fp32`` (exactly the PyTorch model) or ``auto``:
-            int8 when the export has it and validated it on this CPU's int8 class, else fp32
-            (logged once); with OpenVINO, always fp32. The variant served is `self.variant`.
-        threads: the engine's intra-op threads; None: one per physical core.
-        call_tokens: a batch is cut into onnxruntime calls of at most this many padded tokens
-            (a single longer sequence still goes alone).
-        cpu: this CPU's int8 class (runtime.cpu.INT8_PATHS); None: read from the CPU.
-        engine: ``onnxruntime`` or ``openvino`` (runs the fp32 file, in bf16 on CPUs with bf16
-            units: `self.precision` says which).
-
-    Raises:
-        ConfigError: `variant` is not fp32, int8 or auto, `engine` is unknown, `threads` is
-            below 1, int8 was asked for on a CPU whose int8 class the export was not validated
-            on, or int8 was asked for with OpenVINO.
-        ManifestError: the folder is not a whole, untouched export.
-        MissingExtraError: the engine or tokenizers is not installed.
-    """
-
-    def __init__(
-        self,
-        export_dir: Path | str,
-        variant: str = "auto",
-        threads: int | None = None,
-        call_tokens: int = CALL_TOKENS,
-        cpu: str | None = None,
-        engine: str = "onnxruntime",
-    ) -> None:
-        if engine not in ENGINES:
-            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got '{engine}'")
-        if variant not in (*VARIANTS, "auto"):
-            raise ConfigError(
-                f"variant must be one of {', '.join(VARIANTS)}, auto; got '{variant}'"
-            )
-        if threads is not None and threads < 1:
-            raise ConfigError(f"threads must be at least 1, got {threads}")
-        if call_tokens < 1:
-            raise ConfigError(f"call_tokens must be at least 1, got {call_tokens}")
-        self.call_tokens = call_tokens
-        self.export_dir = Path(export_dir)
-        self.manifest: Manifest = read_manifest(self.export_dir)
-        self.engine = engine
-        self.variant = self._choose_variant(variant, cpu)
-        model_path = verify_file(self.export_dir, self.manifest.model_file(self.variant))
-        tokenizer_path = verify_file(self.export_dir, self.manifest.tokenizer_file)
-        self._truncating = load_tokenizer(tokenizer_path, self.manifest.max_seq_length)
-        self._whole = load_tokenizer(tokenizer_path, None)
-        self._session = create_session(model_path, threads, engine, self.variant)
-        self.precision = self._session.precision
-        self._check_signature()
-        log.info(
-            "loaded %s (%s, %s on %s) from %s",
-            self.manifest.name,
-            self.variant,
-            self.precision,
-            engine,
-            self.export_dir,
-        )
-
-    def _choose_variant(self, variant: str, cpu: str | None) -> str:
-        if self.engine == "openvino":
-            if variant == "int8":
-                raise ConfigError(
-                    "OpenVINO cannot run edgembed's int8 file (per-row int8 ops it has no "
-                    "kernel for). Use --engine openvino with --variant auto or fp32 (it runs the "
-                    "fp32 file, in bf16 on CPUs with bf16 units), or --engine onnxruntime."
-                )
-            return "fp32"
-        chosen, why = choose_variant(self.manifest, variant, cpu or this_cpu_int8_path())
-        if why is not None:
-            log.warning("serving %s: %s", chosen, why)
-        return chosen
-
-    def _check_signature(self) -> None:
-        inputs = self._session.input_names
-        outputs = self._session.output_names
-        if set(inputs) != set(self.manifest.inputs) or self.manifest.output not in outputs:
-            raise ManifestError(
-                f"the {self.variant} model takes {inputs} and returns {outputs}, but "
-                f"manifest.json says {self.manifest.inputs} -> {self.manifest.output}. "
-                "Re-run `edgembed export --force`."
-            )
+    kind: ClassVar[str] = "embedder"
 
     @property
     def dimension(self) -> int:
         """Length of one embedding."""
         return self.manifest.dimension
 
-    @property
-    def max_seq_length(self) -> int:
-        """Most tokens per input, special tokens included; longer texts are truncated."""
-        return self.manifest.max_seq_length
-
-    @property
-    def model_name(self) -> str:
-        """The export's model name."""
-        return self.manifest.name
-
-    @property
-    def vocab_size(self) -> int:
-        """Token ids run from 0 to vocab_size - 1."""
-        return self.manifest.vocab_size
-
-    def tokenize(self, texts: Sequence[str], *, truncate: bool = True) -> list[list[int]]:
-        """Token ids per text, special tokens ([CLS] ... [SEP]) included.
+    def prompt(self, input_type: str | None = None, prompt_name: str | None = None) -> str:
+        """The prompt text for a request (see `ModelDescriptor.resolve_prompt`).
 
         Raises:
-            InputError: `truncate` is False and a text is longer than max_seq_length tokens.
+            InputError: an unknown prompt name, or an input type the model has no prompt for.
         """
-        if not texts:
-            return []
-        tokenizer = self._truncating if truncate else self._whole
-        if len(texts) == 1:  # encode_batch hands even one text to its thread pool
-            ids = [tokenizer.encode(texts[0]).ids]
-        else:
-            ids = [encoding.ids for encoding in tokenizer.encode_batch(list(texts))]
-        if not truncate:
-            for index, row in enumerate(ids):
-                if len(row) > self.max_seq_length:
-                    raise InputError(
-                        f"input {index} has {len(row)} tokens; the model takes at most "
-                        f"{self.max_seq_length}. Shorten it or let it be truncated."
-                    )
-        return ids
+        try:
+            return self.descriptor.prompt_text(input_type, prompt_name)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> NDArray[np.float32]:
-        """Embed texts (truncated to max_seq_length tokens).
+    def tokenize(
+        self, texts: Sequence[str], *, truncate: bool = True, prompt: str = ""
+    ) -> list[list[int]]:
+        """Token ids per text with `prompt` in front, special tokens included; longer than
+        the window, the end is cut (or InputError when `truncate` is False)."""
+        return super().tokenize(
+            [prompt + text for text in texts] if prompt else texts, truncate=truncate
+        )
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        *,
+        input_type: str | None = None,
+        prompt_name: str | None = None,
+    ) -> NDArray[np.float32]:
+        """Embed texts (truncated to max_seq_length tokens) with the prompt that `input_type`
+        or `prompt_name` picks (the model's default without either).
 
         Returns:
             (len(texts), dimension) float32, one row per text in input order, L2-normalised
             when the manifest says so (every edgembed export does).
         """
-        return self.embed_ids(self.tokenize(texts), batch_size)
+        prompt = self.prompt(input_type, prompt_name)
+        return self.embed_ids(self.tokenize(texts, prompt=prompt), batch_size)
 
     def embed_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 32) -> NDArray[np.float32]:
-        """Embed already-tokenized sequences (special tokens included).
+        """Embed already-tokenized sequences (special tokens and any prompt included).
 
         Sequences are sorted by length inside the call and batched with others of similar
         length, so each batch pads little; a batch is also cut at `call_tokens` padded tokens.
@@ -183,73 +79,5 @@ class OnnxEmbedder:
             InputError: a sequence is empty, too long, or holds an id outside the vocabulary.
             ConfigError: `batch_size` is below 1.
         """
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        self._check_ids(ids)
-        out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        for rows in _length_batches([len(row) for row in ids], batch_size, self.call_tokens):
-            out[rows] = self._run([ids[i] for i in rows])
-        return out
-
-    def _check_ids(self, ids: Sequence[Sequence[int]]) -> None:
-        for index, row in enumerate(ids):
-            if not row:
-                raise InputError(f"input {index} is an empty token sequence")
-            if len(row) > self.max_seq_length:
-                raise InputError(
-                    f"input {index} has {len(row)} tokens; the model takes at most "
-                    f"{self.max_seq_length}"
-                )
-            if min(row) < 0 or max(row) >= self.vocab_size:
-                raise InputError(f"input {index} holds a token id outside 0..{self.vocab_size - 1}")
-
-    def release_memory(self) -> None:
-        """Give back the memory that big batches left behind: onnxruntime's arena keeps the
-        peak of the largest call and the C heap keeps freed pages. One one-token run that
-        shrinks the arena, then a heap trim: a few milliseconds, for when the caller is idle.
-        """
-        self._run([[self.manifest.pad_token_id]], shrink_memory=True)
-        trim_heap()
-
-    def _run(
-        self, batch: list[Sequence[int]], *, shrink_memory: bool = False
-    ) -> NDArray[np.float32]:
-        length = max(len(row) for row in batch)
-        input_ids = np.full((len(batch), length), self.manifest.pad_token_id, dtype=np.int64)
-        attention_mask = np.zeros((len(batch), length), dtype=np.int64)
-        for r, row in enumerate(batch):
-            input_ids[r, : len(row)] = row
-            attention_mask[r, : len(row)] = 1
-        feeds = {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "token_type_ids": np.zeros_like(input_ids),
-        }
-        return self._session.run(
-            self.manifest.output,
-            {name: feeds[name] for name in self.manifest.inputs},
-            shrink_memory=shrink_memory,
-        )
-
-
-def _length_batches(
-    lengths: Sequence[int], batch_size: int, call_tokens: int = CALL_TOKENS
-) -> Iterator[list[int]]:
-    """Indices sorted by length, cut into batches of at most `batch_size` and at most
-    `call_tokens` padded tokens, whose longest member is at most twice (or 16 tokens more
-    than) the shortest.
-
-    Padding costs time. (With int8 exports made before per-row activation scales it also
-    costs accuracy: there the padded positions widen the range each product scales to.)
-    """
-    batch: list[int] = []
-    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
-        shortest = lengths[batch[0]] if batch else 0
-        too_long = lengths[index] > max(2 * shortest, shortest + _PAD_SLACK)
-        too_many_tokens = (len(batch) + 1) * lengths[index] > call_tokens
-        if batch and (len(batch) == batch_size or too_long or too_many_tokens):
-            yield batch
-            batch = []
-        batch.append(index)
-    if batch:
-        yield batch
+        self.check_ids(ids)
+        return self._run_batches(ids, batch_size)

@@ -76,9 +76,9 @@ def _corpus_search(
     if settings.corpus is None:
         return None
 
-    async def embed_served(texts: list[str]) -> Any:
+    async def embed_served(texts: list[str], input_type: str) -> Any:
         embedded = await service.embed(
-            texts, model=service.model_name, dimensions=None, truncate=True
+            texts, model=service.model_name, dimensions=None, truncate=True, input_type=input_type
         )
         return embedded.vectors
 

@@ -2,11 +2,15 @@
 
 The policy, which /v1/models and the docs repeat:
 
-- Texts are tokenized by the model's own tokenizer, special tokens included.
+- Texts are tokenized by the model's own tokenizer, special tokens included, with the prompt
+  the request gets (its input type's, the one it names, or the model's default) in front,
+  exactly as sentence-transformers' ``encode(prompt_name=...)`` does.
 - Token-id inputs are *content* tokens of the model's vocabulary (0 <= id < vocab_size), as the
   model's tokenizer gives them without special tokens. The server wraps each sequence in the
-  model's special tokens ([CLS] ... [SEP] for BERT models), so a text and its token ids get the
-  same embedding.
+  model's special tokens ([CLS] ... [SEP] for BERT models) and puts the prompt's own tokens
+  first, so a text and its token ids get the same embedding (for byte-level BPE tokenizers,
+  where a prompt and the text's first word may merge into other tokens when tokenized
+  together, nearly the same).
 - An input longer than the model's limit is truncated to it (its end is dropped) unless the
   request's ``truncate`` field, or the server's ``--no-truncate``, asks for a 400 error instead.
   Responses say how many inputs were cut in the ``X-Edgembed-Truncated`` header.
@@ -89,7 +93,7 @@ class InputEncoder:
                 raise _bad(f"{param}[{index}] is an empty list of token ids.", param)
         return ParsedInput([], sequences)
 
-    def encode(self, parsed: ParsedInput, *, truncate: bool) -> EncodedInputs:
+    def encode(self, parsed: ParsedInput, *, truncate: bool, prompt: str = "") -> EncodedInputs:
         """Token id sequences for the model, by the policy in this module's docstring.
 
         Raises:
@@ -97,19 +101,30 @@ class InputEncoder:
                 limit while ``truncate`` is False.
         """
         if parsed.texts:
-            return self._encode_texts(parsed.texts, truncate=truncate)
-        return self._encode_ids(parsed.sequences, truncate=truncate)
+            return self._encode_texts(parsed.texts, truncate=truncate, prompt=prompt)
+        return self._encode_ids(parsed.sequences, truncate=truncate, prompt=prompt)
 
-    def _encode_texts(self, texts: list[str], *, truncate: bool) -> EncodedInputs:
-        ids = self._embedder.tokenize(texts, truncate=True)
+    def _encode_texts(self, texts: list[str], *, truncate: bool, prompt: str) -> EncodedInputs:
+        ids = self._embedder.tokenize(texts, truncate=True, prompt=prompt)
         limit = self._embedder.max_seq_length
         # Only a text that fills the limit exactly can have been cut; ask the tokenizer again.
-        cut = [i for i, seq in enumerate(ids) if len(seq) >= limit and self._exceeds(texts[i])]
+        cut = [
+            i for i, seq in enumerate(ids) if len(seq) >= limit and self._exceeds(texts[i], prompt)
+        ]
         if cut and not truncate:
             raise _too_long(cut[0], limit)
         return EncodedInputs(ids, len(cut))
 
-    def _encode_ids(self, sequences: list[list[int]], *, truncate: bool) -> EncodedInputs:
+    def prompt_ids(self, prompt: str) -> list[int]:
+        """The prompt's own tokens, without the special tokens around a text."""
+        if not prompt:
+            return []
+        (ids,) = self._embedder.tokenize([prompt])
+        return ids[len(self._prefix) : len(ids) - len(self._suffix)]
+
+    def _encode_ids(
+        self, sequences: list[list[int]], *, truncate: bool, prompt: str
+    ) -> EncodedInputs:
         vocab = self._embedder.vocab_size
         for index, sequence in enumerate(sequences):
             low, high = min(sequence), max(sequence)
@@ -122,11 +137,12 @@ class InputEncoder:
                     code="invalid_token_id",
                 )
         limit = self._embedder.max_seq_length
-        room = limit - len(self._prefix) - len(self._suffix)
+        head = self._prefix + self.prompt_ids(prompt)
+        room = limit - len(head) - len(self._suffix)
         cut = [i for i, sequence in enumerate(sequences) if len(sequence) > room]
         if cut and not truncate:
             raise _too_long(cut[0], limit)
-        ids = [self._prefix + sequence[:room] + self._suffix for sequence in sequences]
+        ids = [head + sequence[:room] + self._suffix for sequence in sequences]
         return EncodedInputs(ids, len(cut))
 
     def _check_count(self, count: int, param: str) -> None:
@@ -137,9 +153,9 @@ class InputEncoder:
                 param,
             )
 
-    def _exceeds(self, text: str) -> bool:
+    def _exceeds(self, text: str, prompt: str) -> bool:
         try:
-            self._embedder.tokenize([text], truncate=False)
+            self._embedder.tokenize([text], truncate=False, prompt=prompt)
         except InputError:
             return True
         return False

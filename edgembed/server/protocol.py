@@ -10,6 +10,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from edgembed.formats.descriptor import ModelDescriptor
+
 __all__ = ["Embedder"]
 
 
@@ -36,8 +38,23 @@ class Embedder(Protocol):
         """Token ids run from 0 to vocab_size - 1."""
         ...
 
-    def tokenize(self, texts: list[str], *, truncate: bool = True) -> list[list[int]]:
-        """Token ids per text, special tokens included.
+    @property
+    def descriptor(self) -> ModelDescriptor:
+        """What the model is: its prompts and how input types map to them, above all."""
+        ...
+
+    def prompt(self, input_type: str | None = None, prompt_name: str | None = None) -> str:
+        """The prompt text a request gets (`ModelDescriptor.resolve_prompt`).
+
+        Raises:
+            InputError: an unknown prompt name, or an input type the model has no prompt for.
+        """
+        ...
+
+    def tokenize(
+        self, texts: list[str], *, truncate: bool = True, prompt: str = ""
+    ) -> list[list[int]]:
+        """Token ids per text with `prompt` in front, special tokens included.
 
         Raises:
             InputError: a text is longer than max_seq_length and ``truncate`` is False.

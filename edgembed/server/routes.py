@@ -10,19 +10,21 @@ from litestar.datastructures import ResponseHeader
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from edgembed.server.model_ids import INPUT_TYPE_SUFFIXES
 from edgembed.server.openapi import EMBED_ERRORS, error_responses
 from edgembed.server.querylog import record_queries
 from edgembed.server.responses import ollama_response, openai_response
 from edgembed.server.schemas import (
     EmbeddingRequest,
     EmbeddingResponse,
+    InputTypeCard,
     ModelCard,
     ModelList,
     OllamaEmbedRequest,
     OllamaEmbedResponse,
     Status,
 )
-from edgembed.server.service import EmbeddingService
+from edgembed.server.service import Embedded, EmbeddingService
 
 __all__ = ["API_ROUTES", "OPEN_ROUTES"]
 
@@ -36,6 +38,21 @@ _TRUNCATED = ResponseHeader(
     required=True,
     description="How many inputs were cut to the model's length limit.",
 )
+_PROMPT = ResponseHeader(
+    name="X-Edgembed-Prompt",
+    value="none",
+    documentation_only=True,
+    required=True,
+    description="The prompt the inputs got, by name ('none': no prompt).",
+)
+_EMBED_HEADERS = [_TRUNCATED, _PROMPT]
+
+
+def _headers(result: Embedded) -> dict[str, str]:
+    return {
+        "X-Edgembed-Truncated": str(result.truncated),
+        "X-Edgembed-Prompt": result.prompt_name or "none",
+    }
 
 
 def _service(request: AnyRequest) -> EmbeddingService:
@@ -47,7 +64,7 @@ def _service(request: AnyRequest) -> EmbeddingService:
     status_code=200,
     tags=["OpenAI"],
     responses=EMBED_ERRORS,
-    response_headers=[_TRUNCATED],
+    response_headers=_EMBED_HEADERS,
 )
 async def create_embeddings(
     data: EmbeddingRequest, request: AnyRequest
@@ -55,7 +72,9 @@ async def create_embeddings(
     """Create embeddings, as OpenAI's API does (the official `openai` SDK works unchanged).
 
     Inputs over the model's length limit are truncated unless `truncate` is false; the
-    `X-Edgembed-Truncated` header says how many were.
+    `X-Edgembed-Truncated` header says how many were. The model's prompt for `input_type`
+    (or the one `prompt_name` names, or the model id's ``:query``/``:document``) goes in
+    front of each text; `X-Edgembed-Prompt` says which.
     """
     service = _service(request)
     result = await service.embed(
@@ -63,16 +82,18 @@ async def create_embeddings(
         model=data.model,
         dimensions=data.dimensions,
         truncate=data.truncate,
+        input_type=data.input_type,
+        prompt_name=data.prompt_name,
         receive=request.receive,
     )
-    await record_queries(request, data.input, data.input_type, service.model_name)
+    await record_queries(request, data.input, result.input_type, service.model_name)
     body = openai_response(
         result.vectors,
         model=service.model_name,
         tokens=result.tokens,
         encoding_format=data.encoding_format,
     )
-    return Response(body, headers={"X-Edgembed-Truncated": str(result.truncated)})
+    return Response(body, headers=_headers(result))
 
 
 @post(
@@ -80,7 +101,7 @@ async def create_embeddings(
     status_code=200,
     tags=["Ollama"],
     responses=EMBED_ERRORS,
-    response_headers=[_TRUNCATED],
+    response_headers=_EMBED_HEADERS,
 )
 async def ollama_embed(
     data: OllamaEmbedRequest, request: AnyRequest
@@ -93,16 +114,18 @@ async def ollama_embed(
         model=data.model,
         dimensions=data.dimensions,
         truncate=data.truncate,
+        input_type=data.input_type,
+        prompt_name=data.prompt_name,
         receive=request.receive,
     )
-    await record_queries(request, data.input, data.input_type, service.model_name)
+    await record_queries(request, data.input, result.input_type, service.model_name)
     body = ollama_response(
         result.vectors,
         model=data.model,
         tokens=result.tokens,
         total_ns=time.perf_counter_ns() - started,
     )
-    return Response(body, headers={"X-Edgembed-Truncated": str(result.truncated)})
+    return Response(body, headers=_headers(result))
 
 
 @get("/v1/models", tags=["OpenAI"], responses=error_responses(401))
@@ -141,12 +164,25 @@ async def metrics(request: AnyRequest) -> Response[bytes]:
 
 
 def _model_card(service: EmbeddingService) -> ModelCard:
+    descriptor = service.embedder.descriptor
+    input_types = {}
+    for input_type in INPUT_TYPE_SUFFIXES:
+        try:
+            name = descriptor.resolve_prompt(input_type)
+        except ValueError:
+            continue  # prompts for other tasks only: this input type is refused
+        input_types[input_type] = InputTypeCard(
+            prompt_name=name, model=f"{service.model_name}:{input_type}"
+        )
     return ModelCard(
         id=service.model_name,
         created=service.created,
         dimension=service.embedder.dimension,
         max_seq_length=service.embedder.max_seq_length,
         truncation=service.truncation_policy,
+        prompts=dict(descriptor.prompts),
+        input_types=input_types,
+        default_prompt_name=descriptor.default_prompt_name,
     )
 
 

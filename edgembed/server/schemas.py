@@ -12,6 +12,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import KwargDefinition
 
 InputType = Literal["query", "document"]
+PromptName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 __all__ = [
     "EmbeddingData",
@@ -22,6 +23,7 @@ __all__ = [
     "FeedbackReceipt",
     "FeedbackRequest",
     "InputType",
+    "InputTypeCard",
     "ModelCard",
     "ModelList",
     "OllamaEmbedRequest",
@@ -78,8 +80,13 @@ class EmbeddingRequest(msgspec.Struct):
         user: an end-user id, accepted for compatibility and ignored.
         truncate: false: refuse inputs longer than the model's limit with 400 instead of
             cutting them (with the openai SDK: ``extra_body={"truncate": False}``).
-        input_type: ``query`` or ``document``: what the texts are. Only queries are ever
-            written to the query log (``serve --log-queries``); without it nothing is.
+        input_type: ``query`` or ``document``: what the texts are. It picks the model's
+            prompt for that side (e5's "query: " / "passage: ", an instruction for queries);
+            only queries are ever written to the query log (``serve --log-queries``). The
+            model ids ``NAME:query`` and ``NAME:document`` say the same for clients that
+            cannot send this field.
+        prompt_name: one of the model's prompts by name (as text-embeddings-inference takes
+            it), over `input_type`'s; GET /v1/models lists them.
     """
 
     input: OpenAIInput
@@ -89,6 +96,7 @@ class EmbeddingRequest(msgspec.Struct):
     user: str | None = None
     truncate: bool | None = None
     input_type: InputType | None = None
+    prompt_name: PromptName | None = None
 
 
 class EmbeddingData(msgspec.Struct, kw_only=True):
@@ -124,7 +132,7 @@ class OllamaEmbedRequest(msgspec.Struct):
         truncate: false: refuse inputs longer than the model's limit with 400 (default: cut).
         dimensions: keep the first N dimensions and re-normalise.
         options, keep_alive: accepted for compatibility and ignored.
-        input_type: ``query`` or ``document``, as in `EmbeddingRequest`.
+        input_type, prompt_name: as in `EmbeddingRequest`.
     """
 
     model: str
@@ -134,6 +142,7 @@ class OllamaEmbedRequest(msgspec.Struct):
     options: dict[str, Any] | None = None
     keep_alive: str | int | float | None = None
     input_type: InputType | None = None
+    prompt_name: PromptName | None = None
 
 
 class OllamaEmbedResponse(msgspec.Struct):
@@ -147,7 +156,14 @@ class OllamaEmbedResponse(msgspec.Struct):
 
 
 class ModelCard(msgspec.Struct, kw_only=True):
-    """One entry of /v1/models: OpenAI's fields plus what a client needs to know."""
+    """One entry of /v1/models: OpenAI's fields plus what a client needs to know.
+
+    Attributes:
+        prompts: the model's prompts by name (``prompt_name``).
+        input_types: the prompt each ``input_type`` gets (null: none), and the model id
+            that gets it without the field.
+        default_prompt_name: the prompt a request that names none gets (null: none).
+    """
 
     id: str
     object: str = "model"
@@ -156,6 +172,17 @@ class ModelCard(msgspec.Struct, kw_only=True):
     dimension: int
     max_seq_length: int
     truncation: str
+    prompts: dict[str, str] = {}
+    input_types: dict[str, InputTypeCard] = {}
+    default_prompt_name: str | None = None
+
+
+class InputTypeCard(msgspec.Struct, kw_only=True):
+    """What one input type gets: its prompt (by name; null: none) and the model id that
+    selects it for clients that cannot send ``input_type``."""
+
+    prompt_name: str | None
+    model: str
 
 
 class ModelList(msgspec.Struct, kw_only=True):

@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 # request arriving meanwhile waits for one call at most.
 _INDEX_BATCH = 32
 
-EmbedTexts = Callable[[list[str]], Awaitable[NDArray[np.float32]]]
+EmbedTexts = Callable[[list[str], str], Awaitable[NDArray[np.float32]]]
+"""Embed texts as an input type (``query`` or ``document``): the model's prompt for it."""
 
 
 def load_passages(corpus: Path) -> list[Chunk]:
@@ -78,11 +79,12 @@ class SearchModel:
 def thread_embedder(embedder: Embedder) -> EmbedTexts:
     """Embed texts with `embedder` on a worker thread (for a model outside the batcher)."""
 
-    def run(texts: list[str]) -> NDArray[np.float32]:
-        return embedder.embed_ids(embedder.tokenize(texts, truncate=True))
+    def run(texts: list[str], input_type: str) -> NDArray[np.float32]:
+        prompt = embedder.prompt(input_type)
+        return embedder.embed_ids(embedder.tokenize(texts, truncate=True, prompt=prompt))
 
-    async def embed(texts: list[str]) -> NDArray[np.float32]:
-        return await asyncio.to_thread(run, texts)
+    async def embed(texts: list[str], input_type: str) -> NDArray[np.float32]:
+        return await asyncio.to_thread(run, texts, input_type)
 
     return embed
 
@@ -105,7 +107,7 @@ class CorpusSearch:
         for model in self.models:
             started = time.perf_counter()
             parts = [
-                await model.embed(texts[start : start + _INDEX_BATCH])
+                await model.embed(texts[start : start + _INDEX_BATCH], "document")
                 for start in range(0, len(texts), _INDEX_BATCH)
             ]
             model.vectors = np.concatenate(parts).astype(np.float32)
@@ -154,7 +156,7 @@ class CorpusSearch:
         started = time.perf_counter()
         vectors = model.vectors
         assert vectors is not None  # checked by `search`
-        scores = vectors @ (await model.embed([query]))[0]
+        scores = vectors @ (await model.embed([query], "query"))[0]
         best = np.argsort(-scores, kind="stable")[:top_k]
         hits = [
             self._hit(rank, int(index), float(scores[index]))

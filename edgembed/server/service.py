@@ -18,6 +18,7 @@ from edgembed.errors import RequestError
 from edgembed.server.batcher import EmbeddingBatcher
 from edgembed.server.disconnect import Receive, unless_disconnected
 from edgembed.server.inputs import InputEncoder, RawInput
+from edgembed.server.model_ids import parse_model_id
 from edgembed.server.prometheus import ServerMetrics
 from edgembed.server.protocol import Embedder
 from edgembed.server.responses import check_dimensions, select_dimensions
@@ -33,11 +34,14 @@ _INLINE_WEIGHT = 2000
 
 @dataclass(frozen=True)
 class Embedded:
-    """Vectors for one request, with the tokens they took and how many inputs were cut."""
+    """Vectors for one request, with the tokens they took, how many inputs were cut, the
+    input type they were embedded as and the prompt they got (None: none)."""
 
     vectors: NDArray[np.float32]
     tokens: int
     truncated: int
+    input_type: str | None = None
+    prompt_name: str | None = None
 
 
 class EmbeddingService:
@@ -71,20 +75,52 @@ class EmbeddingService:
             )
         return f"inputs over {limit} tokens are refused with 400; send truncate: true to cut them"
 
-    def check_model(self, requested: str) -> None:
-        """Accept the served model's id (also as ``id:latest``, as Ollama clients send it).
+    def check_model(self, requested: str) -> str | None:
+        """Accept the served model's ids (`model_ids`); return the input type the id names.
 
         Raises:
             RequestError: 404 for any other model.
         """
-        if requested not in (self.model_name, f"{self.model_name}:latest"):
+        ref = parse_model_id(requested)
+        if ref.name != self.model_name:
+            shown = requested if len(requested) <= 100 else f"{requested[:100]}..."
             raise RequestError(
-                f"The model '{requested}' does not exist here. This server serves "
-                f"'{self.model_name}' (see GET /v1/models).",
+                f"The model '{shown}' does not exist here. This server serves "
+                f"'{self.model_name}' (also as '{self.model_name}:query' and "
+                f"'{self.model_name}:document'; see GET /v1/models).",
                 status=404,
                 param="model",
                 code="model_not_found",
             )
+        return ref.input_type
+
+    def resolve_prompt(
+        self, model: str, input_type: str | None, prompt_name: str | None
+    ) -> tuple[str | None, str | None, str]:
+        """The input type, prompt name and prompt text a request gets.
+
+        Raises:
+            RequestError: 404 for an unknown model; 400 when the model id and `input_type`
+                disagree, for an unknown prompt name, or an input type the model has no
+                prompt for.
+        """
+        implied = self.check_model(model)
+        if input_type is not None and implied is not None and input_type != implied:
+            raise RequestError(
+                f"The model id '{model}' embeds {implied} texts but input_type is "
+                f"'{input_type}'. "
+                "Send one of them.",
+                param="input_type",
+                code="input_type_conflict",
+            )
+        input_type = input_type or implied
+        try:
+            name = self.embedder.descriptor.resolve_prompt(input_type, prompt_name)
+        except ValueError as exc:
+            param = "prompt_name" if prompt_name is not None else "input_type"
+            raise RequestError(f"{exc}.", param=param, code="invalid_prompt") from exc
+        text = self.embedder.descriptor.prompts[name] if name is not None else ""
+        return input_type, name, text
 
     async def embed(
         self,
@@ -93,26 +129,30 @@ class EmbeddingService:
         model: str,
         dimensions: int | None,
         truncate: bool | None,
+        input_type: str | None = None,
+        prompt_name: str | None = None,
         receive: Receive | None = None,
     ) -> Embedded:
-        """Embed one request's inputs.
+        """Embed one request's inputs, with the prompt its model id, `input_type` or
+        `prompt_name` picks (the model's default without any).
 
         Args:
             receive: the request's ASGI receive, once its body is read: a request cut into
                 several model calls then stops when its client disconnects.
 
         Raises:
-            RequestError: unknown model, bad `dimensions` or bad inputs (see `inputs`), 400
-                over the per-request token budget, 499 when the client went away, or 503
+            RequestError: unknown model, bad `dimensions`, prompt or inputs (see `inputs`),
+                400 over the per-request token budget, 499 when the client went away, or 503
                 when the server is overloaded.
         """
-        self.check_model(model)
+        input_type, prompt_name, prompt = self.resolve_prompt(model, input_type, prompt_name)
         check_dimensions(dimensions, self.embedder.dimension)
         parsed = self._encoder.parse(raw)
         encode = partial(
             self._encoder.encode,
             parsed,
             truncate=self.settings.truncate if truncate is None else truncate,
+            prompt=prompt,
         )
         encoded = encode() if parsed.weight <= _INLINE_WEIGHT else await self._batcher.run(encode)
         self._check_token_budget(encoded.tokens)
@@ -125,7 +165,13 @@ class EmbeddingService:
         self.metrics.tokens.inc(tokens)
         if encoded.truncated:
             self.metrics.truncated.inc(encoded.truncated)
-        return Embedded(select_dimensions(vectors, dimensions), tokens, encoded.truncated)
+        return Embedded(
+            select_dimensions(vectors, dimensions),
+            tokens,
+            encoded.truncated,
+            input_type,
+            prompt_name,
+        )
 
     def _check_token_budget(self, tokens: int) -> None:
         budget = self.settings.max_request_tokens

@@ -17,7 +17,7 @@ from edgembed.workspace import Workspace
 def bag_of_words(noise: float = 0.0) -> Backend:
     """Hashed bag-of-words embeddings (+ noise): a backend whose retrieval is predictable."""
 
-    def embed(texts: Sequence[str]) -> NDArray[np.float32]:
+    def embed(texts: Sequence[str], input_type: str | None = None) -> NDArray[np.float32]:
         out = np.zeros((len(texts), 256), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in text.lower().split():

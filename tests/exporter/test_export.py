@@ -19,8 +19,9 @@ from edgembed.errors import ExportError, ManifestError, OutputExistsError
 from edgembed.evaluation.texts import BUILTIN_TEXTS
 from edgembed.exporter import ExportResult, export_model
 from edgembed.exporter.parity import Int8GateResult, VariantParity
+from edgembed.formats.manifest import MANIFEST_NAME, read_manifest, sha256_file
 from edgembed.formats.pairs import Pair, write_pairs
-from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
+from edgembed.runtime import OnnxEmbedder
 from edgembed.workspace import Workspace
 
 POOLINGS = ("mean", "cls")
@@ -59,8 +60,8 @@ def test_int8_stays_close_to_pytorch(
 def test_pooling_is_the_models_own(tiny_exports: dict[str, ExportResult]) -> None:
     mean = OnnxEmbedder(tiny_exports["mean"].out, variant="fp32").embed(["same text"])
     cls = OnnxEmbedder(tiny_exports["cls"].out, variant="fp32").embed(["same text"])
-    assert tiny_exports["mean"].manifest.pooling == "mean"
-    assert tiny_exports["cls"].manifest.pooling == "cls"
+    assert tiny_exports["mean"].manifest.model.pooling == "mean"
+    assert tiny_exports["cls"].manifest.model.pooling == "cls"
     assert float((mean * cls).sum()) < 0.99
 
 
@@ -69,7 +70,7 @@ def test_manifest_describes_the_folder(tiny_exports: dict[str, ExportResult]) ->
     manifest = read_manifest(result.out)
     assert manifest == result.manifest
     assert (manifest.name, manifest.dimension, manifest.max_seq_length) == ("tiny-cls", 32, 128)
-    assert manifest.normalize and not manifest.normalize_added
+    assert manifest.model.normalize and not manifest.normalize_added
     assert manifest.inputs == ("input_ids", "attention_mask", "token_type_ids")
     assert manifest.output == "sentence_embedding"
     assert manifest.variants == ("fp32", "int8")

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 import edgembed.exporter.parity as parity_module
 from edgembed.cli.main import cli
-from edgembed.runtime import read_manifest
+from edgembed.formats.manifest import read_manifest
 
 
 def _export(workspace: Path, *args: str) -> Result:
@@ -59,7 +59,7 @@ def test_default_model_is_the_newest_trained_one(tiny_cls_model: Path, tmp_path:
     result = _export(tmp_path, "--no-quantize")
     assert result.exit_code == 0, result.output
     manifest = read_manifest(tmp_path / "exports" / "my-model")
-    assert manifest.variants == ("fp32",) and manifest.pooling == "cls"
+    assert manifest.variants == ("fp32",) and manifest.model.pooling == "cls"
 
 
 def test_second_export_needs_force(tiny_cls_model: Path, tmp_path: Path) -> None:

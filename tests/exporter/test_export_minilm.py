@@ -18,7 +18,11 @@ def test_bundled_minilm_export(bundled_minilm: Path, minilm_export: ExportResult
 
     result = minilm_export
     manifest = result.manifest
-    assert (manifest.dimension, manifest.max_seq_length, manifest.pooling) == (384, 256, "mean")
+    assert (manifest.dimension, manifest.max_seq_length, manifest.model.pooling) == (
+        384,
+        256,
+        "mean",
+    )
     assert result.gate is not None and result.gate.passed and result.int8_kept
     # Short texts ("yes", emoji) are the hardest for int8; with a scale per token row every
     # MatMul in int8 reaches the target (mean cosine 0.995) on the first try.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -10,68 +9,22 @@ from pathlib import Path
 import pytest
 
 from edgembed.errors import ExportError, ModelError
-from edgembed.exporter.source import find_source, read_pooling
+from edgembed.exporter.source import find_source
 from edgembed.workspace import Workspace
 from tests.conftest import make_training_record
-
-POOLING_MODULE = [{"idx": 1, "name": "1", "path": "1_Pooling", "type": "x.models.Pooling"}]
-
-
-def _pooling_folder(tmp_path: Path, config: dict[str, object]) -> Path:
-    (tmp_path / "1_Pooling").mkdir()
-    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(config))
-    return tmp_path
-
-
-@pytest.mark.parametrize(
-    ("config", "expected"),
-    [
-        ({"embedding_dimension": 32, "pooling_mode": "cls"}, "cls"),
-        ({"embedding_dimension": 32, "pooling_mode": "mean"}, "mean"),
-        ({"embedding_dimension": 32, "pooling_mode": ["mean"]}, "mean"),
-        ({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}, "cls"),
-        ({"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True}, "mean"),
-    ],
-)
-def test_read_pooling_understands_new_and_old_layouts(
-    tmp_path: Path, config: dict[str, object], expected: str
-) -> None:
-    assert read_pooling(_pooling_folder(tmp_path, config), POOLING_MODULE) == expected
-
-
-@pytest.mark.parametrize(
-    "config",
-    [
-        {"pooling_mode": "max"},
-        {"pooling_mode": ["mean", "cls"]},
-        {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": True},
-        {"pooling_mode_max_tokens": True},
-        {},
-    ],
-)
-def test_read_pooling_refuses_what_it_cannot_export(
-    tmp_path: Path, config: dict[str, object]
-) -> None:
-    with pytest.raises(ExportError, match="mean or CLS"):
-        read_pooling(_pooling_folder(tmp_path, config), POOLING_MODULE)
-
-
-def test_read_pooling_needs_a_pooling_module(tmp_path: Path) -> None:
-    with pytest.raises(ExportError, match="0 Pooling modules"):
-        read_pooling(tmp_path, [{"path": "", "type": "x.Transformer"}])
 
 
 def test_tiny_models_pool_as_built(tiny_mean_model: Path, tiny_cls_model: Path) -> None:
     ws = Workspace(tiny_mean_model.parent / "unused-ws")
-    assert find_source(str(tiny_mean_model), ws).pooling == "mean"
+    assert find_source(str(tiny_mean_model), ws).descriptor.pooling == "mean"
     cls = find_source(str(tiny_cls_model), ws)
-    assert (cls.pooling, cls.has_normalize, cls.name) == ("cls", True, "tiny-cls")
+    assert (cls.descriptor.pooling, cls.has_normalize, cls.name) == ("cls", True, "tiny-cls")
     assert cls.base_model is None and cls.evaluation is None
 
 
 def test_bundled_minilm_uses_old_layout_and_its_own_name(bundled_minilm: Path) -> None:
     source = find_source("bundled:all-MiniLM-L6-v2", Workspace(Path("unused")))
-    assert (source.name, source.pooling, source.has_normalize) == (
+    assert (source.name, source.descriptor.pooling, source.has_normalize) == (
         "all-MiniLM-L6-v2",
         "mean",
         True,

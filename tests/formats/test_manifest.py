@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from edgembed.errors import ManifestError
-from edgembed.runtime import MANIFEST_NAME, Manifest, read_manifest, verify_file
+from edgembed.formats.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_file
 
 
 def _data(export: Path) -> dict[str, Any]:
@@ -48,8 +48,8 @@ def test_unreadable_manifest(export_copy: Path) -> None:
     [
         ({"format_version": 99}, "format version 99"),
         ({"format_version": None}, "no format_version"),
-        ({"dimension": "384"}, "'dimension' is missing or not a int"),
-        ({"pooling": "max"}, "unknown pooling"),
+        ({"model": {"kind": "embedder"}}, "bad model description"),
+        ({"model": None}, "'model' is missing or not a dict"),
         ({"inputs": ["pixel_values"]}, "unsupported graph inputs"),
         ({"files": {"../model.onnx": {"sha256": "x", "bytes": 1}}}, "bad entry"),
     ],
@@ -80,3 +80,16 @@ def test_verify_file_catches_changes_and_gaps(export_copy: Path) -> None:
     (export_copy / "model.onnx").unlink()
     with pytest.raises(ManifestError, match="missing: the export is incomplete"):
         verify_file(export_copy, entry)
+
+
+def test_a_format_1_manifest_reads_as_a_plain_embedder() -> None:
+    old = json.loads((Path(__file__).parents[1] / "fixtures" / "manifest-v1.json").read_text())
+    manifest = Manifest.from_json(old)
+    assert manifest.format_version == 1 and manifest.kind == "embedder"
+    assert (manifest.dimension, manifest.max_seq_length, manifest.model.pooling) == (
+        32,
+        128,
+        "mean",
+    )
+    assert manifest.model.prompts == {} and manifest.model.resolve_prompt("query") is None
+    assert Manifest.from_json(manifest.to_json()).model == manifest.model  # written as format 2

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from edgembed.errors import ConfigError
-from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest
+from edgembed.formats.manifest import MANIFEST_NAME, read_manifest
+from edgembed.runtime import OnnxEmbedder
 from edgembed.runtime.cpu import INT8_PATHS, int8_path, this_cpu_int8_path
 
 _X86 = "processor : 0\nflags : fpu sse sse2 ssse3 sse4_1 sse4_2 avx fma {}\n"

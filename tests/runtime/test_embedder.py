@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from edgembed.errors import ConfigError, InputError, ManifestError
-from edgembed.runtime import MANIFEST_NAME, OnnxEmbedder, read_manifest, sha256_file
-from edgembed.runtime.embedder import _length_batches
+from edgembed.formats.manifest import MANIFEST_NAME, read_manifest, sha256_file
+from edgembed.runtime import OnnxEmbedder
+from edgembed.runtime.onnx_model import length_batches
 
 TEXTS = [
     "a short one",
@@ -146,16 +147,16 @@ def test_graph_that_disagrees_with_the_manifest_is_refused(export_copy: Path) ->
 
 
 def test_batches_hold_sequences_of_similar_length() -> None:
-    assert list(_length_batches([5, 100, 6, 7, 201, 8], 32)) == [[0, 2, 3, 5], [1], [4]]
-    assert list(_length_batches([3] * 5, 2)) == [[0, 1], [2, 3], [4]]
-    assert list(_length_batches([], 4)) == []
+    assert list(length_batches([5, 100, 6, 7, 201, 8], 32)) == [[0, 2, 3, 5], [1], [4]]
+    assert list(length_batches([3] * 5, 2)) == [[0, 1], [2, 3], [4]]
+    assert list(length_batches([], 4)) == []
 
 
 def test_batches_are_cut_at_the_call_token_budget() -> None:
     # 8 sequences of 128 tokens: 1024 padded tokens a call, so two calls of 4 at 512.
-    assert list(_length_batches([128] * 8, 32, 512)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert list(length_batches([128] * 8, 32, 512)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
     # A sequence longer than the budget still goes, alone.
-    assert list(_length_batches([600, 10], 32, 512)) == [[1], [0]]
+    assert list(length_batches([600, 10], 32, 512)) == [[1], [0]]
 
 
 def test_call_token_budget_does_not_change_the_vectors(tiny_export: Path) -> None:

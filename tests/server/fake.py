@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.errors import InputError
+from edgembed.formats.descriptor import ModelDescriptor
 
 CLS, SEP = 101, 102
 
@@ -21,8 +22,22 @@ class FakeEmbedder:
     """
 
     def __init__(
-        self, dimension: int = 16, max_seq_length: int = 16, vocab_size: int = 1000
+        self,
+        dimension: int = 16,
+        max_seq_length: int = 16,
+        vocab_size: int = 1000,
+        prompts: dict[str, str] | None = None,
     ) -> None:
+        self.descriptor = ModelDescriptor(
+            kind="embedder",
+            architecture="fake",
+            dimension=dimension,
+            max_seq_length=max_seq_length,
+            pooling="mean",
+            prompts=prompts or {},
+            query_prompt="query" if prompts and "query" in prompts else None,
+            document_prompt="document" if prompts and "document" in prompts else None,
+        )
         self.dimension = dimension
         self.max_seq_length = max_seq_length
         self.vocab_size = vocab_size
@@ -36,10 +51,18 @@ class FakeEmbedder:
     def token_id(self, word: str) -> int:
         return 200 + zlib.crc32(word.encode()) % (self.vocab_size - 200)
 
-    def tokenize(self, texts: list[str], *, truncate: bool = True) -> list[list[int]]:
+    def prompt(self, input_type: str | None = None, prompt_name: str | None = None) -> str:
+        try:
+            return self.descriptor.prompt_text(input_type, prompt_name)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+
+    def tokenize(
+        self, texts: list[str], *, truncate: bool = True, prompt: str = ""
+    ) -> list[list[int]]:
         result = []
         for text in texts:
-            ids = [CLS, *(self.token_id(word) for word in text.split()), SEP]
+            ids = [CLS, *(self.token_id(word) for word in (prompt + text).split()), SEP]
             if len(ids) > self.max_seq_length:
                 if not truncate:
                     raise InputError(f"text of {len(ids)} tokens is over {self.max_seq_length}")

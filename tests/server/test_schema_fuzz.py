@@ -21,8 +21,15 @@ MODEL = "tiny-golden"
 EMBED_ROUTES = ("/v1/embeddings", "/api/embed")
 EXAMPLES = 300  # per generation mode, over every route of the schema: about 20 s each
 # What a schema-valid request may still be refused for: facts the schema cannot hold (the
-# model's vocabulary, length limit and size, the token budget).
-SEMANTIC_400 = {"invalid_token_id", "context_length_exceeded", "max_tokens_per_request"}
+# model's vocabulary, length limit, size and prompts, the token budget, a model id and an
+# input_type that disagree).
+SEMANTIC_400 = {
+    "invalid_token_id",
+    "context_length_exceeded",
+    "max_tokens_per_request",
+    "invalid_prompt",
+    "input_type_conflict",
+}
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,15 @@ from edgembed.evaluation.bootstrap import paired_bootstrap
 from edgembed.evaluation.hybrid import choose_hybrid_weight
 from edgembed.evaluation.retrieval import RetrievalMetrics, ndcg_per_query, retrieval_metrics, top_k
 from edgembed.evaluation.task import EVAL_PAIRS, RetrievalTask, load_tasks
-from edgembed.models import base_model_of, load_sentence_transformer, newest_model
+from edgembed.models import (
+    Prompts,
+    base_model_of,
+    describe_model,
+    encode,
+    load_sentence_transformer,
+    newest_model,
+    resolve_model,
+)
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -111,11 +119,12 @@ class EvaluationReport:
         }
 
 
-def _encode(model: SentenceTransformer, texts: Sequence[str]) -> NDArray[np.float32]:
-    out: NDArray[np.float32] = model.encode(
-        list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
-    )
-    return out
+@dataclass(frozen=True)
+class _System:
+    """A model compared, with the prompts its authors meant for queries and documents."""
+
+    model: SentenceTransformer
+    prompts: Prompts
 
 
 def _best_relevant_cosine(
@@ -151,7 +160,7 @@ def _samples(
 
 def _query_set(
     task: RetrievalTask,
-    models: dict[str, tuple[SentenceTransformer, NDArray[np.float32]]],
+    models: dict[str, tuple[_System, NDArray[np.float32]]],
     chunks: Sequence[Chunk],
     samples: int,
     hybrid_weight: float | None,
@@ -160,9 +169,9 @@ def _query_set(
     texts, relevant = task.queries, [set(r) for r in task.relevant]
     scores: dict[str, NDArray[np.floating]] = {}
     embedded: dict[str, NDArray[np.float32]] = {}
-    for system, (model, corpus) in models.items():
-        embedded[system] = _encode(model, texts)
-        scores[system] = embedded[system] @ corpus.T
+    for name, (system, corpus) in models.items():
+        embedded[name] = encode(system.model, texts, system.prompts.query)
+        scores[name] = embedded[name] @ corpus.T
     scores["bm25"] = BM25(task.corpus).scores(texts)
     if hybrid_weight is None:
         hybrid_weight = choose_hybrid_weight(scores["bm25"], scores["fine-tuned"], relevant)
@@ -194,7 +203,7 @@ class _CorpusVectors:
     corpora share it (the eval pairs' corpus differs from the chunks only where a sentence was
     taken out)."""
 
-    def __init__(self, models: dict[str, SentenceTransformer], chunks: Sequence[Chunk]):
+    def __init__(self, models: dict[str, _System], chunks: Sequence[Chunk]):
         self.models = models
         self._bodies = {chunk.text: chunk.body for chunk in chunks}
         self._vectors: dict[tuple[str, str], NDArray[np.float32]] = {}
@@ -206,16 +215,16 @@ class _CorpusVectors:
             return list(task.corpus)
         return [self._bodies.get(text, text) for text in task.corpus]
 
-    def of(self, task: RetrievalTask) -> dict[str, tuple[SentenceTransformer, NDArray[np.float32]]]:
+    def of(self, task: RetrievalTask) -> dict[str, tuple[_System, NDArray[np.float32]]]:
         """Every system's model and corpus embeddings for `task`."""
         out = {}
-        for system, model in self.models.items():
-            texts = self.texts(system, task)
-            missing = list(dict.fromkeys(t for t in texts if (system, t) not in self._vectors))
+        for name, system in self.models.items():
+            texts = self.texts(name, task)
+            missing = list(dict.fromkeys(t for t in texts if (name, t) not in self._vectors))
             if missing:
-                for text, vector in zip(missing, _encode(model, missing), strict=True):
-                    self._vectors[(system, text)] = vector
-            out[system] = (model, np.stack([self._vectors[(system, t)] for t in texts]))
+                vectors = encode(system.model, missing, system.prompts.document)
+                self._vectors.update(((name, t), v) for t, v in zip(missing, vectors, strict=True))
+            out[name] = (system, np.stack([self._vectors[(name, t)] for t in texts]))
         return out
 
 
@@ -230,13 +239,20 @@ def _verdict(delta: float, interval: tuple[float, float], tolerance: float) -> s
     return "tie"
 
 
-def _load_systems(config: EvaluateConfig, model: str, base: str) -> dict[str, SentenceTransformer]:
+def _load_systems(config: EvaluateConfig, model: str, base: str) -> dict[str, _System]:
+    """The three models compared, each with its own prompts (the base as shipped with its
+    authors' too: what a user has without edgembed)."""
     tuned = load_sentence_transformer(model, config.device)
     base_model = load_sentence_transformer(base, config.device)
     shipped = load_sentence_transformer(base, config.device)
     # The same token window for both, so the comparison measures the fine-tuning alone.
     base_model.max_seq_length = tuned.max_seq_length
-    return {"base": base_model, SHIPPED: shipped, "fine-tuned": tuned}
+    base_prompts = Prompts.of(describe_model(resolve_model(base)))
+    return {
+        "base": _System(base_model, base_prompts),
+        SHIPPED: _System(shipped, base_prompts),
+        "fine-tuned": _System(tuned, Prompts.of(describe_model(resolve_model(model)))),
+    }
 
 
 def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationReport:

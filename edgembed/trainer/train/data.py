@@ -11,6 +11,7 @@ import numpy as np
 
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError
+from edgembed.models.encode import NO_PROMPTS, Prompts, encode
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def mine_hard_negatives(
     model: SentenceTransformer,
     pairs: Sequence[Pair],
     chunks: Sequence[Chunk],
+    prompts: Prompts = NO_PROMPTS,
     *,
     skip_top: int = 2,
     depth: int = 30,
@@ -90,10 +92,8 @@ def mine_hard_negatives(
         one chunk text per pair.
     """
     texts = [chunk.text for chunk in chunks]
-    corpus = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-    queries = model.encode(
-        [p.query for p in pairs], batch_size=64, normalize_embeddings=True, convert_to_numpy=True
-    )
+    corpus = encode(model, texts, prompts.document)
+    queries = encode(model, [p.query for p in pairs], prompts.query, batch_size=64)
     index = {chunk.id: i for i, chunk in enumerate(chunks)}
     scores = queries @ corpus.T
     negatives: list[str] = []

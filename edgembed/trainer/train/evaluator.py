@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from edgembed.evaluation.task import RetrievalTask
+from edgembed.models.encode import NO_PROMPTS, Prompts
 
 if TYPE_CHECKING:
     from sentence_transformers.sentence_transformer.evaluation import (
@@ -15,8 +16,11 @@ if TYPE_CHECKING:
 __all__ = ["corpus_evaluator"]
 
 
-def corpus_evaluator(task: RetrievalTask, name: str = "corpus") -> InformationRetrievalEvaluator:
-    """An IR evaluator of `task`: its queries against its whole corpus."""
+def corpus_evaluator(
+    task: RetrievalTask, prompts: Prompts = NO_PROMPTS, name: str = "corpus"
+) -> InformationRetrievalEvaluator:
+    """An IR evaluator of `task`: its queries against its whole corpus, each side with the
+    model's prompt for it."""
     from sentence_transformers.sentence_transformer.evaluation import (
         InformationRetrievalEvaluator,
     )
@@ -33,4 +37,6 @@ def corpus_evaluator(task: RetrievalTask, name: str = "corpus") -> InformationRe
         map_at_k=[10],
         show_progress_bar=False,
         write_csv=False,
+        query_prompt=prompts.query or None,
+        corpus_prompt=prompts.document or None,
     )

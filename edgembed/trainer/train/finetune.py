@@ -17,7 +17,13 @@ from edgembed.config import TrainConfig, as_json
 from edgembed.errors import MissingExtraError, OutputExistsError
 from edgembed.evaluation.task import eval_pairs_task
 from edgembed.formats.training_record import TrainingRecord
-from edgembed.models import load_sentence_transformer, pick_device, resolve_model
+from edgembed.models import (
+    Prompts,
+    describe_model,
+    load_sentence_transformer,
+    pick_device,
+    resolve_model,
+)
 from edgembed.trainer.train.budget import BudgetPlan, deadline_callback, plan_budget, thin_evenly
 from edgembed.trainer.train.data import TrainingData, load_training_data
 from edgembed.trainer.train.evaluator import corpus_evaluator
@@ -64,6 +70,7 @@ class _Run:
     begun: float
     negatives: dict[str, list[str]]
     usage: dict[str, Any]
+    prompts: Prompts
     evaluator: Any = None
 
 
@@ -82,13 +89,17 @@ def _start(config: TrainConfig, workspace: Workspace, begun: float) -> tuple[_Ru
     used = read_usage(config.queries, config.feedback)
     target, staging = _prepare_output(workspace, config)
     device = pick_device(config.device)
+    prompts = Prompts.of(describe_model(resolve_model(config.base_model)))
+    if prompts.any:
+        log.info("prompts: query %r, document %r", prompts.query, prompts.document)
     model = load_sentence_transformer(config.base_model, device)
     model.max_seq_length = config.max_seq_length or fit_max_seq_length(model, data.chunks)
     log.info("max_seq_length %d tokens", model.max_seq_length)
     if config.freeze_embeddings:
         log.info("token embeddings frozen (%d weights)", freeze_token_embeddings(model))
-    data, negatives, usage = add_usage(model, data, used)
-    return _Run(config, model, data, device, begun, negatives, usage), target, staging
+    data, negatives, usage = add_usage(model, data, used, prompts)
+    run = _Run(config, model, data, device, begun, negatives, usage, prompts)
+    return run, target, staging
 
 
 def _budget(run: _Run, loss: Any, eval_seconds: float) -> BudgetPlan | None:
@@ -105,7 +116,8 @@ def _budget(run: _Run, loss: Any, eval_seconds: float) -> BudgetPlan | None:
 def _train(run: _Run, staging: Path) -> tuple[dict[str, float], FitOutcome, BudgetPlan | None]:
     """Score the base model, then train; returns the base's scores, the loop's outcome and
     the time budget's plan."""
-    evaluator = run.evaluator = corpus_evaluator(eval_pairs_task(run.data.chunks, run.data.eval))
+    task = eval_pairs_task(run.data.chunks, run.data.eval)
+    evaluator = run.evaluator = corpus_evaluator(task, run.prompts)
     evaluated = time.perf_counter()
     base_scores = {k: float(v) for k, v in evaluator(run.model).items()}
     loss = build_loss(run.model, run.config)
@@ -115,7 +127,7 @@ def _train(run: _Run, staging: Path) -> tuple[dict[str, float], FitOutcome, Budg
         deadline = deadline_callback(run.begun + plan.budget_seconds, plan.closing_seconds)
     job = FitJob(
         run.model, run.data, run.config, loss, evaluator, run.negatives,
-        staging / "checkpoints", run.device, deadline,
+        staging / "checkpoints", run.device, deadline, run.prompts,
     )  # fmt: skip
     outcome = fit(job)
     if outcome.stopped_at is not None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgembed.config import TrainConfig
 from edgembed.errors import TrainingError
+from edgembed.models.encode import Prompts
 from edgembed.progress import progress_enabled
 from edgembed.trainer.train.data import TrainingData, mine_hard_negatives
 from edgembed.trainer.train.model_setup import use_bf16
@@ -18,7 +19,7 @@ from edgembed.trainer.train.model_setup import use_bf16
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["FitOutcome", "build_loss", "fit"]
+__all__ = ["FitJob", "FitOutcome", "build_loss", "fit"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def _dataset(
     data: TrainingData,
     config: TrainConfig,
     negatives: dict[str, list[str]],
+    prompts: Prompts,
 ) -> Any:
     """The training table; with hard negatives (asked for, or marked by people in feedback)
     every row gets one: a person's where there is one, else one mined with the base model."""
@@ -67,7 +69,7 @@ def _dataset(
     }
     if config.hard_negatives or negatives:
         log.info("mining hard negatives with the base model")
-        mined = mine_hard_negatives(model, data.train, data.chunks)
+        mined = mine_hard_negatives(model, data.train, data.chunks, prompts)
         columns["negative"] = [
             negatives[p.query][0] if p.query in negatives else negative
             for p, negative in zip(data.train, mined, strict=True)
@@ -75,7 +77,9 @@ def _dataset(
     return Dataset.from_dict(columns)
 
 
-def _arguments(config: TrainConfig, output: Path, metric: str, device: str) -> Any:
+def _arguments(
+    config: TrainConfig, output: Path, metric: str, device: str, prompts: Prompts
+) -> Any:
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
@@ -100,6 +104,13 @@ def _arguments(config: TrainConfig, output: Path, metric: str, device: str) -> A
         bf16=use_bf16(config.precision, device),
         disable_tqdm=not progress_enabled(),
         save_only_model=True,
+        # Each column gets its side's prompt, as sentence-transformers' own prompt support
+        # applies it (and the served model applies it at query and indexing time).
+        prompts=(
+            {"anchor": prompts.query, "positive": prompts.document, "negative": prompts.document}
+            if prompts.any
+            else None
+        ),
     )
 
 
@@ -131,6 +142,7 @@ class FitJob:
     checkpoints: Path
     device: str
     deadline: Any = None
+    prompts: Prompts = Prompts()
 
 
 def fit(job: FitJob) -> FitOutcome:
@@ -145,8 +157,8 @@ def fit(job: FitJob) -> FitOutcome:
     metric = f"eval_{job.evaluator.primary_metric}"
     trainer = SentenceTransformerTrainer(
         model=job.model,
-        args=_arguments(job.config, job.checkpoints, metric, job.device),
-        train_dataset=_dataset(job.model, job.data, job.config, job.negatives),
+        args=_arguments(job.config, job.checkpoints, metric, job.device, job.prompts),
+        train_dataset=_dataset(job.model, job.data, job.config, job.negatives, job.prompts),
         loss=job.loss,
         evaluator=job.evaluator,
     )

@@ -25,6 +25,7 @@ from edgembed.evaluation.bm25 import BM25
 from edgembed.formats.feedback import Mark, read_marks
 from edgembed.formats.pairs import Pair
 from edgembed.formats.querylog import LoggedQuery, read_query_log
+from edgembed.models.encode import NO_PROMPTS, Prompts, encode
 from edgembed.trainer.train.data import TrainingData
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def label_queries(
     chunks: Sequence[Chunk],
     model: SentenceTransformer,
     exclude: frozenset[str] = frozenset(),
+    prompts: Prompts = NO_PROMPTS,
 ) -> UsagePairs:
     """Turn logged queries and feedback into training pairs over `chunks`.
 
@@ -84,6 +86,7 @@ def label_queries(
         chunks: the corpus.
         model: labels the logged queries (with BM25).
         exclude: chunk ids never to use as positives (the held-out eval chunks).
+        prompts: the model's query and document prompts.
     """
     out = UsagePairs(queries=len(queries))
     by_id = {chunk.id: chunk for chunk in chunks}
@@ -105,8 +108,8 @@ def label_queries(
     if not todo:
         return out
     texts = [chunk.text for chunk in chunks]
-    corpus = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-    embedded = model.encode(todo, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    corpus = encode(model, texts, prompts.document)
+    embedded = encode(model, todo, prompts.query, batch_size=64)
     dense_top = np.argmax(embedded @ corpus.T, axis=1)
     lexical_top = np.argmax(BM25(texts).scores(todo), axis=1)
     for query, dense, lexical in zip(todo, dense_top, lexical_top, strict=True):
@@ -137,13 +140,14 @@ def add_usage(
     model: SentenceTransformer,
     data: TrainingData,
     used: tuple[list[str], list[Mark]] | None,
+    prompts: Prompts = NO_PROMPTS,
 ) -> tuple[TrainingData, dict[str, list[str]], dict[str, Any]]:
     """Add the labelled logged queries and the feedback to the training pairs."""
     if used is None:
         return data, {}, {}
     queries, feedback = used
     held_out = frozenset(pair.positive_id for pair in data.eval)
-    usage = label_queries(queries, feedback, data.chunks, model, exclude=held_out)
+    usage = label_queries(queries, feedback, data.chunks, model, held_out, prompts)
     kinds = Counter(pair.kind for pair in usage.pairs)
     summary = {
         "logged_queries": usage.queries,

@@ -1,4 +1,4 @@
-"""Models and exports by name or folder: find, resolve, describe and load them, fully offline.
+"""Models and exports by name or folder: find, resolve and load them, fully offline.
 
 Every stage finds its models here: `train` its base model, `evaluate` and `export` the newest
 trained model, `bench` and `serve` an export by name.
