@@ -210,7 +210,7 @@ def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
         )
     name = runner.config.train.name
     out = ws.exports / name
-    # The user's real questions, when given, decide the int8 gate (#18).
+    # The user's real questions, when given, decide the int8 gate.
     questions = _questions(runner.config)
     config = replace(
         runner.config.export, model=chosen, name=name, out=out, force=True, questions=questions

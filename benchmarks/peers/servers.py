@@ -195,8 +195,16 @@ def main() -> None:
         figures = accuracy(urls, args.export)
         rows = summary(take_turns(urls, loads, args.rounds, args.seconds), loads)
     result = {"servers": list(urls), "rows": rows, "accuracy": figures}
+    print_tables(rows, figures)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(result) + "\n")
+    print(f"appended to {args.out}")
+
+
+def print_tables(rows: list[dict[str, Any]], figures: dict[str, Any]) -> None:
+    """The throughput and accuracy tables, as Markdown (printed before anything is written, so
+    a run's figures are never lost to a file error)."""
     print("| workload | server | texts/s | p50 ms | p99 ms | edgembed / this | load |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:

@@ -9,7 +9,6 @@ included.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +20,12 @@ from numpy.typing import NDArray
 from edgembed.errors import EdgembedError, MissingExtraError
 from edgembed.formats.descriptor import ModelDescriptor
 from edgembed.formats.manifest import read_manifest
+from edgembed.runtime.cpu import physical_cores
 
 if TYPE_CHECKING:
     from edgembed.runtime import OnnxEmbedder
 
-__all__ = ["OPENVINO", "PYTORCH", "Backend", "load_backend", "load_backends", "physical_cores"]
+__all__ = ["OPENVINO", "PYTORCH", "Backend", "load_backend", "load_backends"]
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +54,6 @@ class Backend:
     embed: Embed
     threads: int
     detail: str
-
-
-def physical_cores() -> int:
-    """Physical cores of this machine (what onnxruntime uses by default), from /proc/cpuinfo."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return os.cpu_count() or 1
-    cores: set[tuple[str, str]] = set()
-    physical = core = ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "physical id":
-            physical = value.strip()
-        elif key.strip() == "core id":
-            core = value.strip()
-            cores.add((physical, core))
-    return len(cores) or os.cpu_count() or 1
 
 
 def load_backend(name: str, export_dir: Path, model: str | None, threads: int | None) -> Backend:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from edgembed.bench.stats import percentile
+
 __all__ = ["percentiles", "run_load"]
 
 
@@ -157,18 +159,18 @@ def _served_model(url: str, headers: dict[str, str]) -> str:
 
 
 def percentiles(latencies: list[float]) -> dict[str, float]:
-    """p50, p90, p99, max and mean of `latencies` (seconds), in milliseconds."""
+    """p50, p90, p99, max and mean of `latencies` (seconds), in milliseconds (percentiles
+    interpolated, as everywhere in the bench: `stats.percentile`)."""
     if not latencies:
         return {}
-    ordered = sorted(latencies)
 
     def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+        return round(percentile(latencies, q) * 1000, 3)
 
     return {
-        "p50": at(0.50),
-        "p90": at(0.90),
-        "p99": at(0.99),
-        "max": round(ordered[-1] * 1000, 3),
-        "mean": round(sum(ordered) / len(ordered) * 1000, 3),
+        "p50": at(50),
+        "p90": at(90),
+        "p99": at(99),
+        "max": round(max(latencies) * 1000, 3),
+        "mean": round(sum(latencies) / len(latencies) * 1000, 3),
     }

@@ -43,9 +43,11 @@ class Target:
         return value <= self.limit if self.at_most else value >= self.limit
 
 
+# The 32 x 128 target is 80% of the bound measured on the dev box's CPU (3.8x PyTorch with every
+# product at its measured peak and free element-wise ops; docs/findings.md, "The bound").
 TARGETS = (
     Target("int8 speed-up over PyTorch, 1 x 16 tokens", "speedup.int8.1x16", 5.0, "x"),
-    Target("int8 speed-up over PyTorch, 32 x 128 tokens", "speedup.int8.32x128", 4.0, "x"),
+    Target("int8 speed-up over PyTorch, 32 x 128 tokens", "speedup.int8.32x128", 3.0, "x"),
     Target(
         "int8 NDCG@10 / PyTorch's, eval pairs", "accuracy.int8.eval_pairs.ndcg_ratio", 0.995, "%"
     ),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.bench.accuracy import AccuracyResult, measure_accuracy
-from edgembed.bench.backends import PYTORCH, Backend, load_backends, physical_cores
+from edgembed.bench.backends import PYTORCH, Backend, load_backends
 from edgembed.bench.gate import (
     BaselineCheck,
     baseline_from_figures,
@@ -37,6 +37,7 @@ from edgembed.config import BENCH_SECTIONS, BenchConfig
 from edgembed.evaluation.task import load_tasks
 from edgembed.formats.manifest import read_manifest, verify_file
 from edgembed.models import find_export
+from edgembed.runtime.cpu import cpu_model_name, physical_cores
 from edgembed.runtime.isa import detect_isa
 from edgembed.runtime.session import load_tokenizer
 from edgembed.workspace import Workspace
@@ -202,16 +203,8 @@ def _machine() -> dict[str, Any]:
     """The CPU and software the figures belong to."""
     import onnxruntime
 
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                model = line.partition(":")[2].strip()
-                break
-    except OSError:
-        pass
     return {
-        "cpu": model,
+        "cpu": cpu_model_name(),
         "logical_cpus": os.cpu_count(),
         "physical_cores": physical_cores(),
         "isa": detect_isa(),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -10,8 +12,10 @@ from edgembed.cli.options import CliState, bundle, defaults_of, pass_state
 from edgembed.cli.table import format_table
 from edgembed.config import ChunkConfig
 from edgembed.corpus.build import Corpus, build_corpus
+from edgembed.models import BUNDLED_MINILM
+from edgembed.models.window import chunk_words_for
 
-__all__ = ["chunk", "chunk_options", "print_chunk_summary"]
+__all__ = ["chunk", "chunk_config", "chunk_options", "print_chunk_summary"]
 
 
 _C = defaults_of(ChunkConfig)
@@ -22,18 +26,24 @@ chunk_options = bundle(
         click.option(
             "--chunk-words",
             type=click.IntRange(min=50),
-            default=_C.chunk_words,
+            default=None,
+            help="Target words per chunk (chunks end at paragraph and heading boundaries). "
+            f"Default: what fills --chunk-model's window as {_C.chunk_words} words fill "
+            "all-MiniLM-L6-v2's 256 tokens (scaled by its window, less its document prompt, and "
+            "its tokenizer; at most 400).",
+        ),
+        click.option(
+            "--chunk-model",
+            default=BUNDLED_MINILM,
             show_default=True,
-            help="Target words per chunk (chunks end at paragraph and heading boundaries). The "
-            "default fits the 256-token window of all-MiniLM-L6-v2; a model trained on longer "
-            "passages can take more.",
+            help="The embedding model the chunks are sized for (`pipeline` uses --base-model).",
         ),
         click.option(
             "--overlap-words",
             type=click.IntRange(min=0),
-            default=_C.overlap_words,
-            show_default=True,
-            help="Words repeated between consecutive chunks of one section.",
+            default=None,
+            help="Words repeated between consecutive chunks of one section. Default: 15% of "
+            f"--chunk-words ({_C.overlap_words} for {_C.chunk_words}).",
         ),
     ]
 )
@@ -49,7 +59,7 @@ chunk_options = bundle(
     "never a document).",
 )
 @pass_state
-def chunk(state: CliState, docs: Path, chunk_words: int, overlap_words: int, strict: bool) -> None:
+def chunk(state: CliState, /, docs: Path, strict: bool, **options: Any) -> None:
     """Read the documents in DOCS and cut them into passages.
 
     Reads .txt, .md, .html, .pdf and .docx files (recursively) and writes
@@ -59,11 +69,21 @@ def chunk(state: CliState, docs: Path, chunk_words: int, overlap_words: int, str
     set that `evaluate` uses, never a document. Re-running overwrites chunks.jsonl (it is
     derived from your documents).
     """
-    config = ChunkConfig(docs=docs, chunk_words=chunk_words, overlap_words=overlap_words)
+    config = chunk_config(docs, options)
     summary = build_corpus(config, state.workspace)
     print_chunk_summary(summary, state)
     if strict and summary.skipped:
         raise click.ClickException(f"{len(summary.skipped)} file(s) skipped (--strict)")
+
+
+def chunk_config(docs: Path, options: Mapping[str, Any]) -> ChunkConfig:
+    """The ChunkConfig of DOCS from the values of `chunk_options`: the chunk size the model
+    needs when --chunk-words is not given, and 15% of it as overlap."""
+    words = options["chunk_words"] or chunk_words_for(options["chunk_model"])
+    overlap = options["overlap_words"]
+    if overlap is None:
+        overlap = round(words * _C.overlap_words / _C.chunk_words)
+    return ChunkConfig(docs=docs, chunk_words=words, overlap_words=overlap)
 
 
 def print_chunk_summary(summary: Corpus, state: CliState) -> None:

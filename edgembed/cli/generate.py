@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edgembed.cli.chunk import chunk_options
+from edgembed.cli.chunk import chunk_config, chunk_options
 from edgembed.cli.options import (
     CliState,
     bundle,
@@ -18,7 +18,7 @@ from edgembed.cli.options import (
     seed_option,
 )
 from edgembed.cli.table import format_table
-from edgembed.config import ChunkConfig, GenerateConfig, LLMConfig
+from edgembed.config import GenerateConfig, LLMConfig
 from edgembed.trainer.generate import GENERATORS, GenerateSummary, generate_pairs
 
 __all__ = ["generate", "generate_config", "generate_options"]
@@ -171,9 +171,7 @@ def generate_config(docs: Path, options: Mapping[str, Any], force: bool = False)
         gguf=options["gguf"],
         timeout_s=options["llm_timeout"],
     )
-    chunk = ChunkConfig(
-        docs=docs, chunk_words=options["chunk_words"], overlap_words=options["overlap_words"]
-    )
+    chunk = chunk_config(docs, options)
     return GenerateConfig(
         chunk=chunk,
         generator=options["generator"],

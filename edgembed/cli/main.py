@@ -20,7 +20,17 @@ __all__ = ["cli", "main"]
 
 # Commands in pipeline order. Each module is imported only when its command runs (or for
 # --help), so `edgembed serve` starts without importing the training stack's CLI modules.
-COMMANDS = ("chunk", "generate", "train", "evaluate", "export", "bench", "serve", "pipeline")
+COMMANDS = (
+    "chunk",
+    "generate",
+    "train",
+    "evaluate",
+    "export",
+    "bench",
+    "serve",
+    "pipeline",
+    "models",
+)
 
 
 class EdgembedGroup(click.Group):

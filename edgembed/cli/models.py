@@ -48,7 +48,7 @@ def models(state: CliState, folders: tuple[Path, ...], as_json: bool) -> None:
 
 
 def _row(entry: ModelEntry) -> list[object]:
-    size = round(entry.size_bytes / 1e6, 1)
+    size = f"{entry.size_bytes / 1e6:.1f}"
     model = entry.descriptor
     if model is None:
         return [entry.name, "?", entry.source, "?", "", "", "", "", size]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from edgembed.cli.export import export, export_options, int8_rejected
 from edgembed.cli.generate import generate, generate_config, generate_options
@@ -65,9 +66,14 @@ def pipeline(ctx: click.Context, /, docs: Path, **_: Any) -> None:
       edgembed pipeline sample_docs
     """
     state: CliState = ctx.obj
+    train_values = stage_options(ctx, train, TRAIN_OPTIONS)
+    generate_values = stage_options(ctx, generate, GENERATE_OPTIONS, [str(docs)])
+    if ctx.get_parameter_source("chunk_model") is ParameterSource.DEFAULT:
+        # Chunks are sized for the model the pipeline trains.
+        generate_values["chunk_model"] = train_values["base_model"]
     config = PipelineConfig(
-        generate=generate_config(docs, stage_options(ctx, generate, GENERATE_OPTIONS, [str(docs)])),
-        train=train_config(stage_options(ctx, train, TRAIN_OPTIONS)),
+        generate=generate_config(docs, generate_values),
+        train=train_config(train_values),
         export=ExportConfig(**stage_options(ctx, export, EXPORT_OPTIONS)),
         questions=ctx.params["questions"],
         bench=ctx.params["bench"],

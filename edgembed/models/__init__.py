@@ -9,7 +9,7 @@
 
 from edgembed.formats.descriptor import ModelDescriptor
 from edgembed.models.describe import describe_model, pooling_includes_prompt, read_pooling
-from edgembed.models.encode import Prompts, encode
+from edgembed.models.encode import NO_PROMPTS, Prompts, encode
 from edgembed.models.find import (
     BUNDLED_MINILM,
     base_model_of,
@@ -23,6 +23,7 @@ from edgembed.models.find import (
 
 __all__ = [
     "BUNDLED_MINILM",
+    "NO_PROMPTS",
     "ModelDescriptor",
     "Prompts",
     "base_model_of",

@@ -44,7 +44,7 @@ REFERENCE_TEXT = (
     "Paris and New York have a higher nightly limit. The VPN must be used on every network "
     "outside the office, including hotel and conference networks."
 )
-MINILM_REFERENCE_TOKENS = 128
+MINILM_REFERENCE_TOKENS = 117
 """Tokens all-MiniLM-L6-v2's tokenizer makes of REFERENCE_TEXT (special tokens left out)."""
 
 
@@ -62,6 +62,8 @@ def reference_tokens(model_dir: Path, text: str = REFERENCE_TEXT) -> int:
     if not path.is_file():
         raise EdgembedError(f"{model_dir} has no tokenizer.json")
     tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()  # a tokenizer.json may pad or cut to a fixed length (MiniLM's does)
+    tokenizer.no_truncation()
     return len(tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
 
 

@@ -10,13 +10,22 @@ on and the runtime compares it with the CPU it lands on.
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
 from edgembed.errors import ConfigError
 from edgembed.formats.manifest import Manifest
 
-__all__ = ["INT8_PATHS", "choose_variant", "int8_path", "this_cpu_int8_path"]
+__all__ = [
+    "INT8_PATHS",
+    "choose_variant",
+    "cpu_model_name",
+    "int8_path",
+    "physical_cores",
+    "read_cpuinfo",
+    "this_cpu_int8_path",
+]
 
 INT8_PATHS = (
     "amx",
@@ -65,13 +74,39 @@ def int8_path(cpuinfo: str, machine: str) -> str:
     return "unknown"
 
 
+def read_cpuinfo() -> str:
+    """The text of /proc/cpuinfo ("" where there is none: off Linux, in some sandboxes). The
+    one place edgembed reads it."""
+    try:
+        return _CPUINFO.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def this_cpu_int8_path() -> str:
     """The int8 class of the CPU this process runs on (``unknown`` off Linux)."""
-    try:
-        cpuinfo = _CPUINFO.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        cpuinfo = ""
-    return int8_path(cpuinfo, platform.machine())
+    return int8_path(read_cpuinfo(), platform.machine())
+
+
+def cpu_model_name() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it (else the platform's processor)."""
+    for line in read_cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine()
+
+
+def physical_cores() -> int:
+    """Physical cores of this machine (what onnxruntime uses by default)."""
+    cores: set[tuple[str, str]] = set()
+    physical = ""
+    for line in read_cpuinfo().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "physical id":
+            physical = value.strip()
+        elif key.strip() == "core id":
+            cores.add((physical, value.strip()))
+    return len(cores) or os.cpu_count() or 1
 
 
 def choose_variant(manifest: Manifest, requested: str, cpu: str) -> tuple[str, str | None]:

