@@ -267,6 +267,11 @@ class ServeSettings:
             /v1/search and the playground page at / search; None: no search.
         compare: a second export folder (e.g. of the base model) searched beside the served
             model, so the playground shows both; needs ``corpus``.
+        reranker: a reranker export folder served beside the embedder (POST /v1/rerank), and
+            search's rerank stage.
+        rerank_top: how many of the first stages' best passages search's reranker reads.
+        hybrid_weight: BM25's share in search's hybrid stage; None: chosen from the corpus
+            workspace's eval pairs when it has them (else off); 0: off.
     """
 
     host: str = "127.0.0.1"
@@ -293,8 +298,15 @@ class ServeSettings:
     feedback_db: Path | None = None
     corpus: Path | None = None
     compare: Path | None = None
+    reranker: Path | None = None
+    rerank_top: int = 20
+    hybrid_weight: float | None = None
 
     def __post_init__(self) -> None:
+        if not 1 <= self.rerank_top <= 1000:
+            raise ConfigError(f"rerank_top must be between 1 and 1000, got {self.rerank_top}")
+        if self.hybrid_weight is not None and not 0 <= self.hybrid_weight < 1:
+            raise ConfigError(f"hybrid_weight must be in [0, 1), got {self.hybrid_weight}")
         if self.log_queries_max_mb <= 0:
             raise ConfigError(f"log_queries_max_mb must be above 0, got {self.log_queries_max_mb}")
         if self.compare is not None and self.corpus is None:

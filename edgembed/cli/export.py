@@ -20,7 +20,7 @@ from edgembed.config import ISA_CHOICES, ExportConfig
 from edgembed.errors import ParityError
 from edgembed.exporter import ExportResult, export_model
 from edgembed.exporter.int8_search import describe
-from edgembed.exporter.parity import VariantParity
+from edgembed.exporter.parity import Parity
 
 __all__ = ["export", "export_options", "int8_rejected", "print_export_summary"]
 
@@ -148,23 +148,23 @@ def print_export_summary(result: ExportResult, state: CliState) -> None:
     if state.verbosity < 0:
         return
     parity = result.manifest.parity
+    columns = _COLUMNS[result.manifest.kind]
     pytorch_ndcg = parity.get("pytorch", {}).get("ndcg_at_10")
     rows = []
-    if pytorch_ndcg is not None:  # only with eval pairs
+    if pytorch_ndcg is not None:  # only with questions
         rows.append(["pytorch", "", "", "", "", "", _num(pytorch_ndcg, 3), "100.0%"])
     sizes = {f.variant: f"{f.bytes / 1e6:.1f}" for f in result.manifest.files if f.variant}
-    rows.append(_row(result.fp32, sizes["fp32"]))
-    rows += [_row(p, sizes.get("int8", "") if p is result.int8 else "") for p in result.int8_tried]
-    headers = ["model", "recipe", "MB", "cos min", "cos mean", "top-10", "NDCG@10", "vs torch"]
+    rows.append(_row(result.fp32, sizes["fp32"], columns))
+    rows += [
+        _row(p, sizes.get("int8", "") if p is result.int8 else "", columns)
+        for p in result.int8_tried
+    ]
+    headers = ["model", "recipe", "MB", *(c[0] for c in columns), "NDCG@10", "vs torch"]
     click.echo(format_table(headers, rows))
-    texts = parity.get("texts", {})
-    click.echo(
-        f"parity on {texts.get('queries', 0)} queries, {texts.get('passages', 0)} passages "
-        f"({texts.get('source', '?')}) and {texts.get('short', 0)} one-to-three-word inputs"
-    )
+    click.echo(_texts_line(parity.get("texts", {}), result.manifest.kind))
     if result.sensitivity:
         click.echo(
-            "int8 sensitivity of the feed-forward output projections (mean cosine to PyTorch "
+            "int8 sensitivity of the feed-forward output projections (closeness to PyTorch "
             f"with only that one in fp32, most sensitive first): {describe(result.sensitivity)}"
         )
     if result.gate is not None:
@@ -174,15 +174,35 @@ def print_export_summary(result: ExportResult, state: CliState) -> None:
     click.echo(f"wrote {result.out} ({files}) in {result.seconds:.0f}s")
 
 
-def _row(parity: VariantParity, size_mb: str) -> list[str]:
+# The parity columns of each kind: (header, figure in the parity's JSON, digits).
+_COLUMNS = {
+    "embedder": (("cos min", "cosine_min", 4), ("cos mean", "cosine_mean", 4),
+                 ("top-10", "top10_agreement", 3)),
+    "reranker": (("pearson min", "pearson_min", 4), ("pearson mean", "pearson_mean", 4),
+                 ("max diff", "max_abs_diff", 4)),
+}  # fmt: skip
+
+
+def _texts_line(texts: dict[str, Any], kind: str) -> str:
+    source = texts.get("source", "?")
+    if kind == "reranker":
+        return (
+            f"parity on {texts.get('queries', 0)} queries, {texts.get('pairs', 0)} pairs ({source})"
+        )
+    return (
+        f"parity on {texts.get('queries', 0)} queries, {texts.get('passages', 0)} passages "
+        f"({source}) and {texts.get('short', 0)} one-to-three-word inputs"
+    )
+
+
+def _row(parity: Parity, size_mb: str, columns: tuple[tuple[str, str, int], ...]) -> list[str]:
     ratio = f"{parity.ndcg_ratio:.1%}" if parity.ndcg_ratio is not None else ""
+    figures = parity.to_json()
     return [
         parity.variant,
         parity.recipe or "",
         size_mb,
-        _num(parity.cosine_min, 4),
-        _num(parity.cosine_mean, 4),
-        _num(parity.top10_agreement, 3),
+        *(_num(figures.get(key), digits) for _, key, digits in columns),
         _num(parity.ndcg_at_10, 3),
         ratio,
     ]

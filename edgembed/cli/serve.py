@@ -183,15 +183,42 @@ _DEFAULTS = ServeSettings()
     help="A second export (a folder, or a name under WORKSPACE/exports), e.g. of the base "
     "model, whose ranking the playground shows beside the served model's. Needs --corpus.",
 )
+@click.option(
+    "--reranker",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A reranker export (a cross-encoder: `edgembed export CROSS_ENCODER_FOLDER`, or "
+    "`edgembed train --reranker`) served beside the embedding model: POST /v1/rerank (Cohere's "
+    "and Jina's shape), POST /rerank (text-embeddings-inference's), and the rerank stage of "
+    "--corpus search. A reranker export given as EXPORT_DIR is served alone.",
+)
+@click.option(
+    "--rerank-top",
+    type=click.IntRange(1, 1000),
+    default=_DEFAULTS.rerank_top,
+    show_default=True,
+    help="How many of search's best passages the reranker reads (it reorders them).",
+)
+@click.option(
+    "--hybrid-weight",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=_DEFAULTS.hybrid_weight,
+    help="BM25's share in search's hybrid stage (reciprocal rank fusion with the dense "
+    "ranking). Default: chosen on the corpus workspace's eval pairs, as `evaluate` chooses it, "
+    "and off unless it clearly helps there; 0 turns it off.",
+)
 @pass_state
 def serve(state: CliState, /, export_dir: Path, **options: Any) -> None:
-    """Serve the model in EXPORT_DIR with OpenAI's embeddings API, on CPU.
+    """Serve the model in EXPORT_DIR with OpenAI's embeddings API (or, for a reranker,
+    Cohere's rerank API), on CPU.
 
     EXPORT_DIR is a folder written by `edgembed export`, or the name of one under
     WORKSPACE/exports. The server answers POST /v1/embeddings (the official openai SDK works
-    unchanged), POST /api/embed (Ollama clients), GET /v1/models, /health, /ready, /metrics
-    (Prometheus) and /docs (OpenAPI). Concurrent requests are batched; Ctrl+C or SIGTERM
-    finishes the requests in flight, then stops.
+    unchanged; model NAME:query embeds with the model's query prompt for clients that cannot
+    send input_type), POST /api/embed (Ollama clients), POST /v1/rerank and /rerank with
+    --reranker (or a reranker export as EXPORT_DIR), GET /v1/models, /health, /ready,
+    /metrics (Prometheus) and /docs (OpenAPI). Concurrent requests are batched; Ctrl+C or
+    SIGTERM finishes the requests in flight, then stops.
 
     With --corpus, the page at / is a playground: type a question, see the closest passages
     (beside the --compare model's), mark those that answer it (stored with --feedback-db).
@@ -204,12 +231,20 @@ def serve(state: CliState, /, export_dir: Path, **options: Any) -> None:
         -d '{"model": "edgembed-model", "input": ["How do I reset my password?"]}'
       edgembed serve edgembed-model --corpus . --compare base --feedback-db feedback.db \\
         --log-queries queries.jsonl
+      edgembed serve edgembed-model --reranker edgembed-model-reranker --corpus .
+      curl http://127.0.0.1:8001/v1/rerank -H 'Content-Type: application/json' \\
+        -d '{"model": "edgembed-model-reranker", "query": "PTO carry-over?", "documents": ["..."]}'
     """
-    corpus, compare = options.pop("corpus"), options.pop("compare")
+    corpus, compare, reranker = (
+        options.pop("corpus"),
+        options.pop("compare"),
+        options.pop("reranker"),
+    )
     settings = ServeSettings(
         **options,
         corpus=_find_corpus(corpus) if corpus else None,
         compare=_find_export(compare, state, "--compare") if compare else None,
+        reranker=_find_export(reranker, state, "--reranker") if reranker else None,
     )
     folder = _find_export(export_dir, state)
     try:

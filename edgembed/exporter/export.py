@@ -1,10 +1,12 @@
-"""`edgembed export`: a sentence-transformers folder -> an export folder the runtime can serve.
+"""`edgembed export`: a sentence-transformers embedding model or CrossEncoder folder -> an export
+folder the runtime can serve.
 
-Steps: trace the fp32 graph (pooling and normalisation inside) and write the tokenizer; check
-the fp32 graph against PyTorch; fuse and quantize to int8, fastest recipe first, until one
-reaches the target (mean cosine 0.995 to PyTorch and, with eval pairs, 99.5% of its NDCG@10)
-and keeping the best one tried (int8_search.py); gate it (99%); write manifest.json; swap the
-folder into place.
+Steps, the same for both kinds (`kinds.py` says what differs): trace the fp32 graph (pooling
+and normalisation, or the score's activation, inside) and write the tokenizer; check the fp32
+graph against PyTorch; fuse and quantize to int8, fastest recipe first, until one reaches the
+target (closeness 0.995 to PyTorch and, with questions, 99.5% of its NDCG@10) and keeping the
+best one tried (int8_search.py); gate it (99%); write manifest.json; swap the folder into
+place.
 
 When no int8 recipe passes the gate (and --accept-parity-loss is not given), the export is
 still written, with the fp32 model only and the measured figures in its manifest, and
@@ -18,11 +20,10 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edgembed.atomic import staging_folder, swap_in
 from edgembed.config import ExportConfig
-from edgembed.errors import ExportError
 from edgembed.exporter.folder import (
     FP32_FILE,
     INT8_FILE,
@@ -30,26 +31,15 @@ from edgembed.exporter.folder import (
     ExportFolder,
     check_target,
 )
-from edgembed.exporter.int8_search import Int8Outcome, Sensitivity, measure_variant, search_int8
-from edgembed.exporter.onnx_export import export_onnx, write_tokenizer
-from edgembed.exporter.parity import (
-    Int8GateResult,
-    Reference,
-    VariantParity,
-    check_fp32,
-    reference_embeddings,
-)
-from edgembed.exporter.parity_texts import ParityTexts, load_parity_texts
+from edgembed.exporter.int8_search import Int8Outcome, Sensitivity, search_int8
+from edgembed.exporter.kinds import KindExport, prepare
+from edgembed.exporter.parity import Int8GateResult, Parity
 from edgembed.exporter.source import find_source
 from edgembed.formats.manifest import Manifest
-from edgembed.models import ModelDescriptor, load_sentence_transformer
 from edgembed.runtime.isa import detect_isa
 from edgembed.workspace import Workspace
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
-__all__ = ["ExportResult", "check_prompts", "export_model"]
+__all__ = ["ExportResult", "export_model"]
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +62,9 @@ class ExportResult:
 
     out: Path
     manifest: Manifest
-    fp32: VariantParity
-    int8: VariantParity | None
-    int8_tried: tuple[VariantParity, ...]
+    fp32: Parity
+    int8: Parity | None
+    int8_tried: tuple[Parity, ...]
     gate: Int8GateResult | None
     int8_kept: bool
     seconds: float
@@ -87,7 +77,8 @@ class ExportResult:
 
 
 def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
-    """Export a model to ONNX (fp32 and int8) with its tokenizer and manifest.
+    """Export a model (an embedder or a reranker) to ONNX, fp32 and int8, with its tokenizer and
+    manifest.
 
     Raises:
         ModelError: the model cannot be found or loaded.
@@ -99,29 +90,11 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
     name = config.name or source.name
     out = config.out or workspace.exports / name
     check_target(out, config.force)
-    model = load_sentence_transformer(source.path, device="cpu")
-    model.max_seq_length = source.descriptor.max_seq_length
-    check_prompts(model, source.descriptor)
-    texts = load_parity_texts(workspace, config.parity_texts, questions=config.questions)
-    log.info("parity texts: %d queries, %d passages (%s)", *_sizes(texts), texts.source)
+    kind = prepare(source, config, workspace)
+    log.info("parity texts: %s", kind.texts_json)
     staging = staging_folder(out)
     try:
-        graph = export_onnx(model, staging / FP32_FILE, add_normalize=not source.has_normalize)
-        write_tokenizer(model, staging / TOKENIZER_FILE)
-        folder = ExportFolder.start(staging, name, source, graph)
-        folder.write_manifest(None, {})
-        reference = reference_embeddings(model, texts, source.descriptor)
-        fp32 = measure_variant(staging, "fp32", None, reference, texts)
-        check_fp32(fp32)
-        outcome = None
-        if config.quantize:
-            isa = detect_isa() if config.isa == "auto" else config.isa
-            outcome = search_int8(staging, isa, config.accept_parity_loss, folder, reference, texts)
-        parity = _parity_json(texts, reference, fp32, outcome, config.accept_parity_loss)
-        quantization = outcome.quantization if outcome is not None and outcome.kept else None
-        manifest = folder.write_manifest(quantization, parity)
-        if quantization is None:
-            (staging / INT8_FILE).unlink(missing_ok=True)
+        manifest, fp32, outcome = _build(kind, config, source, name, staging)
         swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -133,49 +106,39 @@ def export_model(config: ExportConfig, workspace: Workspace) -> ExportResult:
         int8=outcome.chosen if outcome else None,
         int8_tried=outcome.tried if outcome else (),
         gate=outcome.gate if outcome else None,
-        int8_kept=quantization is not None,
+        int8_kept=manifest.variants.count("int8") == 1,
         seconds=time.monotonic() - started,
         sensitivity=outcome.sensitivity if outcome else (),
     )
 
 
-def check_prompts(model: SentenceTransformer, descriptor: ModelDescriptor) -> None:
-    """Every prompt must leave room for text in the model's window.
-
-    Raises:
-        ExportError: a prompt takes the whole window (or more); the message names it.
-    """
-    for name, prompt in descriptor.prompts.items():
-        tokens = len(model.tokenizer(prompt)["input_ids"])
-        if tokens >= descriptor.max_seq_length:
-            raise ExportError(
-                f"the model's prompt '{name}' takes {tokens} tokens of its "
-                f"{descriptor.max_seq_length}-token window, leaving no room for text. Shorten "
-                "the prompt in config_sentence_transformers.json, or export with a longer "
-                "--max-seq-length."
-            )
-
-
-def _sizes(texts: ParityTexts) -> tuple[int, int]:
-    return len(texts.queries), len(texts.corpus)
+def _build(
+    kind: KindExport, config: ExportConfig, source: Any, name: str, staging: Path
+) -> tuple[Manifest, Parity, Int8Outcome | None]:
+    """Trace, check fp32, search int8 and write the manifest, all in `staging`."""
+    graph = kind.trace(staging / FP32_FILE, staging / TOKENIZER_FILE)
+    folder = ExportFolder.start(staging, name, source, graph)
+    folder.write_manifest(None, {})
+    fp32 = kind.judge.measure(staging, "fp32", None)
+    kind.check_fp32(fp32)
+    outcome = None
+    if config.quantize:
+        isa = detect_isa() if config.isa == "auto" else config.isa
+        outcome = search_int8(staging, isa, config.accept_parity_loss, folder, kind.judge)
+    parity = _parity_json(kind, fp32, outcome, config.accept_parity_loss)
+    quantization = outcome.quantization if outcome is not None and outcome.kept else None
+    manifest = folder.write_manifest(quantization, parity)
+    if quantization is None:
+        (staging / INT8_FILE).unlink(missing_ok=True)
+    return manifest, fp32, outcome
 
 
 def _parity_json(
-    texts: ParityTexts,
-    reference: Reference,
-    fp32: VariantParity,
-    outcome: Int8Outcome | None,
-    accept_loss: bool,
+    kind: KindExport, fp32: Parity, outcome: Int8Outcome | None, accept_loss: bool
 ) -> dict[str, Any]:
-    queries, passages = _sizes(texts)
     data: dict[str, Any] = {
-        "texts": {
-            "source": texts.source,
-            "queries": queries,
-            "passages": passages,
-            "short": len(texts.short),
-        },
-        "pytorch": {"ndcg_at_10": reference.ndcg_at_10},
+        "texts": kind.texts_json,
+        "pytorch": {"ndcg_at_10": kind.pytorch_ndcg},
         "fp32": fp32.to_json(),
     }
     if outcome is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from edgembed import __version__
 from edgembed.atomic import write_json
 from edgembed.errors import OutputExistsError
-from edgembed.exporter.onnx_export import OUTPUT_NAME, GraphInfo
+from edgembed.exporter.onnx_export import GraphInfo
 from edgembed.exporter.source import SourceModel
 from edgembed.formats.manifest import (
     FORMAT_VERSION,
@@ -96,7 +96,7 @@ class ExportFolder:
             pad_token_id=self.graph.pad_token_id,
             normalize_added=not self.source.is_reranker and not self.source.has_normalize,
             inputs=self.graph.inputs,
-            output=OUTPUT_NAME,
+            output=self.graph.output,
             files=tuple(files),
             parity=dict(parity),
             evaluation=self.source.evaluation,

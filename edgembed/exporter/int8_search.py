@@ -1,4 +1,6 @@
-"""Find the fastest int8 recipe that keeps the model's accuracy.
+"""Find the fastest int8 recipe that keeps the model's accuracy, for any kind of model: a
+`Judge` says how close a variant comes to PyTorch (an embedder's cosines and retrieval, a
+reranker's score correlation and reranking).
 
 Order of the tries: every quantizable op in int8; when that misses the target, rank the
 feed-forward down projections (the MatMuls after GELU) by how much of the int8 loss each one
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +22,7 @@ from numpy.typing import NDArray
 from edgembed.exporter.folder import FP32_FILE, INT8_FILE, ExportFolder
 from edgembed.exporter.parity import (
     Int8GateResult,
+    Parity,
     Reference,
     VariantParity,
     embed_in_steps,
@@ -39,30 +42,45 @@ from edgembed.exporter.quantize import (
 from edgembed.exporter.smoothing import layer_norm_peaks
 from edgembed.runtime import OnnxEmbedder
 
-__all__ = ["Int8Outcome", "Sensitivity", "describe", "measure_variant", "search_int8"]
+__all__ = ["EmbedderJudge", "Int8Outcome", "Judge", "Sensitivity", "describe", "search_int8"]
 
 log = logging.getLogger(__name__)
 
 
+class Judge(Protocol):
+    """How one kind of model is measured against PyTorch at export."""
+
+    def measure(
+        self, staging: Path, variant: str, recipe: str | None, desc: str | None = None
+    ) -> Parity:
+        """The export in `staging`, run as the server will run it, against PyTorch."""
+        ...
+
+    def calibration_ids(self, staging: Path) -> list[list[int]]:
+        """Token ids of texts to calibrate the int8 recipe's smoothing on (never the ones
+        the queries of the parity check are)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Sensitivity:
-    """One FFN down projection (`layer`: its place in graph order) and the mean cosine to
+    """One FFN down projection (`layer`: its place in graph order) and the closeness to
     PyTorch when only it stays fp32."""
 
     node: str
     layer: int
-    cosine_mean: float
+    closeness: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"node": self.node, "layer": self.layer, "cosine_mean": round(self.cosine_mean, 6)}
+        return {"node": self.node, "layer": self.layer, "closeness": round(self.closeness, 6)}
 
 
 @dataclass(frozen=True)
 class Int8Outcome:
     """The int8 recipe kept (or the best one tried), everything tried, and the ranking."""
 
-    chosen: VariantParity
-    tried: tuple[VariantParity, ...]
+    chosen: Parity
+    tried: tuple[Parity, ...]
     gate: Int8GateResult
     quantization: dict[str, Any]
     kept: bool
@@ -71,7 +89,7 @@ class Int8Outcome:
 
 @dataclass(frozen=True)
 class _Candidate:
-    parity: VariantParity
+    parity: Parity
     gate: Int8GateResult
     quantization: dict[str, Any]
     path: Path
@@ -82,62 +100,56 @@ class _Probe:
     """The most sensitive projection's probe, kept: it is the ladder's first recipe."""
 
     fp32_nodes: tuple[str, ...]
-    parity: VariantParity
+    parity: Parity
     quantization: dict[str, Any]
     path: Path
 
 
-def measure_variant(
-    staging: Path,
-    variant: str,
-    recipe: str | None,
-    reference: Reference,
-    texts: ParityTexts,
-    desc: str | None = None,
-) -> VariantParity:
-    """Embed the parity texts through the real runtime, exactly as the server will."""
-    embedder = OnnxEmbedder(staging, variant=variant)
-    label = desc or f"parity {recipe or variant}"
+class EmbedderJudge:
+    """An embedder against PyTorch: cosines of the parity texts' embeddings and retrieval."""
 
-    def embed(group: Sequence[str], input_type: str | None) -> NDArray[np.float32]:
-        return embedder.embed(group, input_type=input_type)
+    def __init__(self, reference: Reference, texts: ParityTexts) -> None:
+        self.reference, self.texts = reference, texts
 
-    embeddings = embed_in_steps(embed, texts, desc=label)
-    return measure(variant, recipe, embeddings, reference, texts)
+    def measure(
+        self, staging: Path, variant: str, recipe: str | None, desc: str | None = None
+    ) -> VariantParity:
+        """Embed the parity texts through the real runtime, exactly as the server will."""
+        embedder = OnnxEmbedder(staging, variant=variant)
+        label = desc or f"parity {recipe or variant}"
+
+        def embed(group: Sequence[str], input_type: str | None) -> NDArray[np.float32]:
+            return embedder.embed(group, input_type=input_type)
+
+        embeddings = embed_in_steps(embed, self.texts, desc=label)
+        return measure(variant, recipe, embeddings, self.reference, self.texts)
+
+    def calibration_ids(self, staging: Path) -> list[list[int]]:
+        # The passages only: the queries and short inputs the parity check embeds stay unseen.
+        return OnnxEmbedder(staging, variant="fp32").tokenize(self.texts.corpus)
 
 
 class _Trials:
     """Quantizes `source` into the staging folder and measures it, one recipe at a time."""
 
     def __init__(
-        self,
-        staging: Path,
-        source: Path,
-        isa: str,
-        folder: ExportFolder,
-        reference: Reference,
-        texts: ParityTexts,
+        self, staging: Path, source: Path, isa: str, folder: ExportFolder, judge: Judge
     ) -> None:
         self.staging, self.source, self.isa, self.folder = staging, source, isa, folder
-        self.reference, self.texts = reference, texts
+        self.judge = judge
         self.candidates: list[_Candidate] = []
         self._probe: _Probe | None = None
-        # Smoothing is calibrated on the passages only: the queries and the short inputs that
-        # the parity check also embeds stay unseen.
-        passages = OnnxEmbedder(staging, variant="fp32").tokenize(texts.corpus)
-        self.peaks = layer_norm_peaks(source, passages)
+        self.peaks = layer_norm_peaks(source, judge.calibration_ids(staging))
 
     def measure(
         self, recipe: QuantRecipe, desc: str | None = None
-    ) -> tuple[VariantParity, dict[str, Any]]:
+    ) -> tuple[Parity, dict[str, Any]]:
         quantization = quantize_int8(
             self.source, self.staging / INT8_FILE, self.isa, recipe, self.peaks
         )
         # The runtime checks the file against the manifest, so the manifest follows each try.
         self.folder.write_manifest(quantization, {})
-        parity = measure_variant(
-            self.staging, "int8", recipe.name, self.reference, self.texts, desc
-        )
+        parity = self.judge.measure(self.staging, "int8", recipe.name, desc)
         return parity, quantization
 
     def try_recipe(self, recipe: QuantRecipe) -> _Candidate:
@@ -163,29 +175,24 @@ class _Trials:
         for i, node in enumerate(nodes):
             recipe = keep_ffn_fp32([node], len(nodes))
             parity, quantization = self.measure(recipe, desc=f"probe layer {i}")
-            if not scores or parity.cosine_mean > max(s.cosine_mean for s in scores):
+            if not scores or parity.closeness > max(s.closeness for s in scores):
                 kept = self.staging / ".probe.onnx"
                 (self.staging / INT8_FILE).replace(kept)
                 self._probe = _Probe(recipe.fp32_nodes, parity, quantization, kept)
-            scores.append(Sensitivity(node, i, parity.cosine_mean))
-        ranked = tuple(sorted(scores, key=lambda s: -s.cosine_mean))
+            scores.append(Sensitivity(node, i, parity.closeness))
+        ranked = tuple(sorted(scores, key=lambda s: -s.closeness))
         log.info("FFN projections, most int8-sensitive first: %s", describe(ranked))
         return ranked
 
 
 def search_int8(
-    staging: Path,
-    isa: str,
-    accept_loss: bool,
-    folder: ExportFolder,
-    reference: Reference,
-    texts: ParityTexts,
+    staging: Path, isa: str, accept_loss: bool, folder: ExportFolder, judge: Judge
 ) -> Int8Outcome:
     """Try recipes, fastest first, until one reaches the target; keep the best one's file as
     the staging folder's model.int8.onnx."""
     fused = staging / ".fused.onnx"
     source = fused if optimize_graph(staging / FP32_FILE, fused) else staging / FP32_FILE
-    trials = _Trials(staging, source, isa, folder, reference, texts)
+    trials = _Trials(staging, source, isa, folder, judge)
     sensitivity: tuple[Sensitivity, ...] = ()
     try:
         if not trials.try_recipe(ALL_INT8).gate.meets_target:
@@ -217,4 +224,4 @@ def search_int8(
 
 def describe(ranked: tuple[Sensitivity, ...]) -> str:
     """``layer 0 (0.9954), layer 2 (0.9945), ...``: a ranking for logs and the CLI."""
-    return ", ".join(f"layer {s.layer} ({s.cosine_mean:.4f})" for s in ranked)
+    return ", ".join(f"layer {s.layer} ({s.closeness:.4f})" for s in ranked)

@@ -1,9 +1,12 @@
-"""PyTorch -> ONNX: one graph from token ids to the final, L2-normalised sentence embedding.
+"""PyTorch -> ONNX: one graph from token ids to what the model gives: the final, L2-normalised
+sentence embedding of an embedder, or the activated relevance score of a reranker.
 
-The graph is traced through the loaded SentenceTransformer's own modules (transformer, pooling,
-normalize, and any dense layers), so it computes exactly what ``model.encode`` does. It uses the
-TorchScript exporter: torch's newer dynamo exporter needs onnxscript, which edgembed does not
-depend on, and the TorchScript graph is proven by the parity check that follows every export.
+An embedder's graph is traced through the loaded SentenceTransformer's own modules
+(transformer, pooling, normalize, and any dense layers), so it computes exactly what
+``model.encode`` does; a reranker's through the CrossEncoder's sequence classifier and its
+activation, as ``CrossEncoder.predict`` computes. It uses the TorchScript exporter: torch's
+newer dynamo exporter needs onnxscript, which edgembed does not depend on, and the TorchScript
+graph is proven by the parity check that follows every export.
 """
 
 from __future__ import annotations
@@ -21,15 +24,29 @@ from edgembed.errors import ExportError
 from edgembed.formats.manifest import INPUT_NAMES
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import CrossEncoder, SentenceTransformer
 
-__all__ = ["OPSET", "OUTPUT_NAME", "GraphInfo", "export_onnx", "write_tokenizer"]
+__all__ = [
+    "OPSET",
+    "OUTPUT_NAME",
+    "SCORE_NAME",
+    "GraphInfo",
+    "export_onnx",
+    "export_reranker_onnx",
+    "write_tokenizer",
+]
 
 OUTPUT_NAME = "sentence_embedding"
+SCORE_NAME = "scores"
 _NO_VMAP = "sdpa_without_vmap"
 OPSET = 17
 # Two sentences of different lengths, so the traced graph pads and masks like a real batch.
 _SAMPLE = ["edgembed traces this sentence to build the graph.", "short one"]
+
+
+# A query and a passage, so the traced graph of a reranker reads pairs as it will be fed them.
+_PAIRS = [("what does edgembed trace?", "edgembed traces this sentence to build the graph."),
+          ("short query", "short one")]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,7 @@ class GraphInfo:
     max_seq_length: int
     vocab_size: int
     pad_token_id: int
+    output: str = OUTPUT_NAME
 
 
 def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> GraphInfo:
@@ -70,7 +88,7 @@ def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> 
     args = tuple(sample[name] for name in inputs)
     try:
         with _traceable_masks(transformer.auto_model):
-            dimension = _trace(wrapper, args, inputs, path)
+            dimension = _trace(wrapper, args, inputs, path, OUTPUT_NAME)
     except Exception as exc:  # torch raises many types while tracing
         raise ExportError(f"ONNX export failed: {exc}") from exc
     return GraphInfo(
@@ -79,6 +97,41 @@ def export_onnx(model: SentenceTransformer, path: Path, add_normalize: bool) -> 
         max_seq_length=int(max_seq_length),
         vocab_size=int(transformer.auto_model.get_input_embeddings().num_embeddings),
         pad_token_id=int(tokenizer.pad_token_id or 0),
+    )
+
+
+def export_reranker_onnx(
+    model: CrossEncoder, path: Path, activation: str, max_seq_length: int
+) -> GraphInfo:
+    """Write the fp32 ONNX graph of a cross-encoder to `path`: pairs' token ids in, one
+    activated score per pair out, shape (pairs, 1).
+
+    Args:
+        activation: ``sigmoid`` or ``identity``: what CrossEncoder.predict applies.
+
+    Raises:
+        ExportError: the model cannot be traced.
+    """
+    tokenizer = model.tokenizer
+    classifier: Any = model.model
+    inputs = tuple(n for n in INPUT_NAMES if n in tokenizer.model_input_names)
+    queries, passages = zip(*_PAIRS, strict=True)
+    sample = tokenizer(
+        list(queries), list(passages), padding=True, truncation=True, return_tensors="pt"
+    )
+    wrapper = _score_module(classifier, inputs, activation)
+    try:
+        with _traceable_masks(classifier):
+            _trace(wrapper, tuple(sample[name] for name in inputs), inputs, path, SCORE_NAME)
+    except Exception as exc:  # torch raises many types while tracing
+        raise ExportError(f"ONNX export failed: {exc}") from exc
+    return GraphInfo(
+        inputs=inputs,
+        dimension=1,
+        max_seq_length=max_seq_length,
+        vocab_size=int(classifier.get_input_embeddings().num_embeddings),
+        pad_token_id=int(tokenizer.pad_token_id or 0),
+        output=SCORE_NAME,
     )
 
 
@@ -110,8 +163,10 @@ def _traceable_masks(auto_model: Any) -> Iterator[None]:
         config._attn_implementation = before
 
 
-def _trace(wrapper: Any, args: tuple[Any, ...], inputs: tuple[str, ...], path: Path) -> int:
-    """Trace `wrapper` on `args` into `path`; return the embedding dimension."""
+def _trace(
+    wrapper: Any, args: tuple[Any, ...], inputs: tuple[str, ...], path: Path, output: str
+) -> int:
+    """Trace `wrapper` on `args` into `path`; return the width of its output."""
     import torch
 
     dynamic = {name: {0: "batch", 1: "sequence"} for name in inputs}
@@ -123,8 +178,8 @@ def _trace(wrapper: Any, args: tuple[Any, ...], inputs: tuple[str, ...], path: P
             args,
             str(path),
             input_names=list(inputs),
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}},
+            output_names=[output],
+            dynamic_axes={**dynamic, output: {0: "batch"}},
             opset_version=OPSET,
             do_constant_folding=True,
             dynamo=False,
@@ -153,7 +208,24 @@ def _sentence_embedding_module(
     return SentenceEmbedding().eval()
 
 
-def write_tokenizer(model: SentenceTransformer, path: Path) -> None:
+def _score_module(classifier: Any, inputs: tuple[str, ...], activation: str) -> Any:
+    """A torch module taking the graph inputs positionally and returning activated scores."""
+    import torch
+
+    class Score(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.classifier = classifier
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            features = dict(zip(inputs, tensors, strict=True))
+            logits: torch.Tensor = self.classifier(**features, return_dict=True).logits
+            return torch.sigmoid(logits) if activation == "sigmoid" else logits
+
+    return Score().eval()
+
+
+def write_tokenizer(model: SentenceTransformer | CrossEncoder, path: Path) -> None:
     """Write the model's fast tokenizer as tokenizer.json (what the runtime loads).
 
     Raises:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FP32_MIN_COSINE",
+    "Parity",
     "GATE_MEAN_COSINE",
     "GATE_NDCG_RATIO",
     "GATE_NOISE_FLOOR",
@@ -41,6 +42,7 @@ __all__ = [
     "int8_gate",
     "measure",
     "reference_embeddings",
+    "rounded_json",
 ]
 
 FP32_MIN_COSINE = 0.999
@@ -70,9 +72,54 @@ class Reference:
     ndcg_per_query: NDArray[np.float64] | None = None
 
 
+class Parity(Protocol):
+    """One ONNX variant against PyTorch, whatever the kind of model: how close its outputs come
+    (`closeness`: mean cosine of embeddings, mean Pearson correlation of a query's scores) and,
+    with questions, how much of PyTorch's retrieval quality it keeps."""
+
+    @property
+    def variant(self) -> str: ...
+
+    @property
+    def recipe(self) -> str | None: ...
+
+    @property
+    def ndcg_at_10(self) -> float | None: ...
+
+    @property
+    def ndcg_ratio(self) -> float | None: ...
+
+    @property
+    def ndcg_delta_ci(self) -> tuple[float, float] | None: ...
+
+    @property
+    def closeness(self) -> float: ...
+
+    @property
+    def closeness_key(self) -> str: ...
+
+    @property
+    def closeness_name(self) -> str: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def rounded_json(parity: Any) -> dict[str, Any]:
+    """A parity dataclass as JSON, floats to 6 places."""
+
+    def rounded(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 6)
+        if isinstance(value, tuple):
+            return [rounded(v) for v in value]
+        return value
+
+    return {k: rounded(v) for k, v in asdict(parity).items()}
+
+
 @dataclass(frozen=True)
 class VariantParity:
-    """One ONNX variant against PyTorch."""
+    """One ONNX variant of an embedder against PyTorch."""
 
     variant: str
     recipe: str | None
@@ -84,15 +131,20 @@ class VariantParity:
     ndcg_delta_ci: tuple[float, float] | None = None
     cosine_short_mean: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        def rounded(value: Any) -> Any:
-            if isinstance(value, float):
-                return round(value, 6)
-            if isinstance(value, tuple):
-                return [rounded(v) for v in value]
-            return value
+    @property
+    def closeness(self) -> float:
+        return self.cosine_mean
 
-        return {k: rounded(v) for k, v in asdict(self).items()}
+    @property
+    def closeness_key(self) -> str:
+        return "cosine_mean"
+
+    @property
+    def closeness_name(self) -> str:
+        return "mean cosine"
+
+    def to_json(self) -> dict[str, Any]:
+        return rounded_json(self)
 
 
 @dataclass(frozen=True)
@@ -215,10 +267,11 @@ def check_fp32(parity: VariantParity) -> None:
         )
 
 
-def int8_gate(parity: VariantParity) -> Int8GateResult:
-    """Decide on the int8 model: NDCG@10 ratio >= 0.99 with eval pairs (or a smaller loss that
-    the eval questions cannot tell from noise, down to GATE_NOISE_FLOOR), else mean cosine.
-    The target (stop trying recipes) also asks for a mean cosine of TARGET_MEAN_COSINE."""
+def int8_gate(parity: Parity) -> Int8GateResult:
+    """Decide on the int8 model: NDCG@10 ratio >= 0.99 with questions (or a smaller loss that
+    the questions cannot tell from noise, down to GATE_NOISE_FLOOR), else its closeness to
+    PyTorch (mean cosine; a reranker's mean Pearson correlation). The target (stop trying
+    recipes) also asks for a closeness of TARGET_MEAN_COSINE."""
     within_noise = False
     if parity.ndcg_ratio is not None:
         metric, value = "ndcg_ratio", parity.ndcg_ratio
@@ -232,11 +285,13 @@ def int8_gate(parity: VariantParity) -> Int8GateResult:
                 f"{interval[1]:+.3f}, {'reaches' if within_noise else 'stays under'} zero"
             )
     else:
-        metric, value = "cosine_mean", parity.cosine_mean
+        metric, value = parity.closeness_key, parity.closeness
         threshold, target = GATE_MEAN_COSINE, TARGET_MEAN_COSINE
-        figure = f"has mean cosine {value:.4f} to PyTorch (gate: {threshold}; no eval pairs)"
+        figure = (
+            f"has {parity.closeness_name} {value:.4f} to PyTorch (gate: {threshold}; no questions)"
+        )
     passed = value >= threshold or within_noise
-    meets_target = value >= target and parity.cosine_mean >= TARGET_MEAN_COSINE
+    meets_target = value >= target and parity.closeness >= TARGET_MEAN_COSINE
     recipe = f" ({parity.recipe})" if parity.recipe else ""
     message = f"int8{recipe} {figure}: {'passes' if passed else 'fails'}"
     return Int8GateResult(passed, meets_target, metric, value, threshold, target, message)

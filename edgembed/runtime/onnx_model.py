@@ -10,9 +10,9 @@ refused. The kinds (`OnnxEmbedder`, `OnnxReranker`) say what one call means.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +26,7 @@ from edgembed.runtime.session import ENGINES, create_session, load_tokenizer, tr
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
 
-__all__ = ["CALL_TOKENS", "OnnxModel", "length_batches"]
+__all__ = ["CALL_TOKENS", "OnnxModel", "length_batches", "prefix"]
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,9 @@ class OnnxModel:
 
     def _check_output(self) -> None:
         """One tiny call: the graph's result must have the size the manifest says."""
-        probe = self.tokenize(["edgembed"])
-        result = self._run(probe)
+        self._check_width(self._run(self.tokenize(["edgembed"])))
+
+    def _check_width(self, result: NDArray[np.float32]) -> None:
         width = int(result.shape[1]) if result.ndim == 2 else 1
         if width != self.manifest.dimension:
             raise ManifestError(
@@ -181,13 +182,13 @@ class OnnxModel:
         if not texts:
             return []
         first = self.max_seq_length * _CHARS_PER_TOKEN
-        encodings = _encode_all(self._whole, [_prefix(text, first) for text in texts])
+        encodings = _encode_all(self._whole, [prefix(text, first) for text in texts])
         for index, text in enumerate(texts):
             budget = first
             while len(encodings[index].ids) <= self.max_seq_length and len(text) > budget:
                 # The prefix may have cut tokens off the end: try again with more of the text.
                 budget *= 4
-                encodings[index] = self._whole.encode(_prefix(text, budget))
+                encodings[index] = self._whole.encode(prefix(text, budget))
             if len(encodings[index].ids) > self.max_seq_length:
                 if not truncate:
                     raise InputError(
@@ -195,7 +196,7 @@ class OnnxModel:
                         f"{len(encodings[index].ids)} tokens; the model takes at most "
                         f"{self.max_seq_length}. Shorten it or let it be truncated."
                     )
-                encodings[index] = self._truncating.encode(_prefix(text, budget))
+                encodings[index] = self._truncating.encode(prefix(text, budget))
         return encodings
 
     def check_ids(self, ids: Sequence[Sequence[int]]) -> None:
@@ -219,7 +220,7 @@ class OnnxModel:
         self._run([[self.manifest.pad_token_id]], shrink_memory=True)
         trim_heap()
 
-    def _feeds(self, batch: Sequence[Sequence[int]]) -> dict[str, NDArray[np.int64]]:
+    def _feeds(self, batch: Sequence[Any]) -> dict[str, NDArray[np.int64]]:
         """The graph's inputs for a batch, right-padded to its longest sequence."""
         length = max(len(row) for row in batch)
         input_ids = np.full((len(batch), length), self.manifest.pad_token_id, dtype=np.int64)
@@ -242,12 +243,11 @@ class OnnxModel:
             shrink_memory=shrink_memory,
         )
 
-    def _run(
-        self, batch: Sequence[Sequence[int]], *, shrink_memory: bool = False
-    ) -> NDArray[np.float32]:
+    def _run(self, batch: Sequence[Any], *, shrink_memory: bool = False) -> NDArray[np.float32]:
+        """One model call on token sequences (or pairs: `OnnxReranker`)."""
         return self._run_feeds(self._feeds(batch), shrink_memory=shrink_memory)
 
-    def _run_batches(self, ids: Sequence[Sequence[int]], batch_size: int) -> NDArray[np.float32]:
+    def _run_batches(self, ids: Sequence[Sized], batch_size: int) -> NDArray[np.float32]:
         """Run `ids` in length-sorted batches (see `length_batches`); rows in input order."""
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
@@ -271,7 +271,7 @@ def _check_arguments(variant: str, threads: int | None, call_tokens: int, engine
         raise ConfigError(f"call_tokens must be at least 1, got {call_tokens}")
 
 
-def _prefix(text: str, budget: int) -> str:
+def prefix(text: str, budget: int) -> str:
     """`text`, or its first `budget` characters cut back to the last space (a boundary every
     tokenizer's pre-tokenizer splits at), so the prefix's tokens are the text's first ones."""
     if len(text) <= budget:

@@ -15,10 +15,12 @@ from typing import Any
 from litestar.types import ControllerRouterHandler
 
 from edgembed.config import ServeSettings
+from edgembed.errors import ConfigError
 from edgembed.server.feedback import FeedbackStore, record_feedback
 from edgembed.server.playground import playground_info, playground_page, static_files
 from edgembed.server.protocol import Embedder
 from edgembed.server.querylog import QueryLog
+from edgembed.server.rerank import RerankService
 from edgembed.server.search import (
     CorpusSearch,
     SearchModel,
@@ -27,6 +29,7 @@ from edgembed.server.search import (
     thread_embedder,
 )
 from edgembed.server.service import EmbeddingService
+from edgembed.server.stages import SearchStages
 
 __all__ = ["Addons", "build_addons"]
 
@@ -46,12 +49,16 @@ class Addons:
 
 
 def build_addons(
-    settings: ServeSettings, service: EmbeddingService, compare: Embedder | None
+    settings: ServeSettings,
+    service: EmbeddingService | None,
+    compare: Embedder | None,
+    rerank: RerankService | None = None,
 ) -> Addons:
     """The query log, feedback store and search that `settings` ask for.
 
     Raises:
-        ConfigError: the query log or the feedback database cannot be written.
+        ConfigError: the query log or the feedback database cannot be written, or search is
+            asked of a server without an embedding model.
         InputError: the corpus cannot be read.
     """
     query_log = (
@@ -60,7 +67,7 @@ def build_addons(
         else None
     )
     feedback = FeedbackStore(settings.feedback_db) if settings.feedback_db else None
-    search = _corpus_search(settings, service, compare)
+    search = _corpus_search(settings, service, compare, rerank)
     lifespans = [part.lifespan for part in (feedback, search) if part is not None]
     return Addons(
         state={"query_log": query_log, "feedback": feedback, "search": search},
@@ -71,10 +78,18 @@ def build_addons(
 
 
 def _corpus_search(
-    settings: ServeSettings, service: EmbeddingService, compare: Embedder | None
+    settings: ServeSettings,
+    service: EmbeddingService | None,
+    compare: Embedder | None,
+    rerank: RerankService | None,
 ) -> CorpusSearch | None:
     if settings.corpus is None:
         return None
+    if service is None:
+        raise ConfigError(
+            "--corpus searches with an embedding model: serve an embedding export (with "
+            "--reranker RERANKER_EXPORT for the rerank stage)."
+        )
 
     async def embed_served(texts: list[str], input_type: str) -> Any:
         embedded = await service.embed(
@@ -88,4 +103,5 @@ def _corpus_search(
         if name == service.model_name:  # two exports of one name: keep the columns apart
             name = f"{name} (compare)"
         models.append(SearchModel(name, "compare", thread_embedder(compare)))
-    return CorpusSearch(load_passages(settings.corpus), models)
+    stages = SearchStages(settings.hybrid_weight, rerank, settings.rerank_top)
+    return CorpusSearch(load_passages(settings.corpus), models, stages, settings.corpus.parent)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.errors import RequestError
-from edgembed.server.protocol import Embedder
+from edgembed.server.protocol import ModelRunner
 
 __all__ = ["PIECE_TOKENS", "EmbeddingBatcher"]
 
@@ -34,7 +34,7 @@ _Work = tuple[Callable[[], Any], Callable[[Any, BaseException | None], None]]
 
 @dataclass
 class _Job:
-    ids: list[list[int]]
+    ids: list[Any]
     future: asyncio.Future[Vectors]
     longest: int
 
@@ -63,7 +63,8 @@ def _ignore(_result: Any, error: BaseException | None) -> None:
 
 
 class EmbeddingBatcher:
-    """Merges concurrent embedding requests into model calls on a single model thread.
+    """Merges concurrent requests into model calls on a single model thread: token sequences
+    of an embedder, or (query, passage) pairs of a reranker (anything with a length).
 
     Requests queue in arrival order. When the model thread is free, the oldest request goes to
     it with the queued ones that fit: the padded batch (sequences x longest sequence) stays
@@ -78,7 +79,7 @@ class EmbeddingBatcher:
 
     def __init__(
         self,
-        embedder: Embedder,
+        embedder: ModelRunner,
         *,
         max_batch_tokens: int,
         max_wait_ms: float,
@@ -129,7 +130,7 @@ class EmbeddingBatcher:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
 
-    def pieces(self, ids: list[list[int]]) -> list[list[int]]:
+    def pieces(self, ids: list[Any]) -> list[list[int]]:
         """How `embed` cuts `ids`: indices into it, shortest sequences first, each piece within
         `PIECE_TOKENS` padded tokens (a sequence longer than that goes alone)."""
         budget = min(self._budget, PIECE_TOKENS)
@@ -140,7 +141,7 @@ class EmbeddingBatcher:
             pieces[-1].append(index)
         return pieces
 
-    async def embed(self, ids: list[list[int]]) -> Vectors:
+    async def embed(self, ids: list[Any]) -> Vectors:
         """Embed token id sequences, batched with whatever else is waiting.
 
         A request over `PIECE_TOKENS` padded tokens is cut into pieces (see `pieces`) that
@@ -176,7 +177,7 @@ class EmbeddingBatcher:
         assert out is not None
         return out
 
-    async def _queue(self, ids: list[list[int]]) -> Vectors:
+    async def _queue(self, ids: list[Any]) -> Vectors:
         """Queue one model call's worth of sequences and wait for their vectors."""
         self._check_open()
         future: asyncio.Future[Vectors] = asyncio.get_running_loop().create_future()
@@ -273,7 +274,7 @@ class EmbeddingBatcher:
         self._work.put((lambda: self._embedder.embed_ids(ids, batch_size), answer))
 
     def _deliver(
-        self, batch: _Batch, ids: list[list[int]], vectors: Any, error: BaseException | None
+        self, batch: _Batch, ids: list[Any], vectors: Any, error: BaseException | None
     ) -> None:
         """On the loop: answer every request of a finished batch, then start the next."""
         self._busy = False

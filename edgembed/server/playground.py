@@ -45,15 +45,16 @@ async def playground_page() -> Response[bytes]:
 async def playground_info(request: Request[Any, Any, Any]) -> PlaygroundInfo:
     """The models the playground compares, the passages it searches and whether feedback is on."""
     state = request.app.state
-    service = state.service
     search: CorpusSearch | None = state.get("search")
     feedback: FeedbackStore | None = state.get("feedback")
-    models = [model.name for model in search.models] if search else [service.model_name]
+    served = [part.model_name for part in (state.service, state.rerank) if part is not None]
+    models = [model.name for model in search.models] if search else served
     return PlaygroundInfo(
         models=models,
         passages=len(search.passages) if search else 0,
         indexed=bool(search and search.indexed),
         feedback=feedback is not None,
+        stages=search.stages.names if search else [],
     )
 
 

@@ -5,14 +5,24 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.formats.descriptor import ModelDescriptor
 
-__all__ = ["Embedder"]
+__all__ = ["Embedder", "ModelRunner", "Reranker"]
+
+
+class ModelRunner(Protocol):
+    """What the batcher's model thread calls: a batch of sequences (token id lists, or a
+    reranker's pairs) in, one row of results per sequence out."""
+
+    def embed_ids(self, ids: list[Any], batch_size: int = 32) -> NDArray[np.float32]: ...
+
+    def release_memory(self) -> None: ...
 
 
 class Embedder(Protocol):
@@ -68,3 +78,32 @@ class Embedder(Protocol):
     def release_memory(self) -> None:
         """Give back memory that big batches left behind (called when the server is idle)."""
         ...
+
+
+class Reranker(Protocol):
+    """An engine that scores (query, passage) pairs (`edgembed.runtime.OnnxReranker`)."""
+
+    @property
+    def descriptor(self) -> ModelDescriptor: ...
+
+    @property
+    def max_seq_length(self) -> int: ...
+
+    @property
+    def model_name(self) -> str: ...
+
+    def tokenize_pairs(
+        self, query: str, documents: Sequence[str], *, truncate: bool = True
+    ) -> list[Any]:
+        """The pairs as the model reads them (each with a length in tokens).
+
+        Raises:
+            InputError: `truncate` is False and a pair is longer than max_seq_length.
+        """
+        ...
+
+    def embed_ids(self, ids: list[Any], batch_size: int = 32) -> NDArray[np.float32]:
+        """Scores of tokenized pairs, (n, 1)."""
+        ...
+
+    def release_memory(self) -> None: ...

@@ -10,9 +10,11 @@ from litestar.datastructures import ResponseHeader
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from edgembed.errors import RequestError
 from edgembed.server.model_ids import INPUT_TYPE_SUFFIXES
 from edgembed.server.openapi import EMBED_ERRORS, error_responses
 from edgembed.server.querylog import record_queries
+from edgembed.server.rerank import RerankService
 from edgembed.server.responses import ollama_response, openai_response
 from edgembed.server.schemas import (
     EmbeddingRequest,
@@ -56,7 +58,23 @@ def _headers(result: Embedded) -> dict[str, str]:
 
 
 def _service(request: AnyRequest) -> EmbeddingService:
-    return cast(EmbeddingService, request.app.state.service)
+    """The embedding service, or a 404 on a server of a reranker alone."""
+    service = cast(EmbeddingService | None, request.app.state.service)
+    if service is None:
+        rerank: RerankService = request.app.state.rerank
+        raise RequestError(
+            f"This server serves the reranker '{rerank.model_name}' only: POST /v1/rerank. "
+            "Serve an embedding export (with --reranker for both) to embed.",
+            status=404,
+            code="embeddings_disabled",
+        )
+    return service
+
+
+def _models(request: AnyRequest) -> list[EmbeddingService | RerankService]:
+    """Every model the server serves: the embedder, then the reranker."""
+    state = request.app.state
+    return [part for part in (state.service, state.rerank) if part is not None]
 
 
 @post(
@@ -130,37 +148,71 @@ async def ollama_embed(
 
 @get("/v1/models", tags=["OpenAI"], responses=error_responses(401))
 async def list_models(request: AnyRequest) -> ModelList:
-    """The served model, with its dimension, length limit and truncation policy."""
-    return ModelList(data=[_model_card(_service(request))])
+    """The served models (an embedder, a reranker or both), with their dimension, length
+    limit, truncation policy and prompts."""
+    return ModelList(data=[_card(part) for part in _models(request)])
 
 
 @get("/v1/models/{model:str}", tags=["OpenAI"], responses=error_responses(400, 401, 404))
 async def retrieve_model(model: str, request: AnyRequest) -> ModelCard:
-    """One model by id (404 in OpenAI's shape for any id but the served one)."""
-    service = _service(request)
-    service.check_model(model)
-    return _model_card(service)
+    """One model by id (404 in OpenAI's shape for any id but a served one)."""
+    parts = _models(request)
+    for part in parts[:-1]:
+        try:
+            part.check_model(model)
+        except RequestError:
+            continue
+        return _card(part)
+    parts[-1].check_model(model)
+    return _card(parts[-1])
+
+
+def _status(request: AnyRequest, status: str) -> Status:
+    names = [part.model_name for part in _models(request)]
+    return Status(status=status, model=names[0], models=names)
 
 
 @get("/health", tags=["Operations"])
 async def health(request: AnyRequest) -> Status:
     """Alive: the process answers HTTP."""
-    return Status(status="ok", model=_service(request).model_name)
+    return _status(request, "ok")
 
 
 @get("/ready", tags=["Operations"], responses=error_responses(503))
 async def ready(request: AnyRequest) -> Status:
-    """Ready: the model is loaded and has answered a warm-up batch (503 until then)."""
-    service = _service(request)
-    service.require_ready()
-    return Status(status="ready", model=service.model_name)
+    """Ready: every model is loaded and has answered a warm-up batch (503 until then)."""
+    for part in _models(request):
+        if not part.ready:
+            raise RequestError(
+                f"The model '{part.model_name}' is still warming up; retry in a moment.",
+                status=503,
+                code="not_ready",
+                retry_after=1,
+            )
+    return _status(request, "ready")
 
 
 @get("/metrics", tags=["Operations"], include_in_schema=False)
 async def metrics(request: AnyRequest) -> Response[bytes]:
     """Prometheus metrics of this server."""
-    body = _service(request).metrics.render()
+    body = request.app.state.metrics.render()
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _card(part: EmbeddingService | RerankService) -> ModelCard:
+    if isinstance(part, EmbeddingService):
+        return _model_card(part)
+    return ModelCard(
+        id=part.model_name,
+        kind="reranker",
+        created=part.created,
+        dimension=1,
+        max_seq_length=part.reranker.max_seq_length,
+        truncation=(
+            f"a (query, document) pair over {part.reranker.max_seq_length} tokens loses the "
+            "document's end; send truncate: false to get a 400 instead"
+        ),
+    )
 
 
 def _model_card(service: EmbeddingService) -> ModelCard:

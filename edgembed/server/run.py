@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgembed.config import ServeSettings
 from edgembed.errors import ConfigError, MissingExtraError
 from edgembed.server.app import create_app
-from edgembed.server.protocol import Embedder
 
-__all__ = ["bind", "serve", "server_config"]
+if TYPE_CHECKING:
+    from edgembed.runtime import OnnxEmbedder, OnnxReranker
+
+__all__ = ["ServedModels", "bind", "load_models", "serve", "server_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,31 +44,79 @@ def serve(
     with bind(settings.host, settings.port) as listener:
         try:
             import uvicorn
-
-            from edgembed.runtime import OnnxEmbedder
         except ImportError as exc:
             raise MissingExtraError(exc.name or "onnxruntime", "serve") from exc
 
-        def load(folder: Path) -> OnnxEmbedder:
-            return OnnxEmbedder(
-                folder, variant=settings.variant, threads=settings.threads, engine=settings.engine
-            )
+        models = load_models(export_dir, settings)
+        app = create_app(
+            settings, models.embedder, compare=models.compare, reranker=models.reranker
+        )
+        announce(_announcement(models, settings))
+        uvicorn.Server(server_config(app, settings, access_log=access_log)).run(sockets=[listener])
 
-        engine = load(export_dir)
-        embedder: Embedder = engine
+
+@dataclass(frozen=True)
+class ServedModels:
+    """The engines one server runs: an embedder and/or a reranker, and the --compare model."""
+
+    embedder: OnnxEmbedder | None
+    reranker: OnnxReranker | None
+    compare: OnnxEmbedder | None
+
+
+def load_models(export_dir: Path, settings: ServeSettings) -> ServedModels:
+    """Load EXPORT_DIR as what its manifest says it is (an embedder or a reranker), with the
+    --reranker and --compare exports.
+
+    Raises:
+        ConfigError: two rerankers, or a reranker with --compare.
+        ManifestError: a folder is not a whole, untouched export.
+    """
+    from edgembed.formats.manifest import read_manifest
+    from edgembed.runtime import OnnxEmbedder, OnnxReranker
+
+    options: dict[str, Any] = {
+        "variant": settings.variant,
+        "threads": settings.threads,
+        "engine": settings.engine,
+    }
+    primary_is_reranker = read_manifest(export_dir).kind == "reranker"
+    if primary_is_reranker and settings.reranker is not None:
+        raise ConfigError(
+            f"{export_dir} is a reranker export already: pass an embedding export first, then "
+            "--reranker RERANKER_EXPORT."
+        )
+    reranker_dir = export_dir if primary_is_reranker else settings.reranker
+    return ServedModels(
+        embedder=None if primary_is_reranker else OnnxEmbedder(export_dir, **options),
+        reranker=OnnxReranker(reranker_dir, **options) if reranker_dir else None,
         # The --compare export (e.g. the base model) only ranks the corpus beside this one.
-        compare = load(settings.compare) if settings.compare else None
-        app = create_app(settings, embedder, compare=compare)
-        name = settings.model_name or embedder.model_name
+        compare=OnnxEmbedder(settings.compare, **options) if settings.compare else None,
+    )
+
+
+def _announcement(models: ServedModels, settings: ServeSettings) -> str:
+    where = f"http://{settings.host}:{settings.port}"
+    parts = []
+    if models.embedder is not None:
+        engine = models.embedder
         runs = engine.variant
         if engine.precision != engine.variant:  # OpenVINO computes the fp32 file in bf16
             runs = f"{engine.variant} file in {engine.precision}"
-        announce(
-            f"Serving '{name}' ({embedder.dimension} dims, {runs} on {engine.engine}) on "
-            f"http://{settings.host}:{settings.port}/v1/embeddings (Ollama: /api/embed, "
-            "docs: /docs). Ctrl+C stops it after the requests in flight."
+        name = settings.model_name or engine.model_name
+        parts.append(
+            f"'{name}' ({engine.dimension} dims, {runs} on {engine.engine}) on "
+            f"{where}/v1/embeddings (Ollama: /api/embed)"
         )
-        uvicorn.Server(server_config(app, settings, access_log=access_log)).run(sockets=[listener])
+    if models.reranker is not None:
+        parts.append(
+            f"the reranker '{models.reranker.model_name}' ({models.reranker.variant}) on "
+            f"{where}/v1/rerank (text-embeddings-inference: /rerank)"
+        )
+    return (
+        f"Serving {' and '.join(parts)}, docs at {where}/docs. Ctrl+C stops it after the "
+        "requests in flight."
+    )
 
 
 def server_config(app: Any, settings: ServeSettings, *, access_log: bool = False) -> Any:

@@ -29,11 +29,20 @@ __all__ = [
     "OllamaEmbedRequest",
     "OllamaEmbedResponse",
     "PlaygroundInfo",
+    "RerankDocument",
+    "RerankRequest",
+    "RerankResponse",
+    "RerankResult",
+    "RerankResultDocument",
+    "RerankUsage",
     "SearchHit",
     "SearchRequest",
     "SearchResponse",
     "SearchResults",
+    "StageTiming",
     "Status",
+    "TeiRerankRequest",
+    "TeiRerankResult",
     "Usage",
 ]
 
@@ -167,6 +176,7 @@ class ModelCard(msgspec.Struct, kw_only=True):
 
     id: str
     object: str = "model"
+    kind: Literal["embedder", "reranker"] = "embedder"
     created: int
     owned_by: str = "edgembed"
     dimension: int
@@ -193,10 +203,11 @@ class ModelList(msgspec.Struct, kw_only=True):
 
 
 class Status(msgspec.Struct):
-    """Answer of /health and /ready."""
+    """Answer of /health and /ready: the first model served, and every one."""
 
     status: str
     model: str
+    models: list[str] = []
 
 
 class ErrorBody(msgspec.Struct):
@@ -252,10 +263,12 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SearchHit(msgspec.Struct, kw_only=True):
-    """One passage and its cosine similarity to the query."""
+    """One passage and its score by the last stage that scored it (`scored_by`: dense's
+    cosine similarity, hybrid's fused rank score, or the reranker's score)."""
 
     rank: int
     score: float
+    scored_by: Literal["dense", "hybrid", "rerank"] = "dense"
     chunk_id: str
     doc: str
     title: str
@@ -263,13 +276,22 @@ class SearchHit(msgspec.Struct, kw_only=True):
     text: str
 
 
+class StageTiming(msgspec.Struct, kw_only=True):
+    """One stage of a search (dense, hybrid, rerank) and what it took."""
+
+    name: Literal["dense", "hybrid", "rerank"]
+    took_ms: float
+    detail: str = ""
+
+
 class SearchResults(msgspec.Struct, kw_only=True):
-    """One model's ranking: the served model's, or the compared one's."""
+    """One model's ranking: the served model's, or the compared one's, and its stages."""
 
     model: str
     role: Literal["served", "compare"]
     took_ms: float
     hits: list[SearchHit]
+    stages: list[StageTiming] = []
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):
@@ -287,3 +309,94 @@ class PlaygroundInfo(msgspec.Struct, kw_only=True):
     passages: int
     indexed: bool
     feedback: bool
+    stages: list[str] = []
+
+
+RerankText = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class RerankDocument(msgspec.Struct):
+    """A document given as an object, as Cohere's API also takes it (its other fields are
+    accepted and ignored)."""
+
+    text: RerankText
+
+
+class RerankRequest(msgspec.Struct):
+    """POST /v1/rerank, in the shape Cohere's and Jina's rerank APIs take (fields of theirs
+    not listed here are accepted and ignored, as with OpenAI's embeddings request).
+
+    Attributes:
+        model: the reranker's id, as /v1/models lists it.
+        query: the question.
+        documents: the passages to score against it (texts, or ``{"text": ...}`` objects).
+        top_n: return only the best N (default: all, best first).
+        return_documents: also return each result's text.
+        truncate: false: refuse a (query, document) pair over the model's window with 400
+            instead of cutting the document's end.
+    """
+
+    model: str
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    documents: Annotated[list[RerankText | RerankDocument], msgspec.Meta(min_length=1)]
+    top_n: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    return_documents: bool = False
+    truncate: bool | None = None
+
+
+class RerankResultDocument(msgspec.Struct):
+    """A result's text, as Cohere and Jina return it."""
+
+    text: str
+
+
+class RerankResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One document's score: its place in the request, and its text when asked for."""
+
+    index: int
+    relevance_score: float
+    document: RerankResultDocument | None = None
+
+
+class RerankUsage(msgspec.Struct):
+    """Tokens the model read, every pair's special tokens included."""
+
+    prompt_tokens: int
+    total_tokens: int
+
+
+class RerankResponse(msgspec.Struct, kw_only=True):
+    """Cohere's and Jina's rerank answer: results best first."""
+
+    id: str
+    object: str = "rerank"
+    model: str
+    results: list[RerankResult]
+    usage: RerankUsage
+    meta: dict[str, Any]
+
+
+class TeiRerankRequest(msgspec.Struct):
+    """POST /rerank, as text-embeddings-inference takes it.
+
+    Attributes:
+        query: the question.
+        texts: the passages to score.
+        raw_scores: the model's logits instead of its activated scores.
+        return_text: also return each result's text.
+        truncate: as in `RerankRequest`.
+    """
+
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    texts: Annotated[list[RerankText], msgspec.Meta(min_length=1)]
+    raw_scores: bool = False
+    return_text: bool = False
+    truncate: bool | None = None
+
+
+class TeiRerankResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One text's score, as text-embeddings-inference returns it."""
+
+    index: int
+    score: float
+    text: str | None = None

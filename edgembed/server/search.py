@@ -4,7 +4,8 @@
 and the ``--compare`` export when given) embeds every passage once, in the background after
 start (the route answers 503 until then), and keeps the unit vectors in memory. A search embeds
 the query (the served model's through the server's batcher) and ranks the passages by cosine
-similarity: one matrix-vector product, well under a millisecond for thousands of passages.
+similarity: one matrix-vector product. The served model's ranking then goes through the stages
+the operator turned on (`stages`: hybrid BM25, a reranker), each timed in the answer.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from edgembed.server.schemas import (
     SearchResponse,
     SearchResults,
 )
+from edgembed.server.stages import SearchStages
 from edgembed.workspace import chunks_file
 
 if TYPE_CHECKING:
@@ -92,17 +94,27 @@ def thread_embedder(embedder: Embedder) -> EmbedTexts:
 class CorpusSearch:
     """Ranks a fixed set of passages against a query with one or more models."""
 
-    def __init__(self, passages: Sequence[Chunk], models: Sequence[SearchModel]) -> None:
+    def __init__(
+        self,
+        passages: Sequence[Chunk],
+        models: Sequence[SearchModel],
+        stages: SearchStages | None = None,
+        workspace: Path | None = None,
+    ) -> None:
         self.passages = list(passages)
         self.models = list(models)
+        self.stages = stages or SearchStages(hybrid_weight=0)
+        self.workspace = workspace
+        self._prepared = False
 
     @property
     def indexed(self) -> bool:
-        """Whether every model has embedded every passage."""
-        return all(model.vectors is not None for model in self.models)
+        """Whether every model has embedded every passage and the stages are ready."""
+        return self._prepared and all(model.vectors is not None for model in self.models)
 
     async def index(self) -> None:
-        """Embed every passage with every model, a batch at a time."""
+        """Embed every passage with every model, a batch at a time; then prepare the stages
+        (BM25's index, the hybrid weight)."""
         texts = [passage.text for passage in self.passages]
         for model in self.models:
             started = time.perf_counter()
@@ -117,6 +129,10 @@ class CorpusSearch:
                 model.name,
                 time.perf_counter() - started,
             )
+        served = self.models[0]
+        assert served.vectors is not None
+        await self.stages.prepare(self.passages, served.vectors, served.embed, self.workspace)
+        self._prepared = True
 
     async def search(self, query: str, top_k: int) -> list[SearchResults]:
         """Each model's `top_k` passages for `query`, best first.
@@ -157,19 +173,26 @@ class CorpusSearch:
         vectors = model.vectors
         assert vectors is not None  # checked by `search`
         scores = vectors @ (await model.embed([query], "query"))[0]
-        best = np.argsort(-scores, kind="stable")[:top_k]
+        ranking = self.stages.dense(scores, (time.perf_counter() - started) * 1000)
+        if model.role == "served":
+            ranking = self.stages.hybrid(ranking, query)
+            texts = [passage.text for passage in self.passages]
+            ranking = await self.stages.reranked(ranking, query, texts)
         hits = [
-            self._hit(rank, int(index), float(scores[index]))
-            for rank, index in enumerate(best, start=1)
+            self._hit(rank, int(index), *ranking.score(int(index)))
+            for rank, index in enumerate(ranking.order[:top_k], start=1)
         ]
         took_ms = (time.perf_counter() - started) * 1000
-        return SearchResults(model=model.name, role=model.role, took_ms=took_ms, hits=hits)
+        return SearchResults(
+            model=model.name, role=model.role, took_ms=took_ms, hits=hits, stages=ranking.timings
+        )
 
-    def _hit(self, rank: int, index: int, score: float) -> SearchHit:
+    def _hit(self, rank: int, index: int, score: float, scored_by: str) -> SearchHit:
         passage = self.passages[index]
         return SearchHit(
             rank=rank,
             score=round(score, 4),
+            scored_by=scored_by,  # type: ignore[arg-type]
             chunk_id=passage.id,
             doc=passage.doc,
             title=passage.title,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,3 +84,50 @@ class FakeEmbedder:
 
     def embed(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
         return self.embed_ids(self.tokenize(texts), batch_size)
+
+
+@dataclass(frozen=True)
+class FakePair:
+    """A fake reranker's tokenized pair: the query's words and the document's."""
+
+    query: frozenset[str]
+    document: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return 3 + len(self.query) + len(self.document)
+
+
+class FakeReranker:
+    """Meets edgembed.server.protocol.Reranker: a pair scores by the share of the query's
+    words the document holds, through a sigmoid (so scores order like word overlap)."""
+
+    def __init__(self, max_seq_length: int = 64) -> None:
+        self.max_seq_length = max_seq_length
+        self.model_name = "fake-reranker"
+        self.descriptor = ModelDescriptor(
+            kind="reranker", architecture="fake", dimension=1,
+            max_seq_length=max_seq_length, activation="sigmoid",
+        )  # fmt: skip
+        self.batches: list[int] = []
+
+    def tokenize_pairs(
+        self, query: str, documents: Sequence[str], *, truncate: bool = True
+    ) -> list[FakePair]:
+        words = frozenset(query.lower().split())
+        pairs = []
+        for index, document in enumerate(documents):
+            pair = FakePair(words, tuple(document.lower().split()))
+            if len(pair) > self.max_seq_length:
+                if not truncate:
+                    raise InputError(f"document {index} with the query is {len(pair)} tokens")
+                pair = FakePair(words, pair.document[: self.max_seq_length - 3 - len(words)])
+            pairs.append(pair)
+        return pairs
+
+    def embed_ids(self, ids: list[FakePair], batch_size: int = 32) -> NDArray[np.float32]:
+        self.batches.append(len(ids))
+        overlap = [len(p.query & set(p.document)) / max(len(p.query), 1) for p in ids]
+        return (1 / (1 + np.exp(-(np.asarray(overlap) * 8 - 4))))[:, None].astype(np.float32)
+
+    def release_memory(self) -> None:
+        pass

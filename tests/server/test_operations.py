@@ -25,12 +25,12 @@ def test_models_list_states_size_and_truncation(client: TestClient[Any]) -> None
 
 
 def test_health_and_ready(client: TestClient[Any]) -> None:
-    assert client.get("/health").json() == {"status": "ok", "model": MODEL}
+    assert client.get("/health").json() == {"status": "ok", "model": MODEL, "models": [MODEL]}
     # The warm-up batch runs in the background after start-up; poll as a readiness probe does.
     deadline = time.monotonic() + 5
     while (ready := client.get("/ready")).status_code == 503 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert ready.json() == {"status": "ready", "model": MODEL}
+    assert ready.json() == {"status": "ready", "model": MODEL, "models": [MODEL]}
 
 
 def test_not_ready_until_warmed_up(fake: FakeEmbedder) -> None:

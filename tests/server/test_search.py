@@ -93,6 +93,7 @@ def test_playground_info(searching: TestClient[Any]) -> None:
         "passages": 3,
         "indexed": True,
         "feedback": True,
+        "stages": ["dense"],
     }
 
 
@@ -120,7 +121,9 @@ def test_search_is_off_without_a_corpus() -> None:
         info = client.get("/v1/playground").json()
     assert response.status_code == 404
     assert "--corpus" in response.json()["error"]["message"]
-    assert info == {"models": ["fake-model"], "passages": 0, "indexed": False, "feedback": False}
+    assert info == {
+        "models": ["fake-model"], "passages": 0, "indexed": False, "feedback": False, "stages": []
+    }  # fmt: skip
 
 
 def test_search_waits_for_the_index(corpus: Path) -> None:

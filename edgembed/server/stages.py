@@ -1,0 +1,159 @@
+"""The stages of a search after the dense ranking, each turned on by the operator: hybrid (BM25
+fused with the dense ranking by reciprocal rank) and rerank (a cross-encoder reads the query
+with each of the first stages' top candidates).
+
+Hybrid's BM25 weight is chosen from evidence, as `evaluate` chooses it: on the corpus
+workspace's held-out eval pairs (their sentences taken out of the passages), the weight that
+ranks them best, and 0 (hybrid off) unless its gain over dense alone is clear. An operator may
+also set it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
+from edgembed.evaluation.hybrid import choose_hybrid_weight
+from edgembed.evaluation.task import eval_pairs, eval_pairs_task
+from edgembed.server.rerank import RerankService
+from edgembed.server.schemas import StageTiming
+
+if TYPE_CHECKING:
+    from edgembed.corpus import Chunk
+
+__all__ = ["Ranking", "SearchStages"]
+
+logger = logging.getLogger(__name__)
+
+EmbedTexts = Callable[[list[str], str], Awaitable[NDArray[np.float32]]]
+
+
+@dataclass
+class Ranking:
+    """A query's passages in order after the stages, their scores, and what each stage took.
+
+    Attributes:
+        scores: every passage's score by the last stage that scored every passage.
+        scored_by: that stage (dense or hybrid).
+        reranked: the reranker's scores of the passages it read, by passage index.
+    """
+
+    scores: NDArray[np.float64]
+    order: NDArray[np.intp]
+    timings: list[StageTiming] = field(default_factory=list)
+    scored_by: str = "dense"
+    reranked: dict[int, float] = field(default_factory=dict)
+
+    def score(self, index: int) -> tuple[float, str]:
+        """A passage's final score and the stage that gave it."""
+        if index in self.reranked:
+            return self.reranked[index], "rerank"
+        return float(self.scores[index]), self.scored_by
+
+
+@dataclass
+class SearchStages:
+    """Hybrid and rerank, as the operator set them (`serve --hybrid-weight`, `--reranker`).
+
+    Attributes:
+        hybrid_weight: BM25's share in the fusion; None: chosen from the corpus's eval pairs
+            when it has them (else 0); 0: dense alone.
+        rerank: the reranker service; None: no rerank stage.
+        rerank_top: how many of the first stages' best passages the reranker reads.
+    """
+
+    hybrid_weight: float | None = None
+    rerank: RerankService | None = None
+    rerank_top: int = 20
+    _bm25: BM25 | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The stages a served ranking goes through."""
+        hybrid = ["hybrid"] if self.hybrid_weight else []
+        return ["dense", *hybrid, *(["rerank"] if self.rerank is not None else [])]
+
+    async def prepare(
+        self,
+        passages: Sequence[Chunk],
+        vectors: NDArray[np.float32],
+        embed: EmbedTexts,
+        workspace: Path | None,
+    ) -> None:
+        """Index BM25 and choose the hybrid weight (off the event loop)."""
+        if self.hybrid_weight == 0:
+            return
+        texts = [passage.text for passage in passages]
+        self._bm25 = await asyncio.to_thread(BM25, texts)
+        if self.hybrid_weight is None:
+            self.hybrid_weight = await self._choose(passages, vectors, embed, workspace)
+            logger.info("hybrid: BM25 weight %.1f (from the eval pairs)", self.hybrid_weight)
+
+    async def _choose(
+        self,
+        passages: Sequence[Chunk],
+        vectors: NDArray[np.float32],
+        embed: EmbedTexts,
+        workspace: Path | None,
+    ) -> float:
+        """BM25's weight on the workspace's eval pairs (0 without them)."""
+        from edgembed.workspace import Workspace
+
+        pairs = eval_pairs(Workspace(workspace), passages) if workspace is not None else []
+        if not pairs:
+            return 0.0
+        task = eval_pairs_task(passages, pairs)
+        changed = [i for i, p in enumerate(passages) if task.corpus[i] != p.text]
+        corpus = vectors.copy()
+        if changed:
+            corpus[changed] = await embed([task.corpus[i] for i in changed], "document")
+        dense = (await embed(list(task.queries), "query")) @ corpus.T
+        lexical = await asyncio.to_thread(BM25(task.corpus).scores, task.queries)
+        return choose_hybrid_weight(lexical, dense, [set(r) for r in task.relevant])
+
+    def dense(self, scores: NDArray[np.float32], took_ms: float) -> Ranking:
+        """The first stage: cosine similarity."""
+        order = np.argsort(-scores, kind="stable")
+        return Ranking(
+            scores.astype(np.float64), order, [StageTiming(name="dense", took_ms=took_ms)]
+        )
+
+    def hybrid(self, ranking: Ranking, query: str) -> Ranking:
+        """Fuse BM25 in, when the stage is on."""
+        if not self.hybrid_weight or self._bm25 is None:
+            return ranking
+        started = time.perf_counter()
+        lexical = self._bm25.scores([query])
+        weight = self.hybrid_weight
+        fused = reciprocal_rank_fusion(
+            lexical, ranking.scores[None, :], weights=(weight, 1 - weight)
+        )[0]
+        took = (time.perf_counter() - started) * 1000
+        ranking.timings.append(
+            StageTiming(name="hybrid", took_ms=took, detail=f"BM25 weight {weight:.1f}")
+        )
+        return Ranking(fused, np.argsort(-fused, kind="stable"), ranking.timings, "hybrid")
+
+    async def reranked(self, ranking: Ranking, query: str, texts: Sequence[str]) -> Ranking:
+        """Let the cross-encoder reorder the top candidates, when the stage is on."""
+        if self.rerank is None:
+            return ranking
+        started = time.perf_counter()
+        top = ranking.order[: self.rerank_top]
+        result = await self.rerank.rerank(query, [texts[i] for i in top], model=None, truncate=True)
+        head = top[np.argsort(-result.scores, kind="stable")]
+        ranking.order = np.concatenate([head, ranking.order[self.rerank_top :]])
+        ranking.reranked = {int(i): float(s) for i, s in zip(top, result.scores, strict=True)}
+        took = (time.perf_counter() - started) * 1000
+        detail = f"{len(top)} candidates"
+        ranking.timings.append(StageTiming(name="rerank", took_ms=took, detail=detail))
+        return ranking
