@@ -213,6 +213,8 @@ class EvaluateConfig:
         samples: how many sample queries to show with their top hits before and after.
         tolerance: NDCG@10 differences smaller than this count as a tie; a larger one is
             better or worse only when its 95% interval lies wholly above or below zero.
+        reranker: a cross-encoder (a folder) whose reranking of the fine-tuned model's top 20
+            is scored too, as a sixth system; None: none.
     """
 
     model: str | None = None
@@ -221,6 +223,7 @@ class EvaluateConfig:
     samples: int = 3
     tolerance: float = 0.005
     device: str = "auto"
+    reranker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -592,6 +595,7 @@ class PipelineConfig:
         export: how the export is made (quantize, isa, accept_parity_loss, parity_texts); the
             pipeline fills in the model, the name (the train stage's) and the folder.
         questions: real questions for evaluate; None: DOCS/questions.jsonl when it exists.
+        reranker: also train, evaluate and export a reranker (`train --reranker`).
         bench: run the short benchmark after the export.
         force: allow replacing a model or export whose inputs changed, and generate progress
             made with other options.
@@ -601,5 +605,6 @@ class PipelineConfig:
     train: TrainConfig
     export: ExportConfig = field(default_factory=ExportConfig)
     questions: Path | None = None
+    reranker: bool = False
     bench: bool = True
     force: bool = False

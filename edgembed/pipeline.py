@@ -166,25 +166,53 @@ def _train(runner: _Runner) -> Path:
     return target
 
 
+def _train_reranker(runner: _Runner, model: Path) -> Path | None:
+    """With --reranker: a cross-encoder trained on the pairs, its negatives mined by the
+    embedding model just trained."""
+    if not runner.config.reranker:
+        return None
+    from edgembed.trainer.train.reranker import reranker_name, train_reranker
+
+    config = runner.config.train
+    ws = runner.workspace
+    target = ws.models / reranker_name(config)
+    key = fingerprint([ws.chunks, ws.pairs_train, ws.pairs_eval, model], asdict(config))
+    runner.guard(target, "train-reranker", key)
+
+    def run() -> str:
+        result = train_reranker(replace(config, force=True), ws)
+        return (
+            f"top 20 NDCG@10 {result.first_stage_ndcg_at_10:.3f} -> {result.best_ndcg_at_10:.3f} "
+            "reranked (eval pairs)"
+        )
+
+    runner.stage("train-reranker", key, [target], run)
+    return target
+
+
 def _questions(config: PipelineConfig) -> Path | None:
     """--questions, or DOCS/questions.jsonl when it exists (generate never reads it)."""
     default = config.generate.chunk.docs / QUESTIONS_FILE
     return config.questions or (default if default.is_file() else None)
 
 
-def _evaluate(runner: _Runner, model: Path) -> dict[str, Any]:
+def _evaluate(runner: _Runner, model: Path, reranker: Path | None) -> dict[str, Any]:
     from edgembed.trainer.evaluate.compare import evaluate_models
     from edgembed.trainer.evaluate.report import write_evaluation_report
 
     ws = runner.workspace
     questions = _questions(runner.config)
     inputs = [model, ws.chunks, ws.pairs_eval, *([questions] if questions else [])]
-    key = fingerprint(inputs, {"questions": str(questions)})
+    inputs += [reranker] if reranker else []
+    key = fingerprint(inputs, {"questions": str(questions), "reranker": str(reranker)})
     report_path = ws.report("evaluate")
 
     def run() -> str:
         config = EvaluateConfig(
-            model=str(model), questions=questions, device=runner.config.train.device
+            model=str(model),
+            questions=questions,
+            device=runner.config.train.device,
+            reranker=str(reranker) if reranker else None,
         )
         report = evaluate_models(config, ws)
         write_evaluation_report(report, ws.reports)
@@ -231,6 +259,28 @@ def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
     return out
 
 
+def _export_reranker(runner: _Runner, reranker: Path) -> Path:
+    """The reranker's export, beside the model's (its int8 judged on the real questions)."""
+    from edgembed.exporter import export_model
+
+    ws = runner.workspace
+    out = ws.exports / reranker.name
+    questions = _questions(runner.config)
+    config = replace(
+        runner.config.export, model=str(reranker), name=reranker.name, out=out, force=True,
+        questions=questions,
+    )  # fmt: skip
+    key = fingerprint([reranker, *([questions] if questions else [])], asdict(config))
+    runner.guard(out, "export-reranker", key)
+
+    def run() -> str:
+        export_model(config, ws)
+        return f"serve both: edgembed serve {runner.result.export_dir} --reranker {out}"
+
+    runner.stage("export-reranker", key, [out / "manifest.json"], run)
+    return out
+
+
 def _bench(runner: _Runner, export_dir: Path, questions: Path | None) -> None:
     from edgembed.bench.run import bench
 
@@ -257,8 +307,11 @@ def run_pipeline(
     runner = _Runner(config, workspace, echo)
     _generate(runner)
     model = _train(runner)
-    evaluation = _evaluate(runner, model)
+    reranker = _train_reranker(runner, model)
+    evaluation = _evaluate(runner, model, reranker)
     export_dir = _export(runner, model, evaluation)
+    if reranker is not None:
+        _export_reranker(runner, reranker)
     if config.bench:
         _bench(runner, export_dir, _questions(config))
     return runner.result

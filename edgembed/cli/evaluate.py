@@ -39,6 +39,13 @@ __all__ = ["evaluate"]
     help="Sample queries to show.",
 )
 @device_option
+@click.option(
+    "--reranker",
+    default=None,
+    help="A cross-encoder (a folder, e.g. WORKSPACE/models/edgembed-model-reranker from "
+    "`train --reranker`): the fine-tuned model's top 20 reranked by it are scored too, as "
+    "the 'reranked' system.",
+)
 @click.option("--allow-worse", is_flag=True, help="Exit 0 even when the fine-tuned model is worse.")
 @pass_state
 def evaluate(state: CliState, /, allow_worse: bool, **options: object) -> None:

@@ -39,6 +39,15 @@ EXPORT_OPTIONS = option_names(export_options)
 @export_options
 @questions_option("Real questions for evaluate. Default: DOCS/questions.jsonl when it exists.")
 @click.option(
+    "--reranker/--no-reranker",
+    default=False,
+    show_default=True,
+    help="Also train a reranker (a cross-encoder, `train --reranker`) after the embedding "
+    "model, score its reranking of the top 20 in evaluate, and export it beside the model. "
+    "Off by default; what it gained and cost on the sample and the dev sets is in the README's "
+    "quality section.",
+)
+@click.option(
     "--bench/--no-bench",
     default=True,
     show_default=True,
@@ -76,6 +85,7 @@ def pipeline(ctx: click.Context, /, docs: Path, **_: Any) -> None:
         train=train_config(train_values),
         export=ExportConfig(**stage_options(ctx, export, EXPORT_OPTIONS)),
         questions=ctx.params["questions"],
+        reranker=ctx.params["reranker"],
         bench=ctx.params["bench"],
         force=ctx.params["force"],
     )

@@ -116,6 +116,21 @@ def test_the_cohere_sdk_reranks_against_edgembed(
         assert [r.index for r in top] == list(np.argsort(-expected)[:2])
         models = json.loads(_get(server.url + "/v1/models"))["data"]
         assert [m["kind"] for m in models] == ["embedder", "reranker"]
+        _langchain_reranks(server.url, name, expected)
+
+
+def _langchain_reranks(url: str, name: str, expected: Any) -> None:
+    """LangChain's CohereRerank, pointed at the server, unmodified."""
+    langchain_cohere = pytest.importorskip("langchain_cohere")
+    from langchain_core.documents import Document
+
+    reranker = langchain_cohere.CohereRerank(
+        base_url=url, cohere_api_key="unused", model=name, top_n=2
+    )
+    kept = reranker.compress_documents([Document(page_content=d) for d in DOCS], QUERY)
+    assert [d.page_content for d in kept] == [DOCS[i] for i in np.argsort(-expected)[:2]]
+    scores = [d.metadata["relevance_score"] for d in kept]
+    assert np.allclose(scores, np.sort(expected)[::-1][:2], atol=1e-4)
 
 
 def _get(url: str) -> str:

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from edgembed.config import EvaluateConfig
 from edgembed.corpus import Chunk, read_chunks
-from edgembed.errors import InputError
+from edgembed.errors import InputError, ModelError
 from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
 from edgembed.evaluation.bootstrap import paired_bootstrap
 from edgembed.evaluation.hybrid import choose_hybrid_weight
@@ -38,6 +38,7 @@ from edgembed.models import (
     encode,
     load_sentence_transformer,
     newest_model,
+    pick_device,
     resolve_model,
 )
 from edgembed.workspace import Workspace
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 
 SHIPPED = "base as shipped"
 SYSTEMS = ("base", SHIPPED, "fine-tuned", "bm25", "hybrid")
+RERANKED = "reranked"
+"""The sixth system, with --reranker: the fine-tuned model's top FIRST_STAGE reranked."""
+FIRST_STAGE = 20
 BASELINES = ("base", SHIPPED)
 
 
@@ -158,12 +162,24 @@ def _samples(
     ]
 
 
+def _reranked(
+    reranker: Any, queries: Sequence[str], corpus: Sequence[str], scores: NDArray[np.floating]
+) -> NDArray[np.intp]:
+    """Each query's FIRST_STAGE best passages by `scores`, reordered by the cross-encoder."""
+    first = top_k(scores, FIRST_STAGE)
+    pairs = [(q, corpus[int(i)]) for q, row in zip(queries, first, strict=True) for i in row]
+    predicted = np.asarray(reranker.predict(pairs, batch_size=32)).reshape(first.shape)
+    order = np.argsort(-predicted, axis=1, kind="stable")
+    return np.take_along_axis(first, order, axis=1)
+
+
 def _query_set(
     task: RetrievalTask,
     models: dict[str, tuple[_System, NDArray[np.float32]]],
     chunks: Sequence[Chunk],
     samples: int,
     hybrid_weight: float | None,
+    reranker: Any = None,
 ) -> QuerySetResult:
     """All systems on one task; `hybrid_weight` None: choose it on this task."""
     texts, relevant = task.queries, [set(r) for r in task.relevant]
@@ -179,8 +195,12 @@ def _query_set(
         scores["bm25"], scores["fine-tuned"], weights=(hybrid_weight, 1 - hybrid_weight)
     )
     rankings = {system: top_k(s, 10) for system, s in scores.items()}
-    metrics = {s: retrieval_metrics(rankings[s], relevant) for s in SYSTEMS}
-    per_query = {s: ndcg_per_query(rankings[s], relevant) for s in SYSTEMS}
+    systems = list(SYSTEMS)
+    if reranker is not None:
+        rankings[RERANKED] = _reranked(reranker, texts, task.corpus, scores["fine-tuned"])
+        systems.append(RERANKED)
+    metrics = {s: retrieval_metrics(rankings[s], relevant) for s in systems}
+    per_query = {s: ndcg_per_query(rankings[s], relevant) for s in systems}
     baseline = max(BASELINES, key=lambda s: metrics[s].ndcg_at_10)
     base_cos = _best_relevant_cosine(embedded[baseline], models[baseline][1], relevant)
     tuned_cos = _best_relevant_cosine(embedded["fine-tuned"], models["fine-tuned"][1], relevant)
@@ -193,7 +213,7 @@ def _query_set(
         samples=_samples(texts, rankings, relevant, chunks, samples),
         ndcg_delta_ci=paired_bootstrap(per_query[baseline], per_query["fine-tuned"]),
         baseline=baseline,
-        per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in SYSTEMS},
+        per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in systems},
         hybrid_weight=hybrid_weight,
     )
 
@@ -239,6 +259,18 @@ def _verdict(delta: float, interval: tuple[float, float], tolerance: float) -> s
     return "tie"
 
 
+def _load_reranker(config: EvaluateConfig) -> Any:
+    """The cross-encoder of --reranker, or None."""
+    if config.reranker is None:
+        return None
+    from sentence_transformers import CrossEncoder
+
+    path = resolve_model(config.reranker)
+    if describe_model(path).kind != "reranker":
+        raise ModelError(f"--reranker {config.reranker} is not a cross-encoder (a reranker).")
+    return CrossEncoder(str(path), device=pick_device(config.device), local_files_only=True)
+
+
 def _load_systems(config: EvaluateConfig, model: str, base: str) -> dict[str, _System]:
     """The three models compared, each with its own prompts (the base as shipped with its
     authors' too: what a user has without edgembed)."""
@@ -272,11 +304,13 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
             "Run `edgembed generate` or pass --questions."
         )
     vectors = _CorpusVectors(_load_systems(config, model_spec, base_spec), chunks)
+    reranker = _load_reranker(config)
     results: list[QuerySetResult] = []
     for task in tasks:
         # The synthetic pairs choose the hybrid's BM25 weight; without them it stays dense.
         weight = None if task.name == EVAL_PAIRS else (results[0].hybrid_weight if results else 0.0)
-        results.append(_query_set(task, vectors.of(task), chunks, config.samples, weight))
+        models = vectors.of(task)
+        results.append(_query_set(task, models, chunks, config.samples, weight, reranker))
     decider = results[-1]
     delta = decider.delta_ndcg_at_10
     return EvaluationReport(

@@ -17,8 +17,7 @@ def comparison_rows(report: EvaluationReport) -> list[list[object]]:
     """One row per (query set, system): the retrieval figures, for tables."""
     rows: list[list[object]] = []
     for qs in report.query_sets:
-        for system in SYSTEMS:
-            m = qs.metrics[system]
+        for system, m in qs.metrics.items():
             rows.append(
                 [
                     qs.name,
@@ -97,14 +96,16 @@ def _chart(report: EvaluationReport) -> bytes:
         "fine-tuned": "#1f77b4",
         "bm25": "#ff7f0e",
         "hybrid": "#2ca02c",
+        "reranked": "#9467bd",
     }
-    width = 0.8 / len(SYSTEMS)
+    systems = list(sets[0].metrics) if sets else list(SYSTEMS)
+    width = 0.8 / len(systems)
     for ax, qs in zip(axes[0], sets, strict=True):
         metrics = ("NDCG@10", "Acc@1", "Acc@3")
-        for offset, system in enumerate(SYSTEMS):
+        for offset, system in enumerate(systems):
             m = qs.metrics[system]
             values = (m.ndcg_at_10, m.accuracy_at_1, m.accuracy_at_3)
-            xs = [i + (offset - (len(SYSTEMS) - 1) / 2) * width for i in range(len(metrics))]
+            xs = [i + (offset - (len(systems) - 1) / 2) * width for i in range(len(metrics))]
             ax.bar(xs, values, width=width, label=system, color=colors[system])
         ax.set_xticks(range(len(metrics)), metrics)
         ax.set_ylim(0, 1)

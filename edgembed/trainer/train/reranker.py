@@ -1,0 +1,292 @@
+"""`edgembed train --reranker`: fine-tune a cross-encoder (a reranker) on the workspace's pairs.
+
+Each training query is read with the passage that answers it (label 1) and with passages an
+embedding model ranks high but that do not answer it (hard negatives, label 0), and a
+cross-encoder learns to tell them apart (binary cross-entropy). People's marks join in: a
+passage marked as answering is a positive, one marked as not answering a negative. It starts
+from a cross-encoder the team has, or, when it has none, from the bundled MiniLM's weights
+with a new one-score head. Every epoch is judged on what the reranker is for: the held-out eval
+queries' top 20 passages by the embedder, reranked (NDCG@10), beside the embedder's own order.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgembed.atomic import staging_folder, swap_in
+from edgembed.config import TrainConfig, as_json
+from edgembed.corpus import Chunk
+from edgembed.errors import MissingExtraError, OutputExistsError, TrainingError
+from edgembed.evaluation.task import RetrievalTask, eval_pairs_task
+from edgembed.formats.training_record import TrainingRecord
+from edgembed.models import (
+    BUNDLED_MINILM,
+    Prompts,
+    describe_model,
+    encode,
+    load_sentence_transformer,
+    pick_device,
+    resolve_model,
+)
+from edgembed.trainer.train.budget import deadline_callback
+from edgembed.trainer.train.data import TrainingData, load_training_data
+from edgembed.trainer.train.marks import read_usage
+from edgembed.workspace import Workspace
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder
+
+__all__ = ["FIRST_STAGE", "NEGATIVES", "RerankerResult", "reranker_name", "train_reranker"]
+
+log = logging.getLogger(__name__)
+
+NEGATIVES = 2
+"""Hard negatives per training query."""
+FIRST_STAGE = 20
+"""How many of the embedder's passages a query's reranking reads (and is judged on)."""
+_DEFAULT_NAME = "edgembed-model-reranker"
+
+
+@dataclass(frozen=True)
+class RerankerResult:
+    """Where the reranker went, and how the embedder's top 20 rank before and after it."""
+
+    model_dir: Path
+    first_stage_ndcg_at_10: float
+    best_ndcg_at_10: float
+    best_epoch: float
+    seconds: float
+    record: TrainingRecord
+
+
+def reranker_name(config: TrainConfig) -> str:
+    """The reranker's folder name: --name when given, else edgembed-model-reranker."""
+    return _DEFAULT_NAME if config.name == TrainConfig().name else config.name
+
+
+def _embedder(workspace: Workspace, config: TrainConfig) -> str:
+    """The embedding model whose rankings give the hard negatives and the first stage: the
+    workspace's trained model when there is one, else the base model (if an embedder) or the
+    bundled MiniLM."""
+    trained = workspace.models / TrainConfig().name
+    if (trained / "modules.json").exists():
+        return str(trained)
+    if describe_model(resolve_model(config.base_model)).kind == "embedder":
+        return config.base_model
+    return BUNDLED_MINILM
+
+
+def _ranked(
+    embedder: str, device: str, queries: list[str], corpus: list[str]
+) -> np.ndarray[Any, Any]:
+    """Each query's passages, best first, by the embedding model (the first stage)."""
+    model = load_sentence_transformer(embedder, device)
+    prompts = Prompts.of(describe_model(resolve_model(embedder)))
+    scores = encode(model, queries, prompts.query) @ encode(model, corpus, prompts.document).T
+    return np.argsort(-scores, axis=1, kind="stable")
+
+
+def _rows(data: TrainingData, order: np.ndarray[Any, Any], marks: Any) -> dict[str, list[Any]]:
+    """(query, passage, label) rows: each pair's positive and its NEGATIVES hardest others,
+    then the marks."""
+    index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
+    rows: dict[str, list[Any]] = {"query": [], "passage": [], "label": []}
+
+    def add(query: str, passage: str, label: float) -> None:
+        rows["query"].append(query)
+        rows["passage"].append(passage)
+        rows["label"].append(label)
+
+    for pair, ranked in zip(data.train, order, strict=True):
+        add(pair.query, pair.positive, 1.0)
+        own = data.chunks[index[pair.positive_id]]
+        others = [i for i in ranked[: FIRST_STAGE + 2] if not _same_section(data.chunks[i], own)]
+        for i in others[:NEGATIVES]:
+            add(pair.query, data.chunks[i].text, 0.0)
+    for mark in marks:
+        text = mark.passage or (
+            data.chunks[index[mark.chunk_id]].text if mark.chunk_id in index else None
+        )
+        if text:
+            add(mark.query, text, 1.0 if mark.relevant else 0.0)
+    return rows
+
+
+def _same_section(a: Chunk, b: Chunk) -> bool:
+    return (a.doc, a.section) == (b.doc, b.section)
+
+
+def _samples(task: RetrievalTask, order: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
+    """The eval queries with the embedder's top FIRST_STAGE passages, in its order."""
+    return [
+        {
+            "query": query,
+            "positive": [task.corpus[i] for i in relevant],
+            "documents": [task.corpus[int(i)] for i in ranked[:FIRST_STAGE]],
+        }
+        for query, relevant, ranked in zip(task.queries, task.relevant, order, strict=True)
+    ]
+
+
+def _start_model(config: TrainConfig, device: str) -> CrossEncoder:
+    """The team's cross-encoder, or the base embedding model's weights with a new head."""
+    from sentence_transformers import CrossEncoder
+
+    path = resolve_model(config.base_model)
+    descriptor = describe_model(path)
+    if descriptor.kind == "embedder":
+        log.info("reranker: a new one-score head on %s's weights", config.base_model)
+    model: CrossEncoder = CrossEncoder(
+        str(path),
+        num_labels=1,
+        max_length=min(descriptor.max_seq_length, 512),
+        device=device,
+        local_files_only=True,
+    )
+    return model
+
+
+def _arguments(config: TrainConfig, output: Path, device: str) -> Any:
+    from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
+
+    return CrossEncoderTrainingArguments(
+        output_dir=str(output),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_ratio=config.warmup_ratio,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_rerank_ndcg@10",
+        greater_is_better=True,
+        logging_strategy="epoch",
+        report_to="none",
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=device == "cpu",
+        disable_tqdm=True,
+        save_only_model=True,
+    )
+
+
+def _fit(
+    model: CrossEncoder, config: TrainConfig, rows: dict[str, list[Any]], evaluator: Any,
+    staging: Path, device: str, begun: float,
+) -> tuple[list[dict[str, Any]], float]:  # fmt: skip
+    """Train with binary cross-entropy; every evaluated epoch's figures, and the seconds."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    # Negatives outnumber positives NEGATIVES to one: weigh the positives up to match.
+    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(NEGATIVES)))
+    trainer = CrossEncoderTrainer(
+        model=model,
+        args=_arguments(config, staging / "checkpoints", device),
+        train_dataset=Dataset.from_dict(rows),
+        loss=loss,
+        evaluator=evaluator,
+    )
+    if config.max_minutes:
+        trainer.add_callback(deadline_callback(begun + config.max_minutes * 60, 0.0))
+    started = time.perf_counter()
+    try:
+        trainer.train()
+    except (RuntimeError, MemoryError) as exc:
+        raise TrainingError(f"training the reranker failed: {exc}") from exc
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    history = [row for row in trainer.state.log_history if "eval_rerank_ndcg@10" in row]
+    return history, time.perf_counter() - started
+
+
+def train_reranker(config: TrainConfig, workspace: Workspace) -> RerankerResult:
+    """Fine-tune a cross-encoder on the workspace's pairs and write models/<name>/.
+
+    Raises:
+        InputError: pairs or chunks are missing.
+        ModelError: the base model or the embedding model is not available offline.
+        OutputExistsError: the model folder exists and config.force is false.
+        TrainingError: training failed.
+    """
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("sentence-transformers", "train") from exc
+    begun = time.perf_counter()
+    data = load_training_data(workspace)
+    used = read_usage(None, config.feedback)
+    target = workspace.models / reranker_name(config)
+    if target.exists() and not config.force:
+        raise OutputExistsError(f"{target} already exists. Pass --force to overwrite it.")
+    device = pick_device(config.device)
+    embedder = _embedder(workspace, config)
+    task = eval_pairs_task(data.chunks, data.eval)
+    order = _ranked(embedder, device, [p.query for p in data.train], [c.text for c in data.chunks])
+    eval_order = _ranked(embedder, device, list(task.queries), list(task.corpus))
+    rows = _rows(data, order, used[1] if used else [])
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
+
+    evaluator = CrossEncoderRerankingEvaluator(
+        _samples(task, eval_order), at_k=10, always_rerank_positives=False, name="rerank",
+        write_csv=False,
+    )  # fmt: skip
+    model = _start_model(config, device)
+    staging = staging_folder(target)
+    try:
+        history, seconds = _fit(model, config, rows, evaluator, staging, device, begun)
+        model.save(str(staging))
+        record = _record(config, embedder, data, rows, history, seconds, device, model)
+        record.write(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_in(staging, target)
+    return RerankerResult(
+        target, record.base_ndcg_at_10, record.best_ndcg_at_10, record.best_epoch, seconds, record
+    )
+
+
+def _record(
+    config: TrainConfig, embedder: str, data: TrainingData, rows: dict[str, list[Any]],
+    history: list[dict[str, Any]], seconds: float, device: str, model: Any,
+) -> TrainingRecord:  # fmt: skip
+    best = max(history, key=lambda row: row["eval_rerank_ndcg@10"])
+    first_stage = float(best.get("eval_rerank_base_ndcg@10", 0.0))
+    return TrainingRecord(
+        base_model=config.base_model,
+        base_model_path=str(resolve_model(config.base_model)),
+        config=as_json(config),
+        device=device,
+        max_seq_length=int(model.max_length),
+        data={
+            "chunks": len(data.chunks),
+            "train_pairs": len(data.train),
+            "eval_pairs": len(data.eval),
+            "rows": len(rows["label"]),
+        },
+        metric="rerank_ndcg@10",
+        base={"rerank_ndcg@10": first_stage},
+        epochs=tuple(
+            {k.removeprefix("eval_"): v for k, v in row.items() if k.startswith("eval_")}
+            | {"epoch": row["epoch"]}
+            for row in history
+        ),
+        best_epoch=float(best["epoch"]),
+        best_ndcg_at_10=float(best["eval_rerank_ndcg@10"]),
+        base_ndcg_at_10=first_stage,
+        finetuned_weight=1.0,
+        saved={},
+        saved_ndcg_at_10=float(best["eval_rerank_ndcg@10"]),
+        train_seconds=round(seconds, 1),
+        lineage={"kind": "reranker", "first_stage": embedder, "negatives_per_query": NEGATIVES},
+    )
