@@ -152,6 +152,10 @@ class TrainConfig:
             corpus and trained on beside the synthetic pairs.
         feedback: a feedback database (`serve --feedback-db`): passages people marked as
             answering a query are positives, those marked as not answering hard negatives.
+        mark_weight: how many times each marked (query, passage) pair is trained on: marks
+            are few beside the synthetic pairs, and worth more.
+        replay: the share of the synthetic training pairs trained on, thinned evenly over the
+            chunks (`improve` continues a trained model on its marks and some of its pairs).
         max_minutes: the time `train` may take on this machine; when the pairs would take
             longer, it trains on fewer of them, thinned evenly over the chunks (0: no limit).
             The default holds the documented 10 minutes for a 500-document corpus on a CPU
@@ -176,6 +180,8 @@ class TrainConfig:
     freeze_embeddings: bool = True
     queries: Path | None = None
     feedback: Path | None = None
+    mark_weight: int = 1
+    replay: float = 1.0
     max_minutes: float = 10.0
     seed: int = 42
     device: str = "auto"
@@ -196,6 +202,10 @@ class TrainConfig:
             raise ConfigError(f"loss must be 'mnrl' or 'cached-mnrl', got '{self.loss}'")
         if self.hard_negatives < 0:
             raise ConfigError("hard_negatives must not be negative")
+        if not 0 < self.replay <= 1:
+            raise ConfigError(f"replay must be in (0, 1], got {self.replay}")
+        if not 1 <= self.mark_weight <= 100:
+            raise ConfigError(f"mark_weight must be between 1 and 100, got {self.mark_weight}")
         if any(d <= 0 for d in self.matryoshka_dims):
             raise ConfigError("matryoshka dimensions must be positive")
         if not self.name or "/" in self.name or self.name.startswith("."):
@@ -499,6 +509,8 @@ class ExportConfig:
             queries in place of the eval pairs; None: the eval pairs.
         max_seq_length: the token window the export serves; None: the model's own, at most
             2048 tokens.
+        version: the model's version in the manifest (`improve` numbers its promotions).
+        lineage: where the model came from, for the manifest (`improve` fills it).
     """
 
     model: str | None = None
@@ -511,8 +523,12 @@ class ExportConfig:
     parity_texts: int = 500
     questions: Path | None = None
     max_seq_length: int | None = None
+    version: int = 1
+    lineage: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.version < 1:
+            raise ConfigError(f"version must be 1 or more, got {self.version}")
         if self.max_seq_length is not None and self.max_seq_length < 8:
             raise ConfigError(f"max_seq_length must be at least 8, got {self.max_seq_length}")
         if self.isa not in ISA_CHOICES:

@@ -36,6 +36,7 @@ RANKS = {
     "bench": 5,
     "server": 5,
     "pipeline": 6,
+    "improve": 6,  # like pipeline: it runs train, judges, and export
     "cli": 7,
     "__main__": 8,  # python -m edgembed: the CLI
 }

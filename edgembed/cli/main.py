@@ -29,6 +29,7 @@ COMMANDS = (
     "bench",
     "serve",
     "pipeline",
+    "improve",
     "models",
 )
 

@@ -22,11 +22,13 @@ from pathlib import Path
 from edgembed.corpus import Chunk, read_chunks
 from edgembed.corpus.sentences import strip_sentences
 from edgembed.evaluation.questions import load_real_questions, normalize_text
+from edgembed.formats.feedback import Mark
 from edgembed.formats.pairs import Pair, read_pairs
 from edgembed.workspace import Workspace
 
 __all__ = [
     "EVAL_PAIRS",
+    "MARKS",
     "REAL_QUESTIONS",
     "RetrievalTask",
     "corpus_only_task",
@@ -34,6 +36,7 @@ __all__ = [
     "eval_pairs_task",
     "heldout_texts",
     "load_tasks",
+    "marks_task",
     "real_questions_task",
 ]
 
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 
 EVAL_PAIRS = "eval pairs"
 REAL_QUESTIONS = "real questions"
+MARKS = "marks"
 
 
 @dataclass(frozen=True)
@@ -61,14 +65,15 @@ class RetrievalTask:
     relevant: tuple[frozenset[int], ...]
     passage_ids: tuple[str, ...]
 
-    def sample(self, limit: int, seed: int = 0) -> RetrievalTask:
-        """At most `limit` queries (drawn with `seed`) and at most `limit` passages: every
-        passage that answers a kept query, then others drawn at random."""
+    def sample(self, limit: int, seed: int = 0, passages: int | None = None) -> RetrievalTask:
+        """At most `limit` queries (drawn with `seed`) and at most `passages` passages (default:
+        `limit`): every passage that answers a kept query, then others drawn at random."""
         rng = random.Random(seed)
+        most = limit if passages is None else passages
         picked = sorted(rng.sample(range(len(self.queries)), min(limit, len(self.queries))))
         answers = sorted({index for i in picked for index in self.relevant[i]})
         others = sorted(set(range(len(self.corpus))) - set(answers))
-        room = max(0, min(limit - len(answers), len(others)))
+        room = max(0, min(most - len(answers), len(others)))
         kept = answers + rng.sample(others, room)
         position = {index: new for new, index in enumerate(kept)}
         return replace(
@@ -78,6 +83,12 @@ class RetrievalTask:
             relevant=tuple(frozenset(position[j] for j in self.relevant[i]) for i in picked),
             passage_ids=tuple(self.passage_ids[i] for i in kept),
         )
+
+    def at_most(self, queries: int, passages: int, seed: int = 0) -> RetrievalTask:
+        """The task itself when it is within the bounds, else a `sample` of it."""
+        if len(self.queries) <= queries and len(self.corpus) <= passages:
+            return self
+        return self.sample(queries, seed, passages)
 
 
 def eval_pairs(workspace: Workspace, chunks: Sequence[Chunk]) -> list[Pair]:
@@ -154,6 +165,30 @@ def real_questions_task(chunks: Sequence[Chunk], questions: Path) -> RetrievalTa
         queries=tuple(q.question for q in real),
         corpus=tuple(chunk.text for chunk in chunks),
         relevant=tuple(frozenset(q.relevant) for q in real),
+        passage_ids=tuple(chunk.id for chunk in chunks),
+    )
+
+
+def marks_task(chunks: Sequence[Chunk], marks: Sequence[Mark]) -> RetrievalTask:
+    """People's marks as questions: each query marked as answered by at least one passage of
+    the corpus, against the chunks as they are (marks of other passages, or only "does not
+    answer" marks, give no question)."""
+    by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
+    by_text = {" ".join(chunk.text.split()): i for i, chunk in enumerate(chunks)}
+    answers: dict[str, set[int]] = {}
+    for mark in marks:
+        if not mark.relevant:
+            continue
+        index = by_id.get(mark.chunk_id or "")
+        if index is None and mark.passage:
+            index = by_text.get(" ".join(mark.passage.split()))
+        if index is not None:
+            answers.setdefault(mark.query.strip(), set()).add(index)
+    return RetrievalTask(
+        name=MARKS,
+        queries=tuple(answers),
+        corpus=tuple(chunk.text for chunk in chunks),
+        relevant=tuple(frozenset(found) for found in answers.values()),
         passage_ids=tuple(chunk.id for chunk in chunks),
     )
 

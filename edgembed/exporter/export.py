@@ -117,7 +117,7 @@ def _build(
 ) -> tuple[Manifest, Parity, Int8Outcome | None]:
     """Trace, check fp32, search int8 and write the manifest, all in `staging`."""
     graph = kind.trace(staging / FP32_FILE, staging / TOKENIZER_FILE)
-    folder = ExportFolder.start(staging, name, source, graph)
+    folder = ExportFolder.start(staging, name, source, graph, config.version, config.lineage)
     folder.write_manifest(None, {})
     fp32 = kind.judge.measure(staging, "fp32", None)
     kind.check_fp32(fp32)

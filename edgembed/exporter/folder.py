@@ -5,7 +5,7 @@ then swapped into place whole, so a crash never leaves a half-written export.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,12 +65,22 @@ class ExportFolder:
     source: SourceModel
     graph: GraphInfo
     created: str = ""
+    version: int = 1
+    lineage: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, staging: Path, name: str, source: SourceModel, graph: GraphInfo) -> ExportFolder:
+    def start(
+        cls,
+        staging: Path,
+        name: str,
+        source: SourceModel,
+        graph: GraphInfo,
+        version: int = 1,
+        lineage: Mapping[str, Any] | None = None,
+    ) -> ExportFolder:
         """Stamp the export with the current time."""
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        return cls(staging, name, source, graph, created)
+        return cls(staging, name, source, graph, created, version, lineage or {})
 
     def write_manifest(
         self, quantization: Mapping[str, Any] | None, parity: Mapping[str, Any]
@@ -100,8 +110,10 @@ class ExportFolder:
             files=tuple(files),
             parity=dict(parity),
             evaluation=self.source.evaluation,
+            lineage=dict(self.lineage),
             created=self.created,
             edgembed_version=__version__,
+            version=self.version,
         )
         write_json(self.staging / MANIFEST_NAME, manifest.to_json())
         return manifest

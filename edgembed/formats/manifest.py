@@ -87,6 +87,8 @@ class Manifest:
         evaluation: the model's own evaluation figures (its training record), when known.
         lineage: where this export came from beyond its source model (an `improve` run's
             marks, figures and the export it replaces); empty for a plain export.
+        version: the model's version: 1 for a plain export, then each `improve` promotion
+            (served side by side as NAME@v1, NAME@v2, ...).
         created: when the export was made (ISO 8601, UTC).
         edgembed_version: the edgembed that made it.
     """
@@ -107,6 +109,12 @@ class Manifest:
     lineage: Mapping[str, Any] = field(default_factory=dict)
     created: str = ""
     edgembed_version: str = ""
+    version: int = 1
+
+    @property
+    def versioned_name(self) -> str:
+        """NAME@vN: the model id of this version."""
+        return f"{self.name}@v{self.version}"
 
     @property
     def dimension(self) -> int:
@@ -170,6 +178,7 @@ class Manifest:
         return {
             "format_version": FORMAT_VERSION,
             "name": self.name,
+            "version": self.version,
             "created": self.created,
             "edgembed_version": self.edgembed_version,
             "source_model": self.source_model,
@@ -220,6 +229,7 @@ class Manifest:
             parity=_field(data, "parity", dict),
             evaluation=_optional(data, "evaluation", dict),
             lineage=_optional(data, "lineage", dict) or {},
+            version=_optional(data, "version", int) or 1,
             created=str(data.get("created", "")),
             edgembed_version=str(data.get("edgembed_version", "")),
         )

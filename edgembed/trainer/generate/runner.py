@@ -73,9 +73,8 @@ def generate_pairs(config: GenerateConfig, workspace: Workspace) -> GenerateSumm
     records = journal.open({chunk.id for chunk in chunks})
     resumed = len(records)
     order = {chunk.id: i for i, chunk in enumerate(_chunk_order(chunks, config.seed))}
-    todo = sorted(
-        (c for c in chunks if c.id not in {r.chunk_id for r in records}), key=lambda c: order[c.id]
-    )
+    finished = {record.chunk_id for record in records}  # once: inside the filter it is quadratic
+    todo = sorted((c for c in chunks if c.id not in finished), key=lambda c: order[c.id])
     mixed = (
         ICTGenerator.for_corpus(chunks, keyword_rate=config.keyword_queries)
         if config.mix_ict

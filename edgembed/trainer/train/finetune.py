@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from edgembed.atomic import staging_folder, swap_in
 from edgembed.config import TrainConfig, as_json
 from edgembed.errors import MissingExtraError, OutputExistsError
 from edgembed.evaluation.task import eval_pairs_task
+from edgembed.formats.feedback import Mark
 from edgembed.formats.training_record import TrainingRecord
 from edgembed.models import (
     Prompts,
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
 __all__ = ["TrainResult", "train_model"]
 
 log = logging.getLogger(__name__)
+
+EVAL_QUERIES = 1000
+EVAL_PASSAGES = 5000
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,17 @@ def _prepare_output(workspace: Workspace, config: TrainConfig) -> tuple[Path, Pa
     return target, staging_folder(target)
 
 
-def _start(config: TrainConfig, workspace: Workspace, begun: float) -> tuple[_Run, Path, Path]:
+def _start(
+    config: TrainConfig, workspace: Workspace, begun: float, marks: Sequence[Mark] | None
+) -> tuple[_Run, Path, Path]:
     """Read the inputs, load the model, and add what people logged and marked."""
     data = load_training_data(workspace)
+    if config.replay < 1:
+        kept = max(2, round(len(data.train) * config.replay))
+        data = replace(data, train=thin_evenly(data.train, kept))
     used = read_usage(config.queries, config.feedback)
+    if marks is not None:
+        used = (used[0] if used else [], [*(used[1] if used else []), *marks])
     target, staging = _prepare_output(workspace, config)
     device = pick_device(config.device)
     prompts = Prompts.of(describe_model(resolve_model(config.base_model)))
@@ -97,7 +109,7 @@ def _start(config: TrainConfig, workspace: Workspace, begun: float) -> tuple[_Ru
     log.info("max_seq_length %d tokens", model.max_seq_length)
     if config.freeze_embeddings:
         log.info("token embeddings frozen (%d weights)", freeze_token_embeddings(model))
-    data, negatives, usage = add_usage(model, data, used, prompts)
+    data, negatives, usage = add_usage(model, data, used, prompts, config.mark_weight)
     run = _Run(config, model, data, device, begun, negatives, usage, prompts)
     return run, target, staging
 
@@ -117,6 +129,9 @@ def _train(run: _Run, staging: Path) -> tuple[dict[str, float], FitOutcome, Budg
     """Score the base model, then train; returns the base's scores, the loop's outcome and
     the time budget's plan."""
     task = eval_pairs_task(run.data.chunks, run.data.eval)
+    # Every epoch is scored: on a corpus of tens of thousands of chunks that alone would take
+    # the time budget, so a big corpus is scored on a sample (its answers and others at random).
+    task = task.at_most(EVAL_QUERIES, EVAL_PASSAGES, run.config.seed)
     evaluator = run.evaluator = corpus_evaluator(task, run.prompts)
     evaluated = time.perf_counter()
     base_scores = {k: float(v) for k, v in evaluator(run.model).items()}
@@ -184,8 +199,18 @@ def _record(
     )
 
 
-def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
+def train_model(
+    config: TrainConfig,
+    workspace: Workspace,
+    marks: Sequence[Mark] | None = None,
+    lineage: Mapping[str, Any] | None = None,
+) -> TrainResult:
     """Fine-tune `config.base_model` on the workspace's pairs and write models/<name>/.
+
+    Args:
+        marks: people's marks to train on beside `config.feedback`'s (`edgembed improve`
+            hands over the ones it does not hold out).
+        lineage: where the data came from beyond the workspace's pairs, for the record.
 
     Raises:
         InputError: pairs or chunks are missing.
@@ -197,7 +222,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         import sentence_transformers  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError("sentence-transformers", "train") from exc
-    run, target, staging = _start(config, workspace, time.perf_counter())
+    run, target, staging = _start(config, workspace, time.perf_counter(), marks)
     try:
         base_weights = {
             k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()
@@ -208,7 +233,7 @@ def train_model(config: TrainConfig, workspace: Workspace) -> TrainResult:
         if config.finetuned_weight < 1:
             saved = {k: float(v) for k, v in run.evaluator(run.model).items()}
         run.model.save(str(staging))
-        record = _record(run, base_scores, outcome, plan, saved)
+        record = replace(_record(run, base_scores, outcome, plan, saved), lineage=lineage or {})
         record.write(staging)
         write_model_card(staging, record.to_json())
     except BaseException:

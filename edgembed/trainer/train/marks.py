@@ -141,14 +141,20 @@ def add_usage(
     data: TrainingData,
     used: tuple[list[str], list[Mark]] | None,
     prompts: Prompts = NO_PROMPTS,
+    mark_weight: int = 1,
 ) -> tuple[TrainingData, dict[str, list[str]], dict[str, Any]]:
-    """Add the labelled logged queries and the feedback to the training pairs."""
+    """Add the labelled logged queries and the feedback (each mark `mark_weight` times) to the
+    training pairs."""
     if used is None:
         return data, {}, {}
     queries, feedback = used
     held_out = frozenset(pair.positive_id for pair in data.eval)
     usage = label_queries(queries, feedback, data.chunks, model, held_out, prompts)
+    usage.pairs = [
+        pair for pair in usage.pairs for _ in range(mark_weight if pair.kind == "feedback" else 1)
+    ]
     kinds = Counter(pair.kind for pair in usage.pairs)
+    kinds["feedback"] //= mark_weight
     summary = {
         "logged_queries": usage.queries,
         "logged_kept": kinds["logged"],
