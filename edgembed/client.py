@@ -12,26 +12,33 @@ edgembed`` a backend needs, with no extra: embeddings travel as base64 float32, 
     from edgembed.client import EdgembedEmbeddings
     embeddings = EdgembedEmbeddings("http://embed.internal:8001", api_key="...")
     vector = embeddings.embed_query("How do I reset my password?")
+
+Model versions (docs/serving.md, "Versions"): `at_version(N)` is a client pinned to version N
+(model ``NAME@vN``), `reembed` embeds a corpus's documents with a version while the old one
+keeps answering, `switch_version` and `rollback` move the server's default, and
+`reembed_and_switch` does the last two in order.
 """
 
 from __future__ import annotations
 
 import array
 import base64
+import copy
 import json
 import logging
 import random
+import re
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import Message
 from typing import Any
 
 from edgembed.errors import ClientError, ConfigError
 
-__all__ = ["EdgembedEmbeddings"]
+__all__ = ["EdgembedEmbeddings", "model_name"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,18 @@ log = logging.getLogger(__name__)
 # restarting replica.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _MAX_DELAY_S = 30.0
+# Loading a version reads its model, warms it up and embeds the server's corpus with it.
+_LOAD_TIMEOUT_S = 900.0
+_VERSIONED = re.compile(r"^(?P<name>.+)@v[1-9][0-9]*$")
+
+
+def model_name(model_id: str) -> str:
+    """The model's name in a model id: ``NAME`` of ``NAME@v2:query``."""
+    name, colon, suffix = model_id.rpartition(":")
+    if not (colon and suffix in ("query", "document", "latest")):
+        name = model_id
+    match = _VERSIONED.match(name)
+    return match["name"] if match else name
 
 
 class EdgembedEmbeddings:
@@ -124,6 +143,79 @@ class EdgembedEmbeddings:
             self.model = str(models[0]["id"])
         return self.model
 
+    def at_version(self, version: int) -> EdgembedEmbeddings:
+        """A client like this one pinned to version `version` of the model (``NAME@vN``): what
+        a RAG backend embeds with while its index holds that version's vectors."""
+        pinned = copy.copy(self)
+        pinned.model = f"{model_name(self.model_id())}@v{version}"
+        return pinned
+
+    def versions(self) -> dict[str, Any]:
+        """The server's loaded versions and its default (GET /v1/versions)."""
+        return dict(self._request("GET", "/versions", None))
+
+    def load_version(self, export: str) -> dict[str, Any]:
+        """Load the export folder `export` (inside the server's versions folder) as a version
+        beside the others; the default does not change. Returns its card.
+
+        Raises:
+            ClientError: the server refused (not an export, loaded already under another
+                folder, no key).
+        """
+        try:
+            return dict(self._request("POST", "/versions", {"export": export}, _LOAD_TIMEOUT_S))
+        except ClientError as error:
+            if error.code != "version_loaded":
+                raise
+            # A retry after a load that succeeded but whose answer was lost: find its card.
+            for card in self.versions()["data"]:
+                if card["export"] == export:
+                    return dict(card)
+            raise
+
+    def switch_version(self, version: int) -> dict[str, Any]:
+        """Make `version` the server's default (what the plain model name embeds with)."""
+        return dict(self._request("POST", "/versions/default", {"version": version}))
+
+    def rollback(self) -> dict[str, Any]:
+        """Make the default before the last switch the default again."""
+        return dict(self._request("POST", "/versions/rollback", {}))
+
+    def unload_version(self, version: int) -> dict[str, Any]:
+        """Stop serving `version` (not the default) once its queued requests are answered."""
+        return dict(self._request("DELETE", f"/versions/{version}", None))
+
+    def reembed(
+        self,
+        texts: Sequence[str],
+        version: int,
+        on_batch: Callable[[int, list[list[float]]], None] | None = None,
+    ) -> list[list[float]]:
+        """`texts` embedded as documents by version `version`, `batch_size` at a time; each
+        batch is also handed to ``on_batch(first_index, vectors)`` (write it to the new index
+        there). The model in service keeps answering queries meanwhile."""
+        pinned = self.at_version(version)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = pinned.embed_documents(texts[start : start + self.batch_size])
+            if on_batch is not None:
+                on_batch(start, batch)
+            vectors.extend(batch)
+        return vectors
+
+    def reembed_and_switch(
+        self,
+        texts: Sequence[str],
+        version: int,
+        on_batch: Callable[[int, list[list[float]]], None] | None = None,
+    ) -> tuple[list[list[float]], EdgembedEmbeddings]:
+        """`reembed`, then switch the server's default to `version`. Returns the vectors and a
+        client pinned to the new version: query the new index with it (and keep the old
+        client and index until the swap in your backend is done)."""
+        vectors = self.reembed(texts, version, on_batch)
+        self.switch_version(version)
+        return vectors, self.at_version(version)
+
     def _embed_batch(self, texts: list[str], input_type: str) -> list[list[float]]:
         payload: dict[str, Any] = {
             "model": self.model_id(),
@@ -144,12 +236,18 @@ class EdgembedEmbeddings:
             raise ClientError(f"sent {len(texts)} inputs, got {len(vectors)} embeddings back")
         return vectors
 
-    def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+        timeout: float | None = None,
+    ) -> Any:
         """One HTTP call with retries; the decoded JSON answer."""
         attempt = 0
         while True:
             try:
-                return self._send(method, path, payload)
+                return self._send(method, path, payload, timeout or self.timeout)
             except _Retryable as retry:
                 if attempt == self.retries:
                     raise ClientError(
@@ -164,7 +262,7 @@ class EdgembedEmbeddings:
                 time.sleep(delay)
                 attempt += 1
 
-    def _send(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
+    def _send(self, method: str, path: str, payload: dict[str, Any] | None, timeout: float) -> Any:
         url = f"{self.base_url}{path}"
         headers = {"Accept": "application/json"}
         data = None
@@ -175,7 +273,7 @@ class EdgembedEmbeddings:
             headers["Authorization"] = f"Bearer {self.api_key}"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.load(response)
         except urllib.error.HTTPError as error:
             raise _http_error(url, error) from None

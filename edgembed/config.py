@@ -285,6 +285,10 @@ class ServeSettings:
         rerank_top: how many of the first stages' best passages search's reranker reads.
         hybrid_weight: BM25's share in search's hybrid stage; None: chosen from the corpus
             workspace's eval pairs when it has them (else off); 0: off.
+        versions: more export folders of the served model, served from the start as versions
+            beside it (``NAME@vN``); the served export stays the default.
+        versions_dir: the folder whose exports POST /v1/versions may load while the server
+            runs; None: loading is off.
     """
 
     host: str = "127.0.0.1"
@@ -314,6 +318,8 @@ class ServeSettings:
     reranker: Path | None = None
     rerank_top: int = 20
     hybrid_weight: float | None = None
+    versions: tuple[Path, ...] = ()
+    versions_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.rerank_top <= 1000:

@@ -104,6 +104,7 @@ class ImproveResult:
     judgements: tuple[Judgement, ...]
     promoted: Path | None
     reason: str
+    version: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +114,7 @@ class ImproveResult:
             "held_out_marks": self.held_out_marks,
             "judgements": {j.name: j.to_json() for j in self.judgements},
             "promoted": str(self.promoted) if self.promoted else None,
+            "version": self.version,
             "reason": self.reason,
         }
 
@@ -240,7 +242,7 @@ def improve(config: ImproveConfig, workspace: Workspace) -> ImproveResult:
         _promote(config, workspace, service, candidate, version, judgements) if promote else None
     )
     result = ImproveResult(
-        service, candidate, len(trained), len(held), tuple(judgements), promoted, reason
+        service, candidate, len(trained), len(held), tuple(judgements), promoted, reason, version
     )
     write_json(workspace.report("improve"), result.to_json())
     return result

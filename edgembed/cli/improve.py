@@ -103,7 +103,7 @@ def improve(state: CliState, /, **options: Any) -> None:
     \b
     Example:
       edgembed improve --feedback feedback.db --questions docs/questions.jsonl
-      edgembed serve exports/edgembed-model --version exports/edgembed-model-v2
+      edgembed versions load edgembed-model-v2   # into the running server, beside v1
     """
 
     result = run_improve(_config(options), state.workspace)
@@ -124,9 +124,9 @@ def improve(state: CliState, /, **options: Any) -> None:
         return
     click.echo(f"PROMOTED: {result.reason}; wrote {result.promoted}")
     click.echo(
-        f"Serve it beside the current one with `edgembed serve {result.service.name} --version "
-        f"{result.promoted}`, re-embed your index against it, then switch: `edgembed versions "
-        "default URL VERSION`."
+        f"Serve it beside the current one (`edgembed versions load {result.promoted.name}`, or "
+        f"restart with `--version {result.promoted}`), re-embed your index with it, then switch: "
+        f"`edgembed versions default {result.version}` (docs/serving.md, Versions)."
     )
 
 

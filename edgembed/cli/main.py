@@ -30,6 +30,7 @@ COMMANDS = (
     "serve",
     "pipeline",
     "improve",
+    "versions",
     "models",
 )
 

@@ -207,6 +207,22 @@ _DEFAULTS = ServeSettings()
     "ranking). Default: chosen on the corpus workspace's eval pairs, as `evaluate` chooses it, "
     "and off unless it clearly helps there; 0 turns it off.",
 )
+@click.option(
+    "--version",
+    "versions",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Another version of the served model (an export `edgembed improve` promoted, e.g. "
+    "edgembed-model-v2), served beside it as NAME@vN while EXPORT_DIR stays the default; "
+    "repeatable. Switch with `edgembed versions default URL N` (docs/serving.md, Versions).",
+)
+@click.option(
+    "--versions-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The folder whose exports `edgembed versions load` (POST /v1/versions) may load "
+    "while the server runs. Default: the folder holding EXPORT_DIR.",
+)
 @pass_state
 def serve(state: CliState, /, export_dir: Path, **options: Any) -> None:
     """Serve the model in EXPORT_DIR with OpenAI's embeddings API (or, for a reranker,
@@ -223,6 +239,11 @@ def serve(state: CliState, /, export_dir: Path, **options: Any) -> None:
     With --corpus, the page at / is a playground: type a question, see the closest passages
     (beside the --compare model's), mark those that answer it (stored with --feedback-db).
 
+    Versions: an export `edgembed improve` promoted is served beside this one with --version
+    (or loaded later: `edgembed versions load`) as NAME@v2; the plain NAME stays on the
+    default version until `edgembed versions default URL 2` (roll back with
+    `edgembed versions rollback URL`).
+
     \b
     Examples:
       edgembed serve workspace/exports/edgembed-model
@@ -231,22 +252,27 @@ def serve(state: CliState, /, export_dir: Path, **options: Any) -> None:
         -d '{"model": "edgembed-model", "input": ["How do I reset my password?"]}'
       edgembed serve edgembed-model --corpus . --compare base --feedback-db feedback.db \\
         --log-queries queries.jsonl
+      edgembed serve edgembed-model --version edgembed-model-v2 --log-queries queries.jsonl
       edgembed serve edgembed-model --reranker edgembed-model-reranker --corpus .
       curl http://127.0.0.1:8001/v1/rerank -H 'Content-Type: application/json' \\
         -d '{"model": "edgembed-model-reranker", "query": "PTO carry-over?", "documents": ["..."]}'
     """
-    corpus, compare, reranker = (
+    corpus, compare, reranker, versions, versions_dir = (
         options.pop("corpus"),
         options.pop("compare"),
         options.pop("reranker"),
+        options.pop("versions"),
+        options.pop("versions_dir"),
     )
+    folder = _find_export(export_dir, state)
     settings = ServeSettings(
         **options,
         corpus=_find_corpus(corpus) if corpus else None,
         compare=_find_export(compare, state, "--compare") if compare else None,
         reranker=_find_export(reranker, state, "--reranker") if reranker else None,
+        versions=tuple(_find_export(version, state, "--version") for version in versions),
+        versions_dir=versions_dir or folder.parent,
     )
-    folder = _find_export(export_dir, state)
     try:
         from edgembed.server.run import serve as run_server
     except ImportError as exc:

@@ -117,6 +117,11 @@ def count_marks(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM feedback").fetchone()[0])
 
 
+def marked_queries(db: sqlite3.Connection) -> set[str]:
+    """Every query that has at least one mark."""
+    return {str(row[0]) for row in db.execute("SELECT DISTINCT query FROM feedback")}
+
+
 def read_marks(path: Path) -> list[Mark]:
     """Every mark of a feedback database, oldest first.
 

@@ -164,6 +164,11 @@ class OnnxModel:
         return self.manifest.name
 
     @property
+    def version(self) -> int:
+        """The model's version (1, then one more per `edgembed improve` promotion)."""
+        return self.manifest.version
+
+    @property
     def vocab_size(self) -> int:
         """Token ids run from 0 to vocab_size - 1."""
         return self.manifest.vocab_size

@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 from edgembed.config import ServeSettings
 from edgembed.errors import ConfigError
 from edgembed.server.feedback import FeedbackStore, record_feedback
+from edgembed.server.marks import QueryRanker, next_marks
 from edgembed.server.playground import playground_info, playground_page, static_files
 from edgembed.server.protocol import Embedder
 from edgembed.server.querylog import QueryLog
@@ -30,6 +31,7 @@ from edgembed.server.search import (
 )
 from edgembed.server.service import EmbeddingService
 from edgembed.server.stages import SearchStages
+from edgembed.server.versions import ModelVersions, Version
 
 __all__ = ["Addons", "build_addons"]
 
@@ -50,7 +52,7 @@ class Addons:
 
 def build_addons(
     settings: ServeSettings,
-    service: EmbeddingService | None,
+    served: ModelVersions | None,
     compare: Embedder | None,
     rerank: RerankService | None = None,
 ) -> Addons:
@@ -67,41 +69,62 @@ def build_addons(
         else None
     )
     feedback = FeedbackStore(settings.feedback_db) if settings.feedback_db else None
-    search = _corpus_search(settings, service, compare, rerank)
+    search = _corpus_search(settings, served, compare, rerank)
     lifespans = [part.lifespan for part in (feedback, search) if part is not None]
     return Addons(
-        state={"query_log": query_log, "feedback": feedback, "search": search},
+        state={
+            "query_log": query_log,
+            "feedback": feedback,
+            "search": search,
+            "query_ranker": QueryRanker(),
+        },
         lifespans=lifespans,
-        api_routes=[record_feedback, search_corpus, playground_info],
+        api_routes=[record_feedback, search_corpus, playground_info, next_marks],
         open_routes=[playground_page, static_files()],
     )
 
 
 def _corpus_search(
     settings: ServeSettings,
-    service: EmbeddingService | None,
+    served: ModelVersions | None,
     compare: Embedder | None,
     rerank: RerankService | None,
 ) -> CorpusSearch | None:
     if settings.corpus is None:
         return None
-    if service is None:
+    if served is None:
         raise ConfigError(
             "--corpus searches with an embedding model: serve an embedding export (with "
             "--reranker RERANKER_EXPORT for the rerank stage)."
         )
+    versions = {version.number: served_model(version.service) for version in served.loaded}
+    models = [versions[served.default]]
+    if compare is not None:
+        name = compare.model_name
+        if name == served.name:  # two exports of one name: keep the columns apart
+            name = f"{name} (compare)"
+        models.append(SearchModel(name, "compare", thread_embedder(compare)))
+    stages = SearchStages(settings.hybrid_weight, rerank, settings.rerank_top)
+    search = CorpusSearch(
+        load_passages(settings.corpus), models, stages, settings.corpus.parent, versions
+    )
 
-    async def embed_served(texts: list[str], input_type: str) -> Any:
+    async def index_version(version: Version) -> None:
+        await search.add_version(version.number, served_model(version.service))
+
+    served.on_load.append(index_version)
+    served.on_switch.append(lambda version: search.use_version(version.number))
+    served.on_unload.append(search.drop_version)
+    return search
+
+
+def served_model(service: EmbeddingService) -> SearchModel:
+    """Search's view of one version of the served model: it embeds through its batcher."""
+
+    async def embed(texts: list[str], input_type: str) -> Any:
         embedded = await service.embed(
             texts, model=service.model_name, dimensions=None, truncate=True, input_type=input_type
         )
         return embedded.vectors
 
-    models = [SearchModel(service.model_name, "served", embed_served)]
-    if compare is not None:
-        name = compare.model_name
-        if name == service.model_name:  # two exports of one name: keep the columns apart
-            name = f"{name} (compare)"
-        models.append(SearchModel(name, "compare", thread_embedder(compare)))
-    stages = SearchStages(settings.hybrid_weight, rerank, settings.rerank_top)
-    return CorpusSearch(load_passages(settings.corpus), models, stages, settings.corpus.parent)
+    return SearchModel(service.model_id, "served", embed)

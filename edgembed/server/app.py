@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import cast
 
 from litestar import Litestar, Router
@@ -23,6 +24,7 @@ from litestar.types import (
 from edgembed.config import ServeSettings
 from edgembed.errors import ConfigError
 from edgembed.server.addons import build_addons
+from edgembed.server.admin import VERSION_ROUTES
 from edgembed.server.checks import request_checks
 from edgembed.server.envelope import error_response
 from edgembed.server.openapi import API_KEY_SECURITY, openapi_config
@@ -30,7 +32,7 @@ from edgembed.server.prometheus import ServerMetrics
 from edgembed.server.protocol import Embedder, Reranker
 from edgembed.server.rerank import RERANK_ROUTES, RerankService
 from edgembed.server.routes import API_ROUTES, OPEN_ROUTES
-from edgembed.server.service import EmbeddingService
+from edgembed.server.versions import LoadExport, ModelVersions
 
 __all__ = ["create_app"]
 
@@ -78,24 +80,26 @@ def create_app(
     *,
     compare: Embedder | None = None,
     reranker: Reranker | None = None,
+    versions: Sequence[Embedder] = (),
+    load: LoadExport | None = None,
 ) -> Litestar:
     """Build the server for `embedder`, `reranker`, or both.
 
-    Routes: POST /v1/embeddings (OpenAI), POST /api/embed (Ollama), POST /v1/rerank (Cohere,
-    Jina) and /rerank (text-embeddings-inference), GET /v1/models, GET /health, GET /ready,
-    GET /metrics (Prometheus), and the OpenAPI docs at /docs; the opt-in parts (see
-    `addons`): POST /v1/feedback, POST /v1/search, GET /v1/playground and the playground page
-    at /. With ``settings.api_key`` set, the /v1 and /api routes (and /rerank) require it as a
-    Bearer token. A route of a model the server does not have answers 404 and says so.
+    Routes: POST /v1/embeddings (OpenAI), /api/embed (Ollama), /v1/rerank (Cohere, Jina) and
+    /rerank (TEI), GET /v1/models, /health, /ready, /metrics, the versions API (`admin`), the
+    OpenAPI docs at /docs, and the opt-in parts (`addons`). With ``settings.api_key`` set, the
+    /v1 and /api routes (and /rerank) require it as a Bearer token.
 
     Args:
         settings: limits, batching, auth and CORS.
         embedder: anything that meets `edgembed.server.Embedder` (e.g. ``OnnxEmbedder``);
             None for a server of a reranker alone.
-        compare: a second model that ranks the ``settings.corpus`` beside `embedder` (search
-            and the playground only).
-        reranker: a cross-encoder (e.g. ``OnnxReranker``) for /v1/rerank and search's
-            rerank stage.
+        compare: a second model ranking the ``settings.corpus`` beside `embedder` (search).
+        reranker: a cross-encoder (``OnnxReranker``) for /v1/rerank and search's last stage.
+        versions: other versions of `embedder`'s model, served beside it as ``NAME@vN``
+            (`versions`); `embedder` stays the default until a switch.
+        load: loads an export folder as an embedder, for POST /v1/versions (with
+            ``settings.versions_dir``); None: versions cannot be loaded while running.
 
     Raises:
         ConfigError: neither an embedder nor a reranker was given.
@@ -103,12 +107,15 @@ def create_app(
     if embedder is None and reranker is None:
         raise ConfigError("serve an embedding export, a reranker export, or both")
     metrics = ServerMetrics()
-    service = EmbeddingService(embedder, settings, metrics) if embedder is not None else None
+    served = None
+    if embedder is not None:
+        served = ModelVersions(settings, metrics, [embedder, *versions], load=load)
     rerank = RerankService(reranker, settings, metrics) if reranker is not None else None
-    addons = build_addons(settings, service, compare, rerank)
+    addons = build_addons(settings, served, compare, rerank)
+    state = {"versions": served, "rerank": rerank, "metrics": metrics, "settings": settings}
     api = Router(
         path="/",
-        route_handlers=[*API_ROUTES, *RERANK_ROUTES, *addons.api_routes],
+        route_handlers=[*API_ROUTES, *VERSION_ROUTES, *RERANK_ROUTES, *addons.api_routes],
         before_request=request_checks(settings.api_key),
         security=API_KEY_SECURITY if settings.api_key else None,
     )
@@ -119,10 +126,10 @@ def create_app(
         cors_config=_cors(settings),
         openapi_config=openapi_config(api_key_required=settings.api_key is not None),
         lifespan=[
-            *(part.lifespan for part in (service, rerank) if part is not None),
+            *(part.lifespan for part in (served, rerank) if part is not None),
             *addons.lifespans,
         ],
-        state=State({"service": service, "rerank": rerank, "metrics": metrics, **addons.state}),
+        state=State({**state, **addons.state}),
         logging_config=None,
     )
     app.server_metrics = metrics
@@ -133,5 +140,5 @@ def _cors(settings: ServeSettings) -> CORSConfig | None:
     """The browser origins allowed to call the API, when any are."""
     if not settings.cors_origins:
         return None
-    exposed = ["X-Edgembed-Truncated", "X-Edgembed-Prompt"]
+    exposed = ["X-Edgembed-Truncated", "X-Edgembed-Prompt", "X-Edgembed-Model"]
     return CORSConfig(allow_origins=list(settings.cors_origins), expose_headers=exposed)

@@ -20,7 +20,13 @@ from litestar import Request, post
 from litestar.openapi import ResponseSpec
 
 from edgembed.errors import ConfigError, RequestError
-from edgembed.formats.feedback import Mark, count_marks, insert_mark, open_feedback_db
+from edgembed.formats.feedback import (
+    Mark,
+    count_marks,
+    insert_mark,
+    marked_queries,
+    open_feedback_db,
+)
 from edgembed.server.openapi import error_responses
 from edgembed.server.schemas import ErrorEnvelope, FeedbackReceipt, FeedbackRequest
 
@@ -51,6 +57,12 @@ class FeedbackStore:
     def count(self) -> int:
         """Marks stored so far."""
         return count_marks(self._db)
+
+    async def marked_queries(self) -> set[str]:
+        """Every query someone has marked a passage for (on the writer thread, after the
+        writes queued before it)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, marked_queries, self._db)
 
     def close(self) -> None:
         """Finish the writes under way, then close the file."""

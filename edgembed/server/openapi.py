@@ -21,7 +21,10 @@ _ERRORS = {
     400: "Invalid request: the body is not JSON or not the documented shape, or an input is "
     "one the model cannot take (`error.param` names the field, `error.code` says why).",
     401: "Missing or wrong API key (only when the server was started with one).",
+    403: "Versions can be changed on a server without an API key from its own machine only.",
     404: "No such model: `model` must be the served model's id (see GET /v1/models).",
+    409: "The versions are not in a state that allows this (`error.code` says which).",
+    422: "The export folder cannot be loaded as a version of the served model.",
     413: "The request body is over the server's size limit (serve --max-body-bytes).",
     415: "The body was not sent as JSON: send 'Content-Type: application/json'.",
     500: "The model failed on this request; the details are in the server's log.",

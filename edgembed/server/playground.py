@@ -47,7 +47,8 @@ async def playground_info(request: Request[Any, Any, Any]) -> PlaygroundInfo:
     state = request.app.state
     search: CorpusSearch | None = state.get("search")
     feedback: FeedbackStore | None = state.get("feedback")
-    served = [part.model_name for part in (state.service, state.rerank) if part is not None]
+    served = [state.versions.name] if state.versions is not None else []
+    served += [state.rerank.model_name] if state.rerank is not None else []
     models = [model.name for model in search.models] if search else served
     return PlaygroundInfo(
         models=models,
@@ -55,6 +56,7 @@ async def playground_info(request: Request[Any, Any, Any]) -> PlaygroundInfo:
         indexed=bool(search and search.indexed),
         feedback=feedback is not None,
         stages=search.stages.names if search else [],
+        marks=bool(search and feedback and state.get("query_log")),
     )
 
 

@@ -79,10 +79,14 @@ class ServerMetrics:
         # Label children looked up once per (route, status): labels() takes a lock and builds
         # a key on every call, which showed in profiles of the request path.
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._depths: list[Callable[[], int]] = []
 
-    def track_queue(self, depth: Callable[[], int]) -> None:
-        """Read the queue depth from `depth` at scrape time (no cost per request)."""
-        self.queue_depth.set_function(depth)
+    def track_queue(self, depth: Callable[[], int]) -> Callable[[], None]:
+        """Add `depth` (one model's queue) to the queue depth read at scrape time (no cost per
+        request); the function returned stops counting it (a model version unloaded)."""
+        self._depths.append(depth)
+        self.queue_depth.set_function(lambda: sum(read() for read in self._depths))
+        return lambda: self._depths.remove(depth)
 
     def observe_request(self, path: str, status: int, seconds: float) -> None:
         route = route_label(path)

@@ -44,6 +44,12 @@ class Embedder(Protocol):
         ...
 
     @property
+    def version(self) -> int:
+        """The model's version: 1 for a plain export, one more per `edgembed improve`
+        promotion."""
+        ...
+
+    @property
     def vocab_size(self) -> int:
         """Token ids run from 0 to vocab_size - 1."""
         ...

@@ -27,6 +27,7 @@ from edgembed.server.schemas import (
     Status,
 )
 from edgembed.server.service import Embedded, EmbeddingService
+from edgembed.server.versions import ModelVersions
 
 __all__ = ["API_ROUTES", "OPEN_ROUTES"]
 
@@ -47,20 +48,29 @@ _PROMPT = ResponseHeader(
     required=True,
     description="The prompt the inputs got, by name ('none': no prompt).",
 )
-_EMBED_HEADERS = [_TRUNCATED, _PROMPT]
+_MODEL = ResponseHeader(
+    name="X-Edgembed-Model",
+    value="NAME@v1",
+    documentation_only=True,
+    required=True,
+    description="The model version that made the embeddings (NAME@vN).",
+)
+_EMBED_HEADERS = [_TRUNCATED, _PROMPT, _MODEL]
 
 
-def _headers(result: Embedded) -> dict[str, str]:
+def _headers(result: Embedded, service: EmbeddingService) -> dict[str, str]:
     return {
         "X-Edgembed-Truncated": str(result.truncated),
         "X-Edgembed-Prompt": result.prompt_name or "none",
+        "X-Edgembed-Model": service.model_id,
     }
 
 
-def _service(request: AnyRequest) -> EmbeddingService:
-    """The embedding service, or a 404 on a server of a reranker alone."""
-    service = cast(EmbeddingService | None, request.app.state.service)
-    if service is None:
+def _service(request: AnyRequest, model: str) -> EmbeddingService:
+    """The version of the embedding model that `model` names, or a 404 (another model, a
+    version not loaded, or a server of a reranker alone)."""
+    versions = cast(ModelVersions | None, request.app.state.versions)
+    if versions is None:
         rerank: RerankService = request.app.state.rerank
         raise RequestError(
             f"This server serves the reranker '{rerank.model_name}' only: POST /v1/rerank. "
@@ -68,13 +78,13 @@ def _service(request: AnyRequest) -> EmbeddingService:
             status=404,
             code="embeddings_disabled",
         )
-    return service
+    return versions.resolve(model)[0]
 
 
-def _models(request: AnyRequest) -> list[EmbeddingService | RerankService]:
-    """Every model the server serves: the embedder, then the reranker."""
+def _models(request: AnyRequest) -> list[ModelVersions | RerankService]:
+    """Every model the server serves: the embedder (its versions), then the reranker."""
     state = request.app.state
-    return [part for part in (state.service, state.rerank) if part is not None]
+    return [part for part in (state.versions, state.rerank) if part is not None]
 
 
 @post(
@@ -94,7 +104,7 @@ async def create_embeddings(
     (or the one `prompt_name` names, or the model id's ``:query``/``:document``) goes in
     front of each text; `X-Edgembed-Prompt` says which.
     """
-    service = _service(request)
+    service = _service(request, data.model)
     result = await service.embed(
         data.input,
         model=data.model,
@@ -104,14 +114,14 @@ async def create_embeddings(
         prompt_name=data.prompt_name,
         receive=request.receive,
     )
-    await record_queries(request, data.input, result.input_type, service.model_name)
+    await record_queries(request, data.input, result.input_type, service.model_id)
     body = openai_response(
         result.vectors,
-        model=service.model_name,
+        model=service.model_id,
         tokens=result.tokens,
         encoding_format=data.encoding_format,
     )
-    return Response(body, headers=_headers(result))
+    return Response(body, headers=_headers(result, service))
 
 
 @post(
@@ -126,7 +136,7 @@ async def ollama_embed(
 ) -> Response[OllamaEmbedResponse]:
     """Create embeddings, as Ollama's /api/embed does (an Ollama client only changes its host)."""
     started = time.perf_counter_ns()
-    service = _service(request)
+    service = _service(request, data.model)
     result = await service.embed(
         data.input,
         model=data.model,
@@ -136,39 +146,51 @@ async def ollama_embed(
         prompt_name=data.prompt_name,
         receive=request.receive,
     )
-    await record_queries(request, data.input, result.input_type, service.model_name)
+    await record_queries(request, data.input, result.input_type, service.model_id)
     body = ollama_response(
         result.vectors,
         model=data.model,
         tokens=result.tokens,
         total_ns=time.perf_counter_ns() - started,
     )
-    return Response(body, headers=_headers(result))
+    return Response(body, headers=_headers(result, service))
 
 
 @get("/v1/models", tags=["OpenAI"], responses=error_responses(401))
 async def list_models(request: AnyRequest) -> ModelList:
     """The served models (an embedder, a reranker or both), with their dimension, length
-    limit, truncation policy and prompts."""
-    return ModelList(data=[_card(part) for part in _models(request)])
+    limit, truncation policy and prompts; the embedder once by its name (its default version)
+    and once per loaded version (NAME@vN)."""
+    cards: list[ModelCard] = []
+    for part in _models(request):
+        if isinstance(part, ModelVersions):
+            cards.append(_model_card(part.current, part))
+            cards += [_model_card(version.service) for version in part.loaded]
+        else:
+            cards.append(_reranker_card(part))
+    return ModelList(data=cards)
 
 
 @get("/v1/models/{model:str}", tags=["OpenAI"], responses=error_responses(400, 401, 404))
 async def retrieve_model(model: str, request: AnyRequest) -> ModelCard:
     """One model by id (404 in OpenAI's shape for any id but a served one)."""
     parts = _models(request)
-    for part in parts[:-1]:
+    for part in parts:
         try:
-            part.check_model(model)
+            if isinstance(part, RerankService):
+                part.check_model(model)
+                return _reranker_card(part)
+            service, ref = part.resolve(model)
         except RequestError:
+            if part is parts[-1]:
+                raise
             continue
-        return _card(part)
-    parts[-1].check_model(model)
-    return _card(parts[-1])
+        return _model_card(service, part if ref.version is None else None)
+    raise AssertionError("unreachable: a server serves at least one model")
 
 
 def _status(request: AnyRequest, status: str) -> Status:
-    names = [part.model_name for part in _models(request)]
+    names = [_name(part) for part in _models(request)]
     return Status(status=status, model=names[0], models=names)
 
 
@@ -184,7 +206,7 @@ async def ready(request: AnyRequest) -> Status:
     for part in _models(request):
         if not part.ready:
             raise RequestError(
-                f"The model '{part.model_name}' is still warming up; retry in a moment.",
+                f"The model '{_name(part)}' is still warming up; retry in a moment.",
                 status=503,
                 code="not_ready",
                 retry_after=1,
@@ -199,9 +221,11 @@ async def metrics(request: AnyRequest) -> Response[bytes]:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-def _card(part: EmbeddingService | RerankService) -> ModelCard:
-    if isinstance(part, EmbeddingService):
-        return _model_card(part)
+def _name(part: ModelVersions | RerankService) -> str:
+    return part.name if isinstance(part, ModelVersions) else part.model_name
+
+
+def _reranker_card(part: RerankService) -> ModelCard:
     return ModelCard(
         id=part.model_name,
         kind="reranker",
@@ -215,19 +239,20 @@ def _card(part: EmbeddingService | RerankService) -> ModelCard:
     )
 
 
-def _model_card(service: EmbeddingService) -> ModelCard:
+def _model_card(service: EmbeddingService, versions: ModelVersions | None = None) -> ModelCard:
+    """A version's card (NAME@vN), or with `versions` the card of the plain name (the
+    default version, and which versions are loaded)."""
     descriptor = service.embedder.descriptor
+    model_id = service.model_name if versions is not None else service.model_id
     input_types = {}
     for input_type in INPUT_TYPE_SUFFIXES:
         try:
             name = descriptor.resolve_prompt(input_type)
         except ValueError:
             continue  # prompts for other tasks only: this input type is refused
-        input_types[input_type] = InputTypeCard(
-            prompt_name=name, model=f"{service.model_name}:{input_type}"
-        )
+        input_types[input_type] = InputTypeCard(prompt_name=name, model=f"{model_id}:{input_type}")
     return ModelCard(
-        id=service.model_name,
+        id=model_id,
         created=service.created,
         dimension=service.embedder.dimension,
         max_seq_length=service.embedder.max_seq_length,
@@ -235,6 +260,8 @@ def _model_card(service: EmbeddingService) -> ModelCard:
         prompts=dict(descriptor.prompts),
         input_types=input_types,
         default_prompt_name=descriptor.default_prompt_name,
+        version=service.version,
+        versions=[version.number for version in versions.loaded] if versions else [],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,12 @@ def serve(
 
         models = load_models(export_dir, settings)
         app = create_app(
-            settings, models.embedder, compare=models.compare, reranker=models.reranker
+            settings,
+            models.embedder,
+            compare=models.compare,
+            reranker=models.reranker,
+            versions=models.versions,
+            load=models.load if models.embedder is not None else None,
         )
         announce(_announcement(models, settings))
         uvicorn.Server(server_config(app, settings, access_log=access_log)).run(sockets=[listener])
@@ -62,6 +67,19 @@ class ServedModels:
     embedder: OnnxEmbedder | None
     reranker: OnnxReranker | None
     compare: OnnxEmbedder | None
+    versions: tuple[OnnxEmbedder, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def load(self, export_dir: Path) -> OnnxEmbedder:
+        """Load another version of the embedder, as the server loads it (POST /v1/versions).
+
+        Raises:
+            ManifestError, ModelError: not a loadable export; ConfigError: a reranker export.
+        """
+        from edgembed.runtime import OnnxEmbedder
+
+        _check_embedder(export_dir)
+        return OnnxEmbedder(export_dir, **self.options)
 
 
 def load_models(export_dir: Path, settings: ServeSettings) -> ServedModels:
@@ -81,6 +99,10 @@ def load_models(export_dir: Path, settings: ServeSettings) -> ServedModels:
         "engine": settings.engine,
     }
     primary_is_reranker = read_manifest(export_dir).kind == "reranker"
+    if primary_is_reranker and settings.versions:
+        raise ConfigError("--version serves versions of an embedding model, not of a reranker.")
+    for version in settings.versions:
+        _check_embedder(version)
     if primary_is_reranker and settings.reranker is not None:
         raise ConfigError(
             f"{export_dir} is a reranker export already: pass an embedding export first, then "
@@ -92,7 +114,16 @@ def load_models(export_dir: Path, settings: ServeSettings) -> ServedModels:
         reranker=OnnxReranker(reranker_dir, **options) if reranker_dir else None,
         # The --compare export (e.g. the base model) only ranks the corpus beside this one.
         compare=OnnxEmbedder(settings.compare, **options) if settings.compare else None,
+        versions=tuple(OnnxEmbedder(version, **options) for version in settings.versions),
+        options=options,
     )
+
+
+def _check_embedder(export_dir: Path) -> None:
+    from edgembed.formats.manifest import read_manifest
+
+    if read_manifest(export_dir).kind != "embedder":
+        raise ConfigError(f"{export_dir} is a reranker export, not a version of an embedder.")
 
 
 def _announcement(models: ServedModels, settings: ServeSettings) -> str:
@@ -104,9 +135,10 @@ def _announcement(models: ServedModels, settings: ServeSettings) -> str:
         if engine.precision != engine.variant:  # OpenVINO computes the fp32 file in bf16
             runs = f"{engine.variant} file in {engine.precision}"
         name = settings.model_name or engine.model_name
+        beside = "".join(f", with {name}@v{other.version}" for other in models.versions)
         parts.append(
-            f"'{name}' ({engine.dimension} dims, {runs} on {engine.engine}) on "
-            f"{where}/v1/embeddings (Ollama: /api/embed)"
+            f"'{name}' v{engine.version}{beside} ({engine.dimension} dims, {runs} on "
+            f"{engine.engine}) on {where}/v1/embeddings (Ollama: /api/embed)"
         )
     if models.reranker is not None:
         parts.append(

@@ -172,6 +172,9 @@ class ModelCard(msgspec.Struct, kw_only=True):
         input_types: the prompt each ``input_type`` gets (null: none), and the model id
             that gets it without the field.
         default_prompt_name: the prompt a request that names none gets (null: none).
+        version: the model version this id serves (for the plain name: the default one).
+        versions: on the plain name's card, every version loaded (each has its own NAME@vN
+            card).
     """
 
     id: str
@@ -185,6 +188,8 @@ class ModelCard(msgspec.Struct, kw_only=True):
     prompts: dict[str, str] = {}
     input_types: dict[str, InputTypeCard] = {}
     default_prompt_name: str | None = None
+    version: int | None = None
+    versions: list[int] = []
 
 
 class InputTypeCard(msgspec.Struct, kw_only=True):
@@ -310,6 +315,7 @@ class PlaygroundInfo(msgspec.Struct, kw_only=True):
     indexed: bool
     feedback: bool
     stages: list[str] = []
+    marks: bool = False
 
 
 RerankText = Annotated[str, msgspec.Meta(min_length=1)]

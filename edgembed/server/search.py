@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,11 +100,15 @@ class CorpusSearch:
         models: Sequence[SearchModel],
         stages: SearchStages | None = None,
         workspace: Path | None = None,
+        versions: Mapping[int, SearchModel] | None = None,
     ) -> None:
+        """`versions`: the served model's versions by number, the default one being
+        ``models[0]``; search ranks with the default and follows `use_version`."""
         self.passages = list(passages)
         self.models = list(models)
         self.stages = stages or SearchStages(hybrid_weight=0)
         self.workspace = workspace
+        self.versions = dict(versions or {})
         self._prepared = False
 
     @property
@@ -113,26 +117,43 @@ class CorpusSearch:
         return self._prepared and all(model.vectors is not None for model in self.models)
 
     async def index(self) -> None:
-        """Embed every passage with every model, a batch at a time; then prepare the stages
-        (BM25's index, the hybrid weight)."""
-        texts = [passage.text for passage in self.passages]
-        for model in self.models:
-            started = time.perf_counter()
-            parts = [
-                await model.embed(texts[start : start + _INDEX_BATCH], "document")
-                for start in range(0, len(texts), _INDEX_BATCH)
-            ]
-            model.vectors = np.concatenate(parts).astype(np.float32)
-            logger.info(
-                "embedded %d passages with %s in %.1f s",
-                len(texts),
-                model.name,
-                time.perf_counter() - started,
-            )
+        """Embed every passage with every model (and every other version of the served one),
+        a batch at a time; then prepare the stages (BM25's index, the hybrid weight)."""
+        for model in [*self.models, *self.versions.values()]:
+            if model.vectors is None:
+                await self._embed_passages(model)
         served = self.models[0]
         assert served.vectors is not None
         await self.stages.prepare(self.passages, served.vectors, served.embed, self.workspace)
         self._prepared = True
+
+    async def add_version(self, number: int, model: SearchModel) -> None:
+        """Embed the passages with a newly loaded version, so a switch to it is instant."""
+        await self._embed_passages(model)
+        self.versions[number] = model
+
+    def use_version(self, number: int) -> None:
+        """Rank with version `number` from the next search on (a switch of the default)."""
+        self.models[0] = self.versions[number]
+
+    def drop_version(self, number: int) -> None:
+        """Forget an unloaded version's vectors."""
+        self.versions.pop(number, None)
+
+    async def _embed_passages(self, model: SearchModel) -> None:
+        texts = [passage.text for passage in self.passages]
+        started = time.perf_counter()
+        parts = [
+            await model.embed(texts[start : start + _INDEX_BATCH], "document")
+            for start in range(0, len(texts), _INDEX_BATCH)
+        ]
+        model.vectors = np.concatenate(parts).astype(np.float32)
+        logger.info(
+            "embedded %d passages with %s in %.1f s",
+            len(texts),
+            model.name,
+            time.perf_counter() - started,
+        )
 
     async def search(self, query: str, top_k: int) -> list[SearchResults]:
         """Each model's `top_k` passages for `query`, best first.

@@ -18,7 +18,7 @@ from edgembed.errors import RequestError
 from edgembed.server.batcher import EmbeddingBatcher
 from edgembed.server.disconnect import Receive, unless_disconnected
 from edgembed.server.inputs import InputEncoder, RawInput
-from edgembed.server.model_ids import parse_model_id
+from edgembed.server.model_ids import parse_model_id, versioned_id
 from edgembed.server.prometheus import ServerMetrics
 from edgembed.server.protocol import Embedder
 from edgembed.server.responses import check_dimensions, select_dimensions
@@ -47,13 +47,23 @@ class Embedded:
 class EmbeddingService:
     """Checks a request against the served model, encodes its inputs and embeds them."""
 
-    def __init__(self, embedder: Embedder, settings: ServeSettings, metrics: ServerMetrics):
+    def __init__(
+        self,
+        embedder: Embedder,
+        settings: ServeSettings,
+        metrics: ServerMetrics,
+        *,
+        model_name: str | None = None,
+    ):
         self.embedder = embedder
         self.settings = settings
         self.metrics = metrics
-        self.model_name = settings.model_name or embedder.model_name
+        self.model_name = model_name or settings.model_name or embedder.model_name
+        self.version = embedder.version
+        self.model_id = versioned_id(self.model_name, self.version)
         self.created = int(time.time())
         self.ready = False
+        self._warm_up_task: asyncio.Task[None] | None = None
         self._encoder = InputEncoder(embedder, settings.max_inputs)
         self._batcher = EmbeddingBatcher(
             embedder,
@@ -62,7 +72,7 @@ class EmbeddingService:
             max_queue=settings.max_queue,
             on_batch=metrics.observe_batch,
         )
-        metrics.track_queue(lambda: self._batcher.depth)
+        self._untrack = metrics.track_queue(lambda: self._batcher.depth)
 
     @property
     def truncation_policy(self) -> str:
@@ -186,13 +196,28 @@ class EmbeddingService:
     @asynccontextmanager
     async def lifespan(self, _app: object) -> AsyncIterator[None]:
         """Run the batcher while the app runs; warm the model up in the background."""
-        self._batcher.start()
-        warm_up = asyncio.create_task(self._warm_up())
+        self.start()
         try:
             yield
         finally:
-            await warm_up
-            await self._batcher.close()
+            await self.stop()
+
+    def start(self) -> None:
+        """Start the batcher and warm the model up in the background."""
+        self._batcher.start()
+        self._warm_up_task = asyncio.create_task(self._warm_up())
+
+    async def warmed_up(self) -> bool:
+        """Wait for the warm-up; whether the model answered it."""
+        if self._warm_up_task is not None:
+            await self._warm_up_task
+        return self.ready
+
+    async def stop(self) -> None:
+        """Finish the requests queued and in flight, then stop the batcher."""
+        await self.warmed_up()
+        await self._batcher.close()
+        self._untrack()
 
     def require_ready(self) -> None:
         """Raises RequestError (503) until the model has answered its first batch."""

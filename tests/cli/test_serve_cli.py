@@ -61,6 +61,7 @@ def test_flags_and_env_become_settings(tmp_path: Path, served: dict[str, Any]) -
         truncate=False,
         model_name="support-embed",
         api_key="from-env",
+        versions_dir=tmp_path,  # the folder holding the export: where improve writes versions
     )
     assert "from-env" not in repr(settings)
 
@@ -96,6 +97,7 @@ def test_connection_guards_become_settings(tmp_path: Path, served: dict[str, Any
         max_connections=64,
         shutdown_timeout_s=5,
         max_request_tokens=4096,
+        versions_dir=tmp_path.parent,
     )
     defaults = ServeSettings()
     assert (defaults.header_timeout_s, defaults.body_timeout_s) == (10, 30)
@@ -110,7 +112,7 @@ def test_export_name_is_found_in_the_workspace(tmp_path: Path, served: dict[str,
     )
     assert result.exit_code == 0, result.output
     assert served["export_dir"] == export
-    assert served["settings"] == ServeSettings()
+    assert served["settings"] == ServeSettings(versions_dir=export.parent)
 
 
 def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ def test_loop_options_become_settings(tmp_path: Path, served: dict[str, Any]) ->
         feedback_db=tmp_path / "feedback.db",
         corpus=workspace / "chunks.jsonl",
         compare=workspace / "exports" / "base",
+        versions_dir=workspace / "exports",
     )
 
 

@@ -29,6 +29,7 @@ class FakeEmbedder:
         max_seq_length: int = 16,
         vocab_size: int = 1000,
         prompts: dict[str, str] | None = None,
+        version: int = 1,
     ) -> None:
         self.descriptor = ModelDescriptor(
             kind="embedder",
@@ -44,11 +45,12 @@ class FakeEmbedder:
         self.max_seq_length = max_seq_length
         self.vocab_size = vocab_size
         self.model_name = "fake-model"
+        self.version = version
         self.batches: list[int] = []
         self.releases = 0
         self.open = threading.Event()
         self.open.set()
-        self._table = np.random.default_rng(0).standard_normal((vocab_size, dimension))
+        self._table = np.random.default_rng(version - 1).standard_normal((vocab_size, dimension))
 
     def token_id(self, word: str) -> int:
         return 200 + zlib.crc32(word.encode()) % (self.vocab_size - 200)

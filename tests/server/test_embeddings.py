@@ -22,7 +22,8 @@ def test_list_of_texts_matches_the_engine(client: TestClient[Any], fake: FakeEmb
     response = embed(client, {"model": MODEL, "input": texts})
     assert response.status_code == 200
     body = response.json()
-    assert body["object"] == "list" and body["model"] == MODEL
+    assert body["object"] == "list" and body["model"] == f"{MODEL}@v1"
+    assert response.headers["X-Edgembed-Model"] == f"{MODEL}@v1"
     assert [item["index"] for item in body["data"]] == [0, 1, 2]
     assert all(item["object"] == "embedding" for item in body["data"])
     np.testing.assert_allclose(vectors_of(response), fake.embed(texts), atol=1e-6)
@@ -118,7 +119,7 @@ def test_model_name_can_be_renamed(make_client: ClientFactory) -> None:
     with make_client(model_name="support-embed") as client:
         ok = embed(client, {"model": "support-embed", "input": "a"})
         old = embed(client, {"model": MODEL, "input": "a"})
-    assert ok.json()["model"] == "support-embed"
+    assert ok.json()["model"] == "support-embed@v1"
     assert old.status_code == 404
 
 

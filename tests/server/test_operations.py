@@ -17,8 +17,10 @@ from tests.server.fake import FakeEmbedder
 def test_models_list_states_size_and_truncation(client: TestClient[Any]) -> None:
     body = client.get("/v1/models").json()
     assert body["object"] == "list"
-    (card,) = body["data"]
+    card, version = body["data"]
     assert card["id"] == MODEL and card["object"] == "model" and card["owned_by"] == "edgembed"
+    assert (card["version"], card["versions"]) == (1, [1])
+    assert (version["id"], version["version"], version["versions"]) == (f"{MODEL}@v1", 1, [])
     assert card["dimension"] == 16 and card["max_seq_length"] == 16
     assert "truncated" in card["truncation"] and "truncate: false" in card["truncation"]
     assert client.get(f"/v1/models/{MODEL}").json()["id"] == MODEL

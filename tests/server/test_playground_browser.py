@@ -4,6 +4,7 @@ enter the API key, type a question, search, mark a passage, and find the row in 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -55,6 +56,15 @@ def _write_corpus(path: Path) -> Path:
     return path
 
 
+def _second_version(export: Path, out: Path) -> Path:
+    """A copy of `export` whose manifest says it is version 2 (as `improve` would write it)."""
+    shutil.copytree(export, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["version"] = 2
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
 def test_search_and_mark_in_a_browser(
     chromium: str,
     real_export: Path,  # noqa: F811
@@ -62,7 +72,8 @@ def test_search_and_mark_in_a_browser(
 ) -> None:
     db, log = tmp_path / "feedback.db", tmp_path / "queries.jsonl"
     corpus = _write_corpus(tmp_path / "chunks.jsonl")
-    args = ["--corpus", str(corpus), "--compare", str(real_export)]
+    version_2 = _second_version(real_export, tmp_path / "exports" / "tiny-golden-v2")
+    args = ["--corpus", str(corpus), "--compare", str(real_export), "--version", str(version_2)]
     args += ["--feedback-db", str(db), "--log-queries", str(log)]
     with (
         live_server(real_export, *args, env={"EDGEMBED_API_KEY": KEY}) as server,
@@ -88,7 +99,7 @@ def test_search_and_mark_in_a_browser(
             "[...document.querySelectorAll('.column:last-child .elsewhere')]"
             ".map((e) => e.textContent)"
         )
-        assert places == [f"tiny-golden: #{rank}" for rank in range(1, 6)]
+        assert places == [f"tiny-golden@v1: #{rank}" for rank in range(1, 6)]
         timing = page.evaluate("document.getElementById('timing').textContent")
         assert timing.startswith("Answered in ")
 
@@ -109,6 +120,23 @@ def test_search_and_mark_in_a_browser(
         page.wait_for("!document.querySelector('.column[data-stale]')")
         assert page.evaluate("document.querySelectorAll('.column .hit').length") == 10
         print(page.evaluate("document.getElementById('timing').textContent"))
+        stages = page.evaluate("document.querySelector('.column .stages').textContent")
+        assert stages.startswith("dense ") and stages.endswith(" ms")
+
+        # The loop: the unmarked logged question is offered to mark; v2 becomes the default.
+        page.click("#to-mark summary")
+        page.click("#to-mark-refresh")
+        offered = "[...document.querySelectorAll('#to-mark-list .ask')].map((a) => a.textContent)"
+        page.wait_for(f"{offered}.length === 1")
+        assert page.evaluate(offered) == ["Where do I book a flight?"]
+        page.click("#versions summary")
+        page.click("#versions .make-default")
+        page.wait_for("document.getElementById('versions-default').textContent.includes('v2')")
+        page.click("#to-mark-list .ask")
+        page.wait_for(
+            "document.querySelector('.column h2').textContent.startsWith('tiny-golden@v2')"
+        )
+        page.screenshot(tmp_path / "playground-loop.png", 1280, 900)
 
         assert server.stop()
 
@@ -116,4 +144,4 @@ def test_search_and_mark_in_a_browser(
         rows = stored.execute("SELECT query, chunk_id, relevant, model FROM feedback").fetchall()
     assert rows == [(QUESTION, first, 1, columns[0][0])]
     logged = [json.loads(line)["text"] for line in log.read_text().splitlines()]
-    assert logged == [QUESTION, "Where do I book a flight?"]
+    assert logged == [QUESTION, "Where do I book a flight?", "Where do I book a flight?"]

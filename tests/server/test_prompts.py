@@ -65,7 +65,7 @@ def test_model_ids_pick_the_prompt_for_clients_that_cannot_send_fields(
     )
     assert by_id.status_code == 200 and by_id.headers["x-edgembed-prompt"] == "query"
     assert np.allclose(_vector(by_id), _vector(by_field))
-    assert by_id.json()["model"] == MODEL
+    assert by_id.json()["model"] == f"{MODEL}@v1"
     ollama = client.post("/api/embed", json={"model": f"{MODEL}:document", "input": "x"})
     assert ollama.status_code == 200 and ollama.headers["x-edgembed-prompt"] == "document"
 
@@ -109,7 +109,7 @@ def test_token_ids_get_the_prompt_tokens_first(client: TestClient[Any]) -> None:
 
 
 def test_models_lists_prompts_and_the_ids_that_select_them(client: TestClient[Any]) -> None:
-    (card,) = client.get("/v1/models").json()["data"]
+    card, _version = client.get("/v1/models").json()["data"]
     assert card["prompts"] == E5 and card["default_prompt_name"] is None
     assert card["input_types"] == {
         "query": {"prompt_name": "query", "model": f"{MODEL}:query"},

@@ -46,7 +46,7 @@ def test_only_queries_are_logged(make_client: ClientFactory, tmp_path: Path) -> 
         "queries",
         "from ollama",
     ]
-    assert {row["model"] for row in rows} == {MODEL}
+    assert {row["model"] for row in rows} == {f"{MODEL}@v1"}
     assert all(row["time"].endswith("+00:00") for row in rows)
 
 

@@ -110,7 +110,11 @@ def test_a_reranker_alone_says_where_embeddings_are(alone: TestClient[Any]) -> N
 
 def test_both_models_are_listed_health_and_ready(both: TestClient[Any]) -> None:
     cards = both.get("/v1/models").json()["data"]
-    assert [(c["id"], c["kind"]) for c in cards] == [(MODEL, "embedder"), (RERANKER, "reranker")]
+    assert [(c["id"], c["kind"]) for c in cards] == [
+        (MODEL, "embedder"),
+        (f"{MODEL}@v1", "embedder"),
+        (RERANKER, "reranker"),
+    ]
     assert both.get(f"/v1/models/{RERANKER}").json()["kind"] == "reranker"
     assert both.get("/health").json()["models"] == [MODEL, RERANKER]
 

@@ -73,7 +73,7 @@ def test_search_ranks_the_corpus_with_both_models(
     assert response.status_code == 200, response.text
     body = response.json()
     assert [(r["model"], r["role"]) for r in body["results"]] == [
-        ("fake-model", "served"),
+        ("fake-model@v1", "served"),
         ("base-model", "compare"),
     ]
     for result in body["results"]:
@@ -89,11 +89,12 @@ def test_search_ranks_the_corpus_with_both_models(
 def test_playground_info(searching: TestClient[Any]) -> None:
     info = searching.get("/v1/playground").json()
     assert info == {
-        "models": ["fake-model", "base-model"],
+        "models": ["fake-model@v1", "base-model"],
         "passages": 3,
         "indexed": True,
         "feedback": True,
         "stages": ["dense"],
+        "marks": True,
     }
 
 
@@ -122,7 +123,8 @@ def test_search_is_off_without_a_corpus() -> None:
     assert response.status_code == 404
     assert "--corpus" in response.json()["error"]["message"]
     assert info == {
-        "models": ["fake-model"], "passages": 0, "indexed": False, "feedback": False, "stages": []
+        "models": ["fake-model"], "passages": 0, "indexed": False, "feedback": False, "stages": [],
+        "marks": False
     }  # fmt: skip
 
 

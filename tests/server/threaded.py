@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,12 +40,16 @@ class ThreadedServer:
 
 
 @contextmanager
-def threaded_server(embedder: Embedder, **overrides: Any) -> Iterator[ThreadedServer]:
-    """Serve `embedder` with ServeSettings(**overrides) on a free port until the block ends."""
+def threaded_server(
+    embedder: Embedder, versions: Sequence[Embedder] = (), **overrides: Any
+) -> Iterator[ThreadedServer]:
+    """Serve `embedder` (and its other `versions`) with ServeSettings(**overrides) on a free
+    port until the block ends."""
     settings = ServeSettings(port=1, **overrides)  # the port is picked by bind(..., 0)
     listener = bind("127.0.0.1", 0)
     port: int = listener.getsockname()[1]
-    server = uvicorn.Server(server_config(create_app(settings, embedder), settings))
+    app = create_app(settings, embedder, versions=versions)
+    server = uvicorn.Server(server_config(app, settings))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     running = ThreadedServer("127.0.0.1", port, server, thread)

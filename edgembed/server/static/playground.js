@@ -1,5 +1,6 @@
 // The playground: search the served corpus with each model, mark what answers the question.
-// Talks to this server only (GET /v1/playground, POST /v1/search, POST /v1/feedback).
+// Talks to this server only (GET /v1/playground, POST /v1/search, POST /v1/feedback,
+// GET /v1/marks/next, GET and POST /v1/versions).
 "use strict";
 
 const state = { info: null, key: sessionStorage.getItem("edgembed-key") || "" };
@@ -48,7 +49,75 @@ async function loadInfo() {
     setTimeout(loadInfo, 1000);
   } else {
     setStatus(`${info.passages} passages · ${info.models.join(" vs ")} · ${feedback}`);
+    if (info.marks) loadToMark();
   }
+  loadVersions();
+}
+
+// The logged questions a mark helps most (GET /v1/marks/next), least sure first.
+async function loadToMark() {
+  let data;
+  try {
+    data = await api("GET", "/v1/marks/next?limit=10");
+  } catch (error) {
+    return;
+  }
+  const box = $("to-mark");
+  box.hidden = false;
+  $("to-mark-count").textContent = `(${data.data.length} of ${data.candidates} unmarked, ` +
+    `${data.marked} marked)`;
+  const items = data.data.map((row) => {
+    const item = element("li", "to-mark");
+    const ask = element("button", "ask", row.query);
+    ask.type = "button";
+    ask.addEventListener("click", () => {
+      $("query").value = row.query;
+      $("search-form").requestSubmit();
+    });
+    const why = row.disagree ? "the models disagree" : `margin ${row.margin.toFixed(3)}`;
+    item.append(ask, element("span", "why", ` ${why} · asked ${row.asked}×`));
+    return item;
+  });
+  $("to-mark-list").replaceChildren(...items);
+}
+
+// The loaded versions of the served model; a button makes another one the default.
+async function loadVersions() {
+  let data;
+  try {
+    data = await api("GET", "/v1/versions");
+  } catch (error) {
+    return;  // a reranker alone, or a remote browser on a keyless server
+  }
+  $("versions").hidden = false;
+  $("versions-default").textContent = `(${data.model} serves v${data.default})`;
+  const items = data.data.map((card) => {
+    const item = element("li", "version", card.id + (card.improved_from ?
+      ` · improved from ${card.improved_from}` : ""));
+    item.dataset.version = card.version;
+    if (card.default) {
+      item.append(element("span", "badge", "default"));
+    } else {
+      const use = element("button", "make-default", card.ready ? "Make default" : "warming up");
+      use.type = "button";
+      use.disabled = !card.ready;
+      use.addEventListener("click", () => switchVersion(card.version));
+      item.append(use);
+    }
+    return item;
+  });
+  $("versions-list").replaceChildren(...items);
+}
+
+async function switchVersion(version) {
+  try {
+    await api("POST", "/v1/versions/default", { version });
+    $("versions-status").textContent = `v${version} is the default now.`;
+  } catch (error) {
+    $("versions-status").textContent = error.message;
+  }
+  loadVersions();
+  loadInfo();
 }
 
 async function search(event) {
@@ -78,6 +147,11 @@ function render(data) {
     const heading = element("h2", "", result.model);
     if (result.role === "served") heading.append(element("span", "badge", "served"));
     column.append(heading);
+    if (result.stages && result.stages.length) {
+      const stages = result.stages.map((s) => `${s.name} ${s.took_ms.toFixed(1)} ms` +
+        (s.detail ? ` (${s.detail})` : ""));
+      column.append(element("p", "stages", stages.join(" → ")));
+    }
     const list = element("ol", "hits");
     const other = data.results.find((r) => r !== result);
     result.hits.forEach((hit) => list.append(card(data.query, result.model, hit, other)));
@@ -134,6 +208,7 @@ function marks(query, model, hit) {
       button.classList.add("chosen");
       saved.textContent = `Saved #${receipt.id}`;
       saved.dataset.feedbackId = receipt.id;
+      if (state.info && state.info.marks) loadToMark();
     } catch (error) {
       saved.textContent = error.message;
       saved.classList.add("error");
@@ -168,5 +243,6 @@ function useKey(event) {
 document.addEventListener("DOMContentLoaded", () => {
   $("search-form").addEventListener("submit", search);
   $("key-form").addEventListener("submit", useKey);
+  $("to-mark-refresh").addEventListener("click", loadToMark);
   loadInfo();
 });
