@@ -57,6 +57,8 @@ class _GuardedProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._header_bytes: int | None = 0  # None once this request's headers are complete
+        self._parsed_header_bytes = 0  # the request line and headers the parser gave
+        self._headers_refused = False
         self._request_started = False
         self._receiving_body = False
 
@@ -83,14 +85,35 @@ class _GuardedProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._request_started = True
+        self._parsed_header_bytes = 0
+
+    # The chunk count above cannot see headers that end inside the chunk that brought most of
+    # them; the parser's own callbacks count those exactly.
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._parsed_header_bytes += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._parsed_header_bytes += len(name) + len(value) + 4  # "name: value\r\n"
 
     def on_headers_complete(self) -> None:
+        if self._parsed_header_bytes > MAX_HEADER_BYTES:
+            self._headers_refused = True  # the request never reaches the app
+            self._answer_and_close(431, "request_header_fields_too_large", _HEADERS_TOO_LARGE)
+            return
         self._header_bytes = None
         self._receiving_body = True
         self._arm(self.limits.body_timeout_s, self._body_too_slow)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._headers_refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._headers_refused:
+            return
         self._receiving_body = False
         self._disarm()
         super().on_message_complete()

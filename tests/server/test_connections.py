@@ -163,3 +163,20 @@ def test_a_stalled_upload_does_not_hold_the_shutdown(fake: FakeEmbedder) -> None
             status, error = error_of(read_until_closed(sock, time.monotonic() + 5))
     assert took < 3
     assert status == 503 and error["code"] == "server_unavailable"
+
+
+@pytest.mark.parametrize(
+    "head", [b"GET /health HTTP/1.1\r\n", HEADERS.partition(b"\r\n")[0] + b"\r\n"]
+)
+def test_header_bytes_are_capped_when_they_arrive_with_their_end(
+    fake: FakeEmbedder, head: bytes
+) -> None:
+    """70 KiB of headers in one write (and a body): the chunk that completes them counts too."""
+    padding = b"".join(b"X-Padding-%d: %s\r\n" % (i, b"a" * 1000) for i in range(70))
+    body = b"" if head.startswith(b"GET") else BODY
+    length = b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+    request = head + b"Host: test\r\n" + length + padding + b"\r\n" + body
+    with threaded_server(fake) as server, connect(server) as sock:
+        sock.sendall(request)
+        status, error = error_of(read_until_closed(sock, time.monotonic() + 5))
+    assert status == 431 and error["code"] == "request_header_fields_too_large"
