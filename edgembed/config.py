@@ -251,6 +251,9 @@ class ServeSettings:
         header_timeout_s: a connection must deliver a request's headers within this many
             seconds of opening (or of its previous response); else it gets 408 and is closed.
         body_timeout_s: a request's body must arrive within this many seconds of its headers.
+        write_timeout_s: once a client stops taking its answer as fast as it is written (the
+            socket's buffers full), it must take the rest within this many seconds; else the
+            connection is cut.
         max_connections: connections held at once; more are answered 503 and closed.
         shutdown_timeout_s: on SIGTERM, how long requests in flight may still run before they
             are cancelled (stay under the orchestrator's grace period: Kubernetes' is 30 s).
@@ -284,6 +287,7 @@ class ServeSettings:
     max_body_bytes: int = 8 * 1024 * 1024
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    write_timeout_s: float = 30.0
     max_connections: int = 512
     shutdown_timeout_s: int = 20
     cors_origins: tuple[str, ...] = ()
@@ -322,7 +326,7 @@ class ServeSettings:
     def _check_connection_limits(self) -> None:
         if self.max_connections < 1:
             raise ConfigError(f"max_connections must be at least 1, got {self.max_connections}")
-        for name in ("header_timeout_s", "body_timeout_s"):
+        for name in ("header_timeout_s", "body_timeout_s", "write_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be above 0, got {getattr(self, name)}")
         if self.shutdown_timeout_s < 0:

@@ -116,6 +116,15 @@ _DEFAULTS = ServeSettings()
     "clients on slow links that send large bodies.",
 )
 @click.option(
+    "--write-timeout-s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS.write_timeout_s,
+    show_default=True,
+    help="Seconds a client has to take the rest of its answer once it stops keeping up with "
+    "the server (the socket's buffers full); then the connection is cut, and the memory "
+    "the answer held is freed. Raise it for clients on slow links that fetch large answers.",
+)
+@click.option(
     "--max-connections",
     type=click.IntRange(min=1),
     default=_DEFAULTS.max_connections,

@@ -18,6 +18,7 @@ import pytest
 from tests.server.conftest import MODEL
 from tests.server.fake import FakeEmbedder
 from tests.server.threaded import ThreadedServer, threaded_server
+from tests.server.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # a network server on 127.0.0.1, though each test takes ~1 s
 
@@ -180,3 +181,46 @@ def test_header_bytes_are_capped_when_they_arrive_with_their_end(
         sock.sendall(request)
         status, error = error_of(read_until_closed(sock, time.monotonic() + 5))
     assert status == 431 and error["code"] == "request_header_fields_too_large"
+
+
+def _ask_and_never_read(server: ThreadedServer) -> socket.socket:
+    """A client that asks for a ~10 MB answer and reads none of it (a tiny receive window)."""
+    body = json.dumps({"model": MODEL, "input": ["w"] * 2048}).encode()
+    head = HEADERS.replace(b"%d" % len(BODY), b"%d" % len(body))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((server.host, server.port))
+    sock.sendall(head + body)
+    return sock
+
+
+def _open_connections(server: ThreadedServer) -> int:
+    return len(server.server.server_state.connections)
+
+
+def test_a_client_that_does_not_read_its_answer_is_cut() -> None:
+    fake = FakeEmbedder(dimension=256)  # 2048 vectors of 256 floats: about 10 MB of JSON
+    with threaded_server(fake, write_timeout_s=0.5) as server:
+        sock = _ask_and_never_read(server)
+        try:
+            wait_until(lambda: _open_connections(server) == 1, "the connection")
+            started = time.monotonic()
+            wait_until(lambda: _open_connections(server) == 0, "the cut", timeout=5)
+            took = time.monotonic() - started
+        finally:
+            sock.close()
+    assert took < 3
+
+
+def test_clients_that_do_not_read_do_not_hold_the_shutdown() -> None:
+    fake = FakeEmbedder(dimension=256)
+    with threaded_server(fake, write_timeout_s=60, shutdown_timeout_s=20) as server:
+        socks = [_ask_and_never_read(server) for _ in range(3)]
+        try:
+            wait_until(lambda: fake.batches and len(fake.batches) >= 4, "the three answers")
+            time.sleep(0.3)  # written, and stuck in the socket buffers
+            took = server.stop(timeout=10)
+        finally:
+            for sock in socks:
+                sock.close()
+    assert took < 4
