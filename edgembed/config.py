@@ -258,6 +258,9 @@ class ServeSettings:
         shutdown_timeout_s: on SIGTERM, how long requests in flight may still run before they
             are cancelled (stay under the orchestrator's grace period: Kubernetes' is 30 s).
         cors_origins: browser origins allowed to call the API (none by default).
+        allowed_hosts: without an API key, the host names the server answers besides
+            127.0.0.1, localhost, [::1], `host` and IP addresses (``*``: every name); a
+            request for another name gets 421 (see `edgembed.server.hosts`).
         truncate: inputs longer than the model's limit are cut to it (True) or refused with
             400 (False); a request can override this with its ``truncate`` field.
         log_queries: append the texts of requests marked ``input_type: "query"`` (and the
@@ -291,6 +294,7 @@ class ServeSettings:
     max_connections: int = 512
     shutdown_timeout_s: int = 20
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     truncate: bool = True
     log_queries: Path | None = None
     log_queries_max_mb: float = 64.0
@@ -310,6 +314,8 @@ class ServeSettings:
         _check_engines((self.engine,))
         if self.api_key is not None:
             _check_api_key(self.api_key)
+        if any(not host.strip() for host in self.allowed_hosts):
+            raise ConfigError("an allowed host is empty: pass a host name, or '*' for any")
         if self.model_name is not None and not self.model_name.strip():
             raise ConfigError("model_name is empty: pass a name or leave it unset")
         if self.threads is not None and self.threads < 1:

@@ -147,6 +147,15 @@ _DEFAULTS = ServeSettings()
     help="A browser origin allowed to call the API (repeatable; none by default).",
 )
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Without an API key, a host name the server answers besides 127.0.0.1, localhost, "
+    "[::1], --host and IP addresses (repeatable; '*': any). Other names get 421: a web page "
+    "cannot reach the server by pointing its own name at it (DNS rebinding). E.g. the name "
+    "clients call it by in a cluster.",
+)
+@click.option(
     "--truncate/--no-truncate",
     default=_DEFAULTS.truncate,
     show_default=True,

@@ -10,6 +10,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.types import (
+    HTTPResponseStartEvent,
     HTTPScope,
     LifeSpanReceive,
     LifeSpanScope,
@@ -24,6 +25,7 @@ from edgembed.config import ServeSettings
 from edgembed.server.addons import build_addons
 from edgembed.server.checks import request_checks
 from edgembed.server.envelope import error_response
+from edgembed.server.hosts import HostNames
 from edgembed.server.openapi import API_KEY_SECURITY, openapi_config
 from edgembed.server.prometheus import ServerMetrics
 from edgembed.server.protocol import Embedder
@@ -34,13 +36,15 @@ __all__ = ["create_app"]
 
 
 class MeteredLitestar(Litestar):
-    """Litestar that records every HTTP request in the server's metrics.
+    """Litestar that records every HTTP request in the server's metrics and, without an API
+    key, answers only the host names `hosts.HostNames` allows (421 otherwise).
 
     Done at the ASGI entry rather than in a middleware so that 404s, 405s and 413s, which the
-    framework answers before any route middleware runs, are counted too.
+    framework answers before any route middleware runs, are counted (and guarded) too.
     """
 
     server_metrics: ServerMetrics
+    host_names: HostNames | None = None
 
     async def __call__(
         self,
@@ -61,13 +65,29 @@ class MeteredLitestar(Litestar):
             await cast(Send, send)(message)
 
         self.server_metrics.in_progress.inc()
+        hosts = self.host_names
         try:
-            await super().__call__(scope, receive, send_and_note)
+            refused = hosts.refused(cast(HTTPScope, scope)["headers"]) if hosts else None
+            if hosts is None or refused is None:
+                await super().__call__(scope, receive, send_and_note)
+            else:
+                await _send_json(send_and_note, 421, hosts.answer(refused))
         finally:
             self.server_metrics.in_progress.dec()
             self.server_metrics.observe_request(
                 cast(HTTPScope, scope)["path"], status, time.perf_counter() - started
             )
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def create_app(
@@ -79,7 +99,7 @@ def create_app(
     GET /health, GET /ready, GET /metrics (Prometheus), and the OpenAPI docs at /docs; the
     opt-in parts (see `addons`): POST /v1/feedback, POST /v1/search, GET /v1/playground and
     the playground page at /. With ``settings.api_key`` set, the /v1 and /api routes require
-    it as a Bearer token.
+    it as a Bearer token; without it, only the host names of `hosts.HostNames` are answered.
 
     Args:
         settings: limits, batching, auth and CORS.
@@ -114,4 +134,6 @@ def create_app(
         logging_config=None,
     )
     app.server_metrics = metrics
+    if settings.api_key is None:
+        app.host_names = HostNames(settings.host, settings.allowed_hosts)
     return app

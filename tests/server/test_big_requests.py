@@ -62,7 +62,7 @@ def test_a_big_request_stops_when_its_client_goes(fake: FakeEmbedder) -> None:
         fake.open.clear()
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
             head = (
-                "POST /v1/embeddings HTTP/1.1\r\nHost: test\r\n"
+                "POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(BIG)}\r\n\r\n"
             )
             sock.sendall(head.encode() + BIG)

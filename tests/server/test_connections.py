@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow  # a network server on 127.0.0.1, though each test
 
 BODY = json.dumps({"model": MODEL, "input": "hello"}).encode()
 HEADERS = (
-    b"POST /v1/embeddings HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+    b"POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     b"Content-Length: %d\r\n\r\n" % len(BODY)
 )
 
@@ -108,7 +108,7 @@ def test_a_body_sent_a_byte_at_a_time_gets_408(fake: FakeEmbedder) -> None:
 
 def test_header_bytes_are_capped(fake: FakeEmbedder) -> None:
     with threaded_server(fake) as server, connect(server) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n")
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         try:
             for _ in range(80):
                 sock.sendall(b"X-Padding: " + b"a" * 1000 + b"\r\n")
@@ -130,7 +130,7 @@ def test_a_large_body_sent_with_its_headers_is_not_taken_for_headers(fake: FakeE
 def test_connections_over_the_limit_get_503(fake: FakeEmbedder) -> None:
     with threaded_server(fake, max_connections=2) as server:
         with connect(server) as first, connect(server):
-            first.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            first.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert b"200 OK" in first.recv(65536)
             with connect(server) as third:
                 status, error = error_of(read_until_closed(third, time.monotonic() + 5))
@@ -176,7 +176,7 @@ def test_header_bytes_are_capped_when_they_arrive_with_their_end(
     padding = b"".join(b"X-Padding-%d: %s\r\n" % (i, b"a" * 1000) for i in range(70))
     body = b"" if head.startswith(b"GET") else BODY
     length = b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
-    request = head + b"Host: test\r\n" + length + padding + b"\r\n" + body
+    request = head + b"Host: 127.0.0.1\r\n" + length + padding + b"\r\n" + body
     with threaded_server(fake) as server, connect(server) as sock:
         sock.sendall(request)
         status, error = error_of(read_until_closed(sock, time.monotonic() + 5))

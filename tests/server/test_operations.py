@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
-from tests.server.conftest import MODEL, ClientFactory, embed
+from tests.server.conftest import LOCAL_URL, MODEL, ClientFactory, embed
 from tests.server.fake import FakeEmbedder
 
 
@@ -35,7 +35,7 @@ def test_health_and_ready(client: TestClient[Any]) -> None:
 
 def test_not_ready_until_warmed_up(fake: FakeEmbedder) -> None:
     fake.open.clear()  # the warm-up batch cannot finish
-    with TestClient(create_app(ServeSettings(), fake)) as client:
+    with TestClient(create_app(ServeSettings(), fake), base_url=LOCAL_URL) as client:
         response = client.get("/ready")
         assert client.get("/health").status_code == 200
         fake.open.set()
@@ -63,7 +63,10 @@ def test_metrics_count_requests_batches_and_tokens(client: TestClient[Any]) -> N
 def test_each_app_has_its_own_registry(fake: FakeEmbedder) -> None:
     first = create_app(ServeSettings(), fake)
     second = create_app(ServeSettings(), fake)
-    with TestClient(first) as one, TestClient(second) as two:
+    with (
+        TestClient(first, base_url=LOCAL_URL) as one,
+        TestClient(second, base_url=LOCAL_URL) as two,
+    ):
         embed(one, {"model": MODEL, "input": "a"})
         assert "/v1/embeddings" not in two.get("/metrics").text
 

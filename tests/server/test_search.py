@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
+from tests.server.conftest import LOCAL_URL
 from tests.server.fake import FakeEmbedder
 
 TEXTS = [
@@ -42,7 +43,7 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def _open(settings: ServeSettings, compare: FakeEmbedder | None = None) -> TestClient[Any]:
-    return TestClient(create_app(settings, FakeEmbedder(), compare=compare))
+    return TestClient(create_app(settings, FakeEmbedder(), compare=compare), base_url=LOCAL_URL)
 
 
 def _wait_indexed(client: TestClient[Any], **headers: str) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def test_search_is_off_without_a_corpus() -> None:
 def test_search_waits_for_the_index(corpus: Path) -> None:
     engine = FakeEmbedder()
     engine.open.clear()  # hold the model thread: the passages cannot be embedded yet
-    with TestClient(create_app(ServeSettings(corpus=corpus), engine)) as client:
+    with TestClient(create_app(ServeSettings(corpus=corpus), engine), base_url=LOCAL_URL) as client:
         response = client.post("/v1/search", json={"query": "q"})
         engine.open.set()
     assert response.status_code == 503
