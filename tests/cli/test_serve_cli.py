@@ -88,17 +88,21 @@ def test_openvino_with_int8_is_refused_with_what_to_do(tmp_path: Path) -> None:
 def test_connection_guards_become_settings(tmp_path: Path, served: dict[str, Any]) -> None:
     args = ["--header-timeout-s", "2.5", "--body-timeout-s", "9", "--max-connections", "64"]
     args += ["--shutdown-timeout-s", "5", "--max-request-tokens", "4096"]
+    args += ["--write-timeout-s", "7", "--allowed-host", "embed.internal", "--allowed-host", "e"]
     result = CliRunner().invoke(cli, ["serve", str(tmp_path), *args])
     assert result.exit_code == 0, result.output
     assert served["settings"] == ServeSettings(
         header_timeout_s=2.5,
         body_timeout_s=9,
+        write_timeout_s=7,
         max_connections=64,
         shutdown_timeout_s=5,
         max_request_tokens=4096,
+        allowed_hosts=("embed.internal", "e"),
     )
     defaults = ServeSettings()
     assert (defaults.header_timeout_s, defaults.body_timeout_s) == (10, 30)
+    assert (defaults.write_timeout_s, defaults.allowed_hosts) == (30, ())
     assert (defaults.max_connections, defaults.shutdown_timeout_s) == (512, 20)
 
 
@@ -129,6 +133,7 @@ def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
         (["--max-queue", "0"], "0"),
         (["--header-timeout-s", "0"], "0"),
         (["--body-timeout-s", "-1"], "-1"),
+        (["--write-timeout-s", "0"], "0"),
         (["--max-connections", "0"], "0"),
         (["--max-request-tokens", "0"], "0"),
         (["--shutdown-timeout-s", "-1"], "-1"),
@@ -138,6 +143,12 @@ def test_bad_options_are_refused(tmp_path: Path, args: list[str], message: str) 
     result = CliRunner().invoke(cli, ["serve", str(tmp_path), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_empty_allowed_host_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path), "--allowed-host", " "])
+    assert result.exit_code == 1
+    assert "allowed host is empty" in result.output
 
 
 def test_empty_api_key_is_refused(tmp_path: Path) -> None:
