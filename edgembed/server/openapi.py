@@ -26,7 +26,8 @@ _ERRORS = {
     415: "The body was not sent as JSON: send 'Content-Type: application/json'.",
     500: "The model failed on this request; the details are in the server's log.",
     503: "Overloaded (too many requests waiting), shutting down, or still warming up: retry "
-    "after the seconds in Retry-After.",
+    "after the seconds in Retry-After. Without Retry-After (code model_failed): the model "
+    "failed its warm-up and the server must be restarted.",
 }
 
 API_KEY_SECURITY: list[SecurityRequirement] = [{_BEARER: []}]

@@ -142,10 +142,13 @@ async def retrieve_model(model: str, request: AnyRequest) -> ModelCard:
     return _model_card(service)
 
 
-@get("/health", tags=["Operations"])
+@get("/health", tags=["Operations"], responses=error_responses(503))
 async def health(request: AnyRequest) -> Status:
-    """Alive: the process answers HTTP."""
-    return Status(status="ok", model=_service(request).model_name)
+    """Alive: the process answers HTTP and its model can serve (503 once its warm-up failed:
+    restart it)."""
+    service = _service(request)
+    service.require_alive()
+    return Status(status="ok", model=service.model_name)
 
 
 @get("/ready", tags=["Operations"], responses=error_responses(503))

@@ -54,6 +54,7 @@ class EmbeddingService:
         self.model_name = settings.model_name or embedder.model_name
         self.created = int(time.time())
         self.ready = False
+        self.failure: str | None = None  # why the model cannot serve (its warm-up failed)
         self._encoder = InputEncoder(embedder, settings.max_inputs)
         self._batcher = EmbeddingBatcher(
             embedder,
@@ -194,8 +195,19 @@ class EmbeddingService:
             await warm_up
             await self._batcher.close()
 
+    def require_alive(self) -> None:
+        """Raises RequestError (503) once the model has shown it cannot serve."""
+        if self.failure is not None:
+            raise RequestError(
+                f"The model cannot serve: {self.failure}. The details are in the server's "
+                "log; fix the export (or the server's options) and restart it.",
+                status=503,
+                code="model_failed",
+            )
+
     def require_ready(self) -> None:
         """Raises RequestError (503) until the model has answered its first batch."""
+        self.require_alive()
         if not self.ready:
             raise RequestError(
                 "The model is still warming up; retry in a moment.",
@@ -208,8 +220,9 @@ class EmbeddingService:
         started = time.perf_counter()
         try:
             await self.embed("warm up", model=self.model_name, dimensions=None, truncate=True)
-        except Exception:  # the server stays alive but not ready; /ready tells the operator
+        except Exception as exc:  # never ready; /health fails so the orchestrator restarts it
             logger.exception("warming up the model failed")
+            self.failure = f"warming it up failed ({type(exc).__name__}: {exc})"
             return
         self.ready = True
         logger.info("model warmed up in %.0f ms", (time.perf_counter() - started) * 1000)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,7 @@ from click.testing import CliRunner
 
 from edgembed.cli.main import cli
 from edgembed.config import ServeSettings
+from tests.conftest import TINY_EXPORT
 
 
 @pytest.fixture()
@@ -178,3 +183,26 @@ def test_help_teaches(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0
     assert "/v1/embeddings" in result.output and "EDGEMBED_API_KEY" in result.output
+
+
+@pytest.mark.slow  # a real `edgembed serve` process
+def test_a_manifest_that_disagrees_with_its_model_stops_serve_at_start(tmp_path: Path) -> None:
+    """The manifest has no checksum of its own: an edited dimension is caught by the probe
+    call at load, and the process exits non-zero with one line saying what disagrees."""
+    export = tmp_path / "edited"
+    shutil.copytree(TINY_EXPORT, export)
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest["model"]["dimension"] = 999
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    command = [sys.executable, "-m", "edgembed", "serve", str(export), "--port", _free_port()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "999" in lines[0] and "32" in lines[0] and "edgembed export --force" in lines[0]
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])

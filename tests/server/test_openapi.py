@@ -43,6 +43,7 @@ def test_other_routes_document_their_errors(make_client: ClientFactory) -> None:
     assert set(paths["/v1/models"]["get"]["responses"]) == {"200", "401"}
     assert set(paths["/v1/models/{model}"]["get"]["responses"]) == {"200", "400", "401", "404"}
     assert set(paths["/ready"]["get"]["responses"]) == {"200", "503"}
+    assert set(paths["/health"]["get"]["responses"]) == {"200", "503"}
     envelope = paths["/v1/models/{model}"]["get"]["responses"]["400"]["content"]
     assert envelope["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
 

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pytest
 from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
@@ -42,6 +43,30 @@ def test_not_ready_until_warmed_up(fake: FakeEmbedder) -> None:
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "not_ready"
     assert response.headers["retry-after"] == "1"
+
+
+def test_health_fails_when_the_model_cannot_serve(
+    fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that fails its warm-up never serves: /health says so, so the orchestrator
+    restarts the process instead of keeping it alive and never ready."""
+
+    def broken(ids: list[list[int]], batch_size: int = 32) -> Any:
+        raise RuntimeError("the graph gives 999 values, not 16")
+
+    monkeypatch.setattr(fake, "embed_ids", broken)
+    with TestClient(create_app(ServeSettings(), fake), base_url=LOCAL_URL) as client:
+        health = client.get("/health")
+        deadline = time.monotonic() + 5
+        while health.status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            health = client.get("/health")
+        ready = client.get("/ready")
+    assert health.status_code == 503 and ready.status_code == 503
+    for answer in (health, ready):
+        error = answer.json()["error"]
+        assert error["code"] == "model_failed" and error["type"] == "server_error"
+        assert "999 values" in error["message"] and "log" in error["message"]
 
 
 def test_metrics_count_requests_batches_and_tokens(client: TestClient[Any]) -> None:
