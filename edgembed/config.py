@@ -269,6 +269,7 @@ class ServeSettings:
             (replacing the previous one) and a new one started.
         feedback_db: the SQLite file where POST /v1/feedback stores its rows; None: the route
             answers 404.
+        feedback_max_mb: the feedback database's size cap; past it a row is refused with 409.
         corpus: a chunks.jsonl file (or a workspace holding one) whose passages POST
             /v1/search and the playground page at / search; None: no search.
         compare: a second export folder (e.g. of the base model) searched beside the served
@@ -299,12 +300,14 @@ class ServeSettings:
     log_queries: Path | None = None
     log_queries_max_mb: float = 64.0
     feedback_db: Path | None = None
+    feedback_max_mb: float = 64.0
     corpus: Path | None = None
     compare: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.log_queries_max_mb <= 0:
-            raise ConfigError(f"log_queries_max_mb must be above 0, got {self.log_queries_max_mb}")
+        for name in ("log_queries_max_mb", "feedback_max_mb"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be above 0, got {getattr(self, name)}")
         if self.compare is not None and self.corpus is None:
             raise ConfigError("compare needs a corpus to search: pass corpus as well")
         if not 1 <= self.port <= 65535:

@@ -188,6 +188,14 @@ _DEFAULTS = ServeSettings()
     "Without it the route answers 404.",
 )
 @click.option(
+    "--feedback-max-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS.feedback_max_mb,
+    show_default=True,
+    help="Size cap of the feedback database: past it a row is refused with 409 "
+    "feedback_full (train on the marks, then move the file away).",
+)
+@click.option(
     "--corpus",
     type=click.Path(exists=True, path_type=Path),
     default=None,

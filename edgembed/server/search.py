@@ -95,6 +95,11 @@ class CorpusSearch:
     def __init__(self, passages: Sequence[Chunk], models: Sequence[SearchModel]) -> None:
         self.passages = list(passages)
         self.models = list(models)
+        self._ids = frozenset(passage.id for passage in self.passages)
+
+    def has_passage(self, chunk_id: str) -> bool:
+        """Whether `chunk_id` names one of the passages."""
+        return chunk_id in self._ids
 
     @property
     def indexed(self) -> bool:

@@ -139,6 +139,7 @@ def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
         (["--header-timeout-s", "0"], "0"),
         (["--body-timeout-s", "-1"], "-1"),
         (["--write-timeout-s", "0"], "0"),
+        (["--feedback-max-mb", "0"], "0"),
         (["--max-connections", "0"], "0"),
         (["--max-request-tokens", "0"], "0"),
         (["--shutdown-timeout-s", "-1"], "-1"),

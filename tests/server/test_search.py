@@ -167,6 +167,7 @@ def test_the_routes_document_their_errors(corpus: Path) -> None:
         "400",
         "401",
         "404",
+        "409",
         "413",
         "415",
         "500",
@@ -181,3 +182,15 @@ def test_metrics_count_searches_and_feedback(searching: TestClient[Any]) -> None
     metrics = searching.get("/metrics").text
     assert 'edgembed_requests_total{route="/v1/search",status="200"} 1.0' in metrics
     assert 'edgembed_requests_total{route="/v1/feedback",status="200"} 1.0' in metrics
+
+
+def test_feedback_on_a_chunk_outside_the_corpus_is_refused(searching: TestClient[Any]) -> None:
+    known = {"query": "vpn", "chunk_id": "c1", "relevant": True}
+    assert searching.post("/v1/feedback", json=known).status_code == 200
+    unknown = searching.post("/v1/feedback", json={**known, "chunk_id": "c9"})
+    assert unknown.status_code == 400
+    error = unknown.json()["error"]
+    assert error["param"] == "chunk_id" and error["code"] == "unknown_chunk_id"
+    assert "'c9'" in error["message"] and "passage" in error["message"]
+    text_only = {"query": "vpn", "passage": "a passage from elsewhere", "relevant": False}
+    assert searching.post("/v1/feedback", json=text_only).status_code == 200
