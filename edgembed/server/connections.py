@@ -26,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import struct
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -168,7 +170,7 @@ class _GuardedProtocol(HttpToolsProtocol):
         unsent = self.transport.get_write_buffer_size()
         if unsent and unsent == self._unsent:
             logger.info("cutting a client that stopped reading its answer, to shut down")
-            self.transport.abort()
+            self._cut()
             return
         self._unsent = unsent
         self._shutdown_watch = self.loop.call_later(
@@ -181,7 +183,16 @@ class _GuardedProtocol(HttpToolsProtocol):
             "cutting a client that did not take its answer within %g s (--write-timeout-s)",
             self.limits.write_timeout_s,
         )
-        self.transport.abort()  # close() would wait for the client to read what is buffered
+        self._cut()
+
+    def _cut(self) -> None:
+        """Close at once, dropping what the client did not take: close() would wait for it to
+        read what is buffered, and a plain abort leaves the kernel's buffer (megabytes)
+        trying to deliver it for minutes; a zero linger resets the connection."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
     def _disarm_write(self) -> None:
         if self._write_deadline is not None:
