@@ -88,8 +88,8 @@ _DEFAULTS = ServeSettings()
     show_default=True,
     help="Tokens allowed in one request, all inputs together (special tokens included); "
     "more get 400 max_tokens_per_request. The default takes 256 inputs of 512 tokens. "
-    "Requests over 2048 tokens are embedded in pieces that take turns with other requests, "
-    "and stop when their client disconnects.",
+    "Requests over 2048 tokens are tokenized and embedded in pieces that take turns with "
+    "other requests, and stop when their client disconnects or they pass this budget.",
 )
 @click.option(
     "--max-body-bytes",

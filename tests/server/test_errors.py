@@ -209,3 +209,27 @@ def test_engine_failure_is_a_clean_500(make_client: ClientFactory, fake: FakeEmb
         response = embed(client, {"model": MODEL, "input": "a"})
     assert_envelope(response, 500)
     assert "onnxruntime" not in response.text
+
+
+def test_a_huge_text_is_cut_to_its_characters_cap_before_tokenizing(
+    make_client: ClientFactory, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text over 256 characters per token of the window (4,096 here) is cut to that many
+    before the tokenizer sees it: counted as truncated, or refused with truncate false."""
+    seen: list[int] = []
+    tokenize = fake.tokenize
+
+    def recording(texts: list[str], **kwargs: Any) -> list[list[int]]:
+        seen.extend(map(len, texts))
+        return tokenize(texts, **kwargs)
+
+    monkeypatch.setattr(fake, "tokenize", recording)
+    huge = "word " * 200_000  # 1 MB
+    with make_client() as client:
+        seen.clear()
+        cut = embed(client, {"model": MODEL, "input": ["short", huge]})
+        refused = embed(client, {"model": MODEL, "input": ["short", huge], "truncate": False})
+    assert cut.status_code == 200 and cut.headers["X-Edgembed-Truncated"] == "1"
+    assert max(seen) <= 16 * 256
+    assert_envelope(refused, 400, "input", "context_length_exceeded")
+    assert "input[1]" in refused.json()["error"]["message"]
