@@ -7,11 +7,16 @@ schema fuzzers then expect what the server does.
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar import Request, Router
+from litestar.enums import MediaType
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.openapi.spec import Components, Reference, SecurityRequirement, SecurityScheme
 
 from edgembed import __version__
+from edgembed.server.pages import STATIC, with_page_headers
 from edgembed.server.schemas import ErrorEnvelope
 
 __all__ = ["API_KEY_SECURITY", "EMBED_ERRORS", "error_responses", "openapi_config"]
@@ -46,6 +51,17 @@ EMBED_ERRORS = error_responses(400, 401, 404, 413, 415, 500, 503)
 """What POST /v1/embeddings and POST /api/embed can answer besides 200."""
 
 
+class _DocsPage(OpenAPIRenderPlugin):
+    """/docs: the package's own page that reads /docs/openapi.json (Litestar's renderers load
+    their scripts from a CDN, which an offline appliance cannot reach)."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/", media_type=MediaType.HTML)
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return (STATIC / "docs.html").read_bytes()
+
+
 def openapi_config(api_key_required: bool) -> OpenAPIConfig:
     """The OpenAPI document's config; it declares the Bearer scheme when a key is required."""
     schemes: dict[str, SecurityScheme | Reference] = {
@@ -60,6 +76,10 @@ def openapi_config(api_key_required: bool) -> OpenAPIConfig:
         version=__version__,
         description="OpenAI-compatible embeddings of one exported model, on CPU.",
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[_DocsPage()],
+        use_handler_docstrings=True,
+        openapi_router=Router(
+            "/docs", route_handlers=[], include_in_schema=False, after_request=with_page_headers
+        ),
         components=Components(security_schemes=schemes if api_key_required else None),
     )

@@ -127,6 +127,26 @@ def test_openapi_schema_and_docs_page(client: TestClient[Any]) -> None:
     assert client.get("/docs").headers["content-type"].startswith("text/html")
 
 
+def test_the_docs_page_loads_nothing_from_elsewhere(client: TestClient[Any]) -> None:
+    """An offline appliance shows its API docs: the page and its script come from the server."""
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "//" not in page.text.replace("<!--", "")  # no URL of another host
+    script = client.get("/static/docs.js")
+    assert script.status_code == 200 and "/docs/openapi.json" in script.text
+    assert script.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/static/index.html", "/static/playground.js"])
+def test_static_files_have_the_page_headers(client: TestClient[Any], path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_ollama_embed_matches_the_engine(client: TestClient[Any], fake: FakeEmbedder) -> None:
     response = client.post("/api/embed", json={"model": MODEL, "input": ["a b", "c"]})
     body = response.json()
