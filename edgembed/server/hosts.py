@@ -21,12 +21,12 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
+from edgembed.server.envelope import shown
 from edgembed.server.schemas import ErrorBody, ErrorEnvelope
 
 __all__ = ["LOOPBACK_NAMES", "HostNames"]
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-_SHOWN = 100
 
 
 def _name(host: str) -> str:
@@ -70,12 +70,12 @@ class HostNames:
 
     def answer(self, name: str) -> bytes:
         """The body of the 421 answer for a refused host `name`, in OpenAI's envelope."""
-        shown = name if len(name) <= _SHOWN else f"{name[:_SHOWN]}..."
+        name = shown(name)
         allowed = ", ".join(sorted(self.names))
         message = (
-            f"This server does not answer requests for the host name '{shown}': without an "
+            f"This server does not answer requests for the host name '{name}': without an "
             f"API key it answers {allowed} and IP addresses only (a defence against DNS "
-            f"rebinding). Call it by one of those, start it with --allowed-host {shown}, or "
+            f"rebinding). Call it by one of those, start it with --allowed-host {name}, or "
             "give it an API key."
         )
         error = ErrorBody(

@@ -17,6 +17,7 @@ from edgembed.config import ServeSettings
 from edgembed.errors import RequestError
 from edgembed.server.batcher import EmbeddingBatcher
 from edgembed.server.disconnect import Receive, unless_disconnected
+from edgembed.server.envelope import shown
 from edgembed.server.inputs import EncodedInputs, InputEncoder, ParsedInput, RawInput
 from edgembed.server.model_ids import parse_model_id
 from edgembed.server.prometheus import ServerMetrics
@@ -88,9 +89,8 @@ class EmbeddingService:
         """
         ref = parse_model_id(requested)
         if ref.name != self.model_name:
-            shown = requested if len(requested) <= 100 else f"{requested[:100]}..."
             raise RequestError(
-                f"The model '{shown}' does not exist here. This server serves "
+                f"The model '{shown(requested)}' does not exist here. This server serves "
                 f"'{self.model_name}' (also as '{self.model_name}:query' and "
                 f"'{self.model_name}:document'; see GET /v1/models).",
                 status=404,

@@ -16,6 +16,7 @@ from tests.server.waiting import wait_until
 LONG = " ".join(f"w{i}" for i in range(40))
 # About 2 KB: 1,000 levels of lists, past the JSON parser's recursion limit.
 DEEP = b'{"model": "fake-model", "input": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+DEEP_OPTIONS = b'{"model": "fake-model", "input": "a", "options": {"a": ' + DEEP[33:] + b"}"
 
 
 def assert_envelope(response: Any, status: int, param: str | None = None, code: Any = ...) -> None:
@@ -111,13 +112,17 @@ def test_malformed_bodies(client: TestClient[Any], body: bytes, message: str) ->
 
 
 @pytest.mark.parametrize("path", ["/v1/embeddings", "/api/embed"])
-@pytest.mark.parametrize("body", [DEEP, b"[" * 1000])
+@pytest.mark.parametrize("body", [DEEP, b"[" * 1000, DEEP_OPTIONS])
 def test_deeply_nested_json_is_400_and_logs_nothing(
     client: TestClient[Any], caplog: pytest.LogCaptureFixture, path: str, body: bytes
 ) -> None:
     response = client.post(path, content=body, headers={"Content-Type": "application/json"})
-    assert_envelope(response, 400, None, "invalid_json")
-    assert "nested" in response.json()["error"]["message"]
+    assert response.status_code == 400
+    error = response.json()["error"]
+    if body is DEEP_OPTIONS:  # a field of any JSON (or one skipped) is parsed to the bottom
+        assert error["code"] == "invalid_json" and "nested" in error["message"]
+    else:  # the body's type stops the parser at the first list where no list may be
+        assert error["code"] == "invalid_request_body", error
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
@@ -233,3 +238,48 @@ def test_a_huge_text_is_cut_to_its_characters_cap_before_tokenizing(
     assert max(seen) <= 16 * 256
     assert_envelope(refused, 400, "input", "context_length_exceeded")
     assert "input[1]" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/embeddings", {"model": MODEL, "input": "a", "dimensions": "4"}, "dimensions"),
+        ("/v1/embeddings", {"model": MODEL, "input": "a", "truncate": "false"}, "truncate"),
+        ("/v1/embeddings", {"model": MODEL, "input": "a", "truncate": 0}, "truncate"),
+        ("/v1/embeddings", {"model": MODEL, "input": [1.0, 2]}, "input"),
+        ("/api/embed", {"model": MODEL, "input": "a", "dimensions": 4.0}, "dimensions"),
+        ("/v1/feedback", {"query": "q", "chunk_id": "c", "relevant": 1}, "relevant"),
+        ("/v1/search", {"query": "q", "top_k": "5"}, "top_k"),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused_not_coerced(
+    make_client: ClientFactory, tmp_path: Any, path: str, body: dict[str, Any], param: str
+) -> None:
+    with make_client(feedback_db=tmp_path / "f.db") as client:
+        response = client.post(path, json=body)
+    assert_envelope(response, 400, param, "invalid_request_body")
+    assert f"`{param}" in response.json()["error"]["message"]
+
+
+HUGE = "x" * 7_000_000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers"),
+    [
+        ("POST", "/v1/embeddings", {"model": HUGE, "input": "a"}, {}),
+        ("POST", "/api/embed", {"model": HUGE, "input": "a"}, {}),
+        ("POST", "/v1/embeddings", {"model": MODEL, "input": "a", "encoding_format": HUGE}, {}),
+        ("POST", "/v1/embeddings", {"model": MODEL, "input": "a", "input_type": HUGE}, {}),
+        ("POST", "/v1/embeddings", {"model": MODEL, "input": "a"}, {"Content-Type": HUGE[:60000]}),
+        ("GET", "/v1/models/" + HUGE[:60000], None, {}),
+        ("GET", "/nowhere/" + HUGE[:60000], None, {}),
+        ("POST", "/health/" + HUGE[:60000], None, {}),
+    ],
+)
+def test_no_error_echoes_a_huge_value_whole(
+    client: TestClient[Any], method: str, path: str, body: Any, headers: dict[str, str]
+) -> None:
+    response = client.request(method, path, json=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert len(response.content) < 2000, response.text[:300]
