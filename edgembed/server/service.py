@@ -155,10 +155,14 @@ class EmbeddingService:
         parsed = self._encoder.parse(raw)
         truncate = self.settings.truncate if truncate is None else truncate
         work = self._encode_and_embed(parsed, truncate, prompt)
-        if receive is not None and parsed.weight > _INLINE_WEIGHT:
-            encoded, vectors = await unless_disconnected(work, receive)
-        else:
-            encoded, vectors = await work
+        try:
+            if receive is not None and parsed.weight > _INLINE_WEIGHT:
+                encoded, vectors = await unless_disconnected(work, receive)
+            else:
+                encoded, vectors = await work
+        finally:
+            if parsed.weight > _PIECE_WEIGHT or parsed.clipped:  # a big body fragments the heap
+                self._batcher.release_soon()
         tokens = encoded.tokens
         self.metrics.tokens.inc(tokens)
         if encoded.truncated:

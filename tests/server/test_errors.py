@@ -283,3 +283,13 @@ def test_no_error_echoes_a_huge_value_whole(
     response = client.request(method, path, json=body, headers=headers)
     assert 400 <= response.status_code < 500
     assert len(response.content) < 2000, response.text[:300]
+
+
+def test_memory_is_released_after_a_big_request_even_a_refused_one(
+    make_client: ClientFactory, fake: FakeEmbedder
+) -> None:
+    """A big body leaves the heap fragmented; the server gives it back once idle."""
+    body = {"model": MODEL, "input": ["word " * 20] * 2048, "truncate": False}  # 200 K chars
+    with make_client() as client:
+        assert embed(client, body).status_code == 400  # over the fake's 16 tokens
+        wait_until(lambda: fake.releases, "the release after the big request", timeout=5)
