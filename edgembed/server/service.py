@@ -35,6 +35,8 @@ _INLINE_WEIGHT = 2000
 # as embedding pieces do (batcher.PIECE_TOKENS): MiniLM's tokenizer, with the check for cut
 # inputs, takes about 0.1 s for 64 K characters of 4 KB texts on 2 cores.
 _PIECE_WEIGHT = 65536
+# Values in an answer past which it is big (about 5 MB as JSON): see `_is_big`.
+_BIG_ANSWER = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class EmbeddingService:
             else:
                 encoded, vectors = await work
         finally:
-            if parsed.weight > _PIECE_WEIGHT or parsed.clipped:  # a big body fragments the heap
+            if self._is_big(parsed):
                 self._batcher.release_soon()
         tokens = encoded.tokens
         self.metrics.tokens.inc(tokens)
@@ -174,6 +176,11 @@ class EmbeddingService:
             input_type,
             prompt_name,
         )
+
+    def _is_big(self, parsed: ParsedInput) -> bool:
+        """Whether a request's body or answer is big enough to leave the heap fragmented."""
+        answer = len(parsed.texts or parsed.sequences) * self.embedder.dimension
+        return parsed.weight > _PIECE_WEIGHT or bool(parsed.clipped) or answer > _BIG_ANSWER
 
     async def _encode_and_embed(
         self, parsed: ParsedInput, truncate: bool, prompt: str
