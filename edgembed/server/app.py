@@ -128,7 +128,9 @@ def create_app(
         exception_handlers={Exception: error_response},
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors,
-        openapi_config=openapi_config(api_key_required=settings.api_key is not None),
+        openapi_config=openapi_config(
+            api_key_required=settings.api_key is not None, dimension=embedder.dimension
+        ),
         lifespan=[service.lifespan, *addons.lifespans],
         state=State({"service": service, **addons.state}),
         logging_config=None,

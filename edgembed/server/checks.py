@@ -3,7 +3,8 @@ strictly against the route's body type.
 
 Litestar converts a JSON body to its type with msgspec's ``strict=False`` (it shares that path
 with query strings, which arrive as text), so ``"top_k": "5"`` or ``"relevant": 1`` would be
-coerced; decoding once strictly first refuses them, as the OpenAPI schema says.
+coerced; decoding once strictly first refuses them, as the OpenAPI schema says. A number with
+no fraction (``4.0``) is an integer, as JSON Schema has it.
 
 They run as one Litestar ``before_request`` hook rather than as guards: Litestar copies the
 route handler for every guard call (about 40 us a request) and runs a plain-function guard on
@@ -56,13 +57,29 @@ async def _decode_strictly(request: Request[Any, Any, Any]) -> None:
         raise RequestError(EMPTY_BODY, code="invalid_request_body")
     try:
         msgspec.json.decode(body, type=data.annotation, strict=True)
+    except msgspec.ValidationError:
+        _decode_with_integral_floats(body, data.annotation)
+    except msgspec.DecodeError as exc:
+        message = f"The request body is not valid JSON: {shown(str(exc), 300)}."
+        raise RequestError(message, code="invalid_json") from exc
+
+
+def _decode_with_integral_floats(body: bytes, body_type: Any) -> None:
+    """The slow path, for a body the typed decoder refused: again with ``4.0`` as 4."""
+    try:
+        msgspec.convert(_INTEGRAL_FLOATS.decode(body), body_type, strict=True)
     except msgspec.ValidationError as exc:
         detail, _, at = str(exc).partition(" - at `$")
         message, param = body_problem(detail, at.rstrip("`").lstrip(".") or None)
         raise RequestError(message, param=param, code="invalid_request_body") from exc
-    except msgspec.DecodeError as exc:
-        message = f"The request body is not valid JSON: {shown(str(exc), 300)}."
-        raise RequestError(message, code="invalid_json") from exc
+
+
+def _integral(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+
+
+_INTEGRAL_FLOATS = msgspec.json.Decoder(float_hook=_integral)
 
 
 def _check_api_key(authorization: str, expected: bytes) -> None:

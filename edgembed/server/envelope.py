@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException, InternalServerException, Validati
 from litestar.response import Response
 
 from edgembed.errors import EdgembedError, InputError, RequestError
-from edgembed.server.schemas import ErrorBody, ErrorEnvelope
+from edgembed.server.schemas import NOT_BLANK, ErrorBody, ErrorEnvelope
 
 __all__ = ["EMPTY_BODY", "body_problem", "error_response", "shown"]
 
@@ -30,6 +30,7 @@ _ROUTES_HELP = (
 _CLIENT_GONE = "client disconnected prematurely"
 _MISSING_FIELD = re.compile(r"missing required field `(\w+)`")
 EMPTY_BODY = "The request body is empty: send a JSON object."
+_BLANK = f"Expected `str` matching regex {NOT_BLANK!r}"  # msgspec's words for a blank text
 _CODES = {
     401: "invalid_api_key",
     404: "not_found",
@@ -50,7 +51,7 @@ def shown(value: str, limit: int = 100) -> str:
 def body_problem(detail: str, key: str | None) -> tuple[str, str | None]:
     """The message and `param` for a body that does not fit its route's shape: `detail` is the
     decoder's reason, `key` where in the body (None: the body as a whole)."""
-    detail = shown(detail, 300)
+    detail = shown(detail, 300).replace(_BLANK, "Expected some text, got only spaces or nothing")
     if not key:
         missing = _MISSING_FIELD.search(detail)
         return f"Invalid request body: {detail}.", missing.group(1) if missing else None

@@ -141,9 +141,8 @@ def _check_chunk(chunk_id: str | None, search: CorpusSearch | None) -> None:
 
 
 def _check(data: FeedbackRequest) -> None:
-    if not data.query.strip():
-        raise RequestError("`query` is blank: send the question that was asked.", param="query")
-    if not (data.chunk_id or "").strip() and not (data.passage or "").strip():
+    # Blank texts never get here (FeedbackRequest's patterns): only a row that names no passage.
+    if data.chunk_id is None and data.passage is None:
         raise RequestError(
             "Name the passage: send its `chunk_id` (as /v1/search returns it), its `passage` "
             "text, or both.",

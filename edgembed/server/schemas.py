@@ -13,6 +13,8 @@ from litestar.params import KwargDefinition
 
 InputType = Literal["query", "document"]
 PromptName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+NOT_BLANK = r"\S"
+"""The pattern of a text that must hold more than spaces (re.search: one non-space)."""
 
 __all__ = [
     "EmbeddingData",
@@ -26,6 +28,7 @@ __all__ = [
     "InputTypeCard",
     "ModelCard",
     "ModelList",
+    "NOT_BLANK",
     "OllamaEmbedRequest",
     "OllamaEmbedResponse",
     "PlaygroundInfo",
@@ -225,10 +228,10 @@ class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
         model: which model ranked the passage (the playground sends the column's model).
     """
 
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    query: Annotated[str, msgspec.Meta(max_length=4000, pattern=NOT_BLANK)]
     relevant: bool
-    chunk_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    passage: Annotated[str, msgspec.Meta(max_length=100_000)] | None = None
+    chunk_id: Annotated[str, msgspec.Meta(max_length=200, pattern=NOT_BLANK)] | None = None
+    passage: Annotated[str, msgspec.Meta(max_length=100_000, pattern=NOT_BLANK)] | None = None
     model: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
@@ -247,7 +250,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
         top_k: how many passages to return per model (1 to 50).
     """
 
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    query: Annotated[str, msgspec.Meta(max_length=4000, pattern=NOT_BLANK)]
     top_k: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
 
 

@@ -208,9 +208,7 @@ async def search_corpus(data: SearchRequest, request: Request[Any, Any, Any]) ->
             status=404,
             code="search_disabled",
         )
-    query = data.query.strip()
-    if not query:
-        raise RequestError("`query` is blank: type a question.", param="query")
+    query = data.query.strip()  # never blank (SearchRequest's pattern)
     results = await search.search(query, data.top_k)
     query_log: QueryLog | None = request.app.state.get("query_log")
     if query_log is not None:

@@ -65,6 +65,8 @@ def test_bad_feedback_is_a_400(
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
+    if isinstance(body, dict) and " " in body.values():
+        assert "got only spaces" in error["message"]
     if param:
         assert error["param"] == param
     assert _rows(db) == []
