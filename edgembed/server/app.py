@@ -23,7 +23,7 @@ from litestar.types import (
 
 from edgembed.config import ServeSettings
 from edgembed.server.addons import build_addons
-from edgembed.server.checks import request_checks
+from edgembed.server.checks import DecodedRequest, request_checks
 from edgembed.server.envelope import error_response
 from edgembed.server.hosts import HostNames
 from edgembed.server.openapi import API_KEY_SECURITY, openapi_config
@@ -127,6 +127,7 @@ def create_app(
         route_handlers=[api, *OPEN_ROUTES, *addons.open_routes],
         exception_handlers={Exception: error_response},
         request_max_body_size=settings.max_body_bytes,
+        request_class=DecodedRequest,
         cors_config=cors,
         openapi_config=openapi_config(
             api_key_required=settings.api_key is not None, dimension=embedder.dimension
