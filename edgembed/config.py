@@ -264,10 +264,16 @@ class ServeSettings:
         header_timeout_s: a connection must deliver a request's headers within this many
             seconds of opening (or of its previous response); else it gets 408 and is closed.
         body_timeout_s: a request's body must arrive within this many seconds of its headers.
+        write_timeout_s: once a client stops taking its answer as fast as it is written (the
+            socket's buffers full), it must take the rest within this many seconds; else the
+            connection is cut.
         max_connections: connections held at once; more are answered 503 and closed.
         shutdown_timeout_s: on SIGTERM, how long requests in flight may still run before they
             are cancelled (stay under the orchestrator's grace period: Kubernetes' is 30 s).
         cors_origins: browser origins allowed to call the API (none by default).
+        allowed_hosts: without an API key, the host names the server answers besides
+            127.0.0.1, localhost, [::1], `host` and IP addresses (``*``: every name); a
+            request for another name gets 421 (see `edgembed.server.hosts`).
         truncate: inputs longer than the model's limit are cut to it (True) or refused with
             400 (False); a request can override this with its ``truncate`` field.
         log_queries: append the texts of requests marked ``input_type: "query"`` (and the
@@ -276,6 +282,7 @@ class ServeSettings:
             (replacing the previous one) and a new one started.
         feedback_db: the SQLite file where POST /v1/feedback stores its rows; None: the route
             answers 404.
+        feedback_max_mb: the feedback database's size cap; past it a row is refused with 409.
         corpus: a chunks.jsonl file (or a workspace holding one) whose passages POST
             /v1/search and the playground page at / search; None: no search.
         compare: a second export folder (e.g. of the base model) searched beside the served
@@ -306,13 +313,16 @@ class ServeSettings:
     max_body_bytes: int = 8 * 1024 * 1024
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    write_timeout_s: float = 30.0
     max_connections: int = 512
     shutdown_timeout_s: int = 20
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     truncate: bool = True
     log_queries: Path | None = None
     log_queries_max_mb: float = 64.0
     feedback_db: Path | None = None
+    feedback_max_mb: float = 64.0
     corpus: Path | None = None
     compare: Path | None = None
     reranker: Path | None = None
@@ -326,8 +336,9 @@ class ServeSettings:
             raise ConfigError(f"rerank_top must be between 1 and 1000, got {self.rerank_top}")
         if self.hybrid_weight is not None and not 0 <= self.hybrid_weight < 1:
             raise ConfigError(f"hybrid_weight must be in [0, 1), got {self.hybrid_weight}")
-        if self.log_queries_max_mb <= 0:
-            raise ConfigError(f"log_queries_max_mb must be above 0, got {self.log_queries_max_mb}")
+        for name in ("log_queries_max_mb", "feedback_max_mb"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be above 0, got {getattr(self, name)}")
         if self.compare is not None and self.corpus is None:
             raise ConfigError("compare needs a corpus to search: pass corpus as well")
         if not 1 <= self.port <= 65535:
@@ -337,6 +348,8 @@ class ServeSettings:
         _check_engines((self.engine,))
         if self.api_key is not None:
             _check_api_key(self.api_key)
+        if any(not host.strip() for host in self.allowed_hosts):
+            raise ConfigError("an allowed host is empty: pass a host name, or '*' for any")
         if self.model_name is not None and not self.model_name.strip():
             raise ConfigError("model_name is empty: pass a name or leave it unset")
         if self.threads is not None and self.threads < 1:
@@ -353,7 +366,7 @@ class ServeSettings:
     def _check_connection_limits(self) -> None:
         if self.max_connections < 1:
             raise ConfigError(f"max_connections must be at least 1, got {self.max_connections}")
-        for name in ("header_timeout_s", "body_timeout_s"):
+        for name in ("header_timeout_s", "body_timeout_s", "write_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be above 0, got {getattr(self, name)}")
         if self.shutdown_timeout_s < 0:

@@ -1,10 +1,12 @@
 """`edgembed pipeline`: chunk, generate, train, evaluate, export and bench in one run.
 
-Each stage records a fingerprint of its inputs in WORKSPACE/pipeline.json when it finishes.
-On the next run a stage whose outputs exist and whose inputs hash the same is skipped, so a
-re-run after a crash or an edit continues where it stopped. `generate` keeps its own per-chunk
-journal and resumes by itself. A stage whose inputs changed never replaces a trained model or
-an export without `force`.
+Each stage records a fingerprint of its inputs, and of the files it wrote, in
+WORKSPACE/pipeline.json when it finishes. On the next run a stage whose inputs hash the same
+and whose output files are still the ones it wrote is skipped, so a re-run after a crash or an
+edit continues where it stopped, and a report another command replaced since (a standalone
+`edgembed evaluate` of another model) is made again rather than trusted. `generate` keeps its
+own per-chunk journal and resumes by itself. A stage whose inputs changed never replaces a
+trained model or an export without `force`.
 
 When the fine-tuned model is not better than its base model on retrieval (a tie included), the
 pipeline exports the base model instead and says why.
@@ -79,18 +81,29 @@ def fingerprint(paths: Iterable[Path], settings: Any) -> str:
     return digest.hexdigest()
 
 
+def _written(outputs: Iterable[Path]) -> str:
+    """A fingerprint of the output files (not folders: a model is guarded by its inputs)."""
+    return fingerprint([path for path in outputs if path.is_file()], "outputs")
+
+
 class _State:
-    """WORKSPACE/pipeline.json: the input fingerprint each stage last finished with."""
+    """WORKSPACE/pipeline.json: the input fingerprint each stage last finished with, and the
+    fingerprint of the files it wrote (under "STAGE:outputs")."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.path = workspace.root / STATE_FILE
         self.data: dict[str, str] = json.loads(self.path.read_text()) if self.path.exists() else {}
 
-    def fresh(self, stage: str, key: str, outputs: Iterable[Path]) -> bool:
-        return self.data.get(stage) == key and all(p.exists() for p in outputs)
+    def fresh(self, stage: str, key: str, outputs: list[Path]) -> bool:
+        return (
+            self.data.get(stage) == key
+            and all(p.exists() for p in outputs)
+            and self.data.get(f"{stage}:outputs") == _written(outputs)
+        )
 
-    def done(self, stage: str, key: str) -> None:
+    def done(self, stage: str, key: str, outputs: list[Path]) -> None:
         self.data[stage] = key
+        self.data[f"{stage}:outputs"] = _written(outputs)
         write_json(self.path, self.data)
 
 
@@ -111,7 +124,7 @@ class _Runner:
         started = time.perf_counter()
         note = run() or ""
         seconds = time.perf_counter() - started
-        self.state.done(name, key)
+        self.state.done(name, key, outputs)
         self.result.stages.append(StageRun(name, "ran", seconds, note))
         self.echo(f"[{name}] done in {seconds:.1f} s" + (f": {note}" if note else ""))
 

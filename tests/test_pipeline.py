@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from edgembed.cli.main import cli
-from edgembed.pipeline import fingerprint
+from edgembed.config import ChunkConfig, GenerateConfig, PipelineConfig, TrainConfig
+from edgembed.pipeline import _Runner, fingerprint
+from edgembed.workspace import Workspace
 
 TOPICS = {
     "pto.md": "# Paid Time Off\n\n## Carry-over\n\n{}\n\n## Accrual\n\n{}\n",
@@ -71,6 +73,18 @@ def test_pipeline_runs_every_stage_then_skips_them(
     assert "[export] up to date, skipped" in again.output
     assert "up to date and skipped" in again.output
 
+    # A standalone evaluate of another model replaces the report the pipeline decided on:
+    # the next run evaluates its own model again instead of trusting that report.
+    other = ["--workspace", str(ws), "evaluate", "--model", str(tiny_mean_model)]
+    other += ["--base", str(tiny_mean_model), "--device", "cpu", "--allow-worse"]
+    assert CliRunner().invoke(cli, other).exit_code == 0
+    third = CliRunner().invoke(cli, _args(ws, docs, tiny_mean_model, "--no-bench"))
+    assert third.exit_code == 0, third.output
+    assert "[evaluate] done" in third.output and "[train] up to date, skipped" in third.output
+    assert (
+        json.loads((ws / "reports" / "evaluate.json").read_text())["model"] == evaluation["model"]
+    )
+
 
 @pytest.mark.slow
 def test_pipeline_refuses_to_replace_a_model_trained_on_other_inputs(
@@ -104,6 +118,26 @@ def test_fingerprint_follows_content_and_settings(tmp_path: Path) -> None:
     assert fingerprint([tmp_path], {"x": 2}) != first
     (tmp_path / "a.txt").write_text("two")
     assert fingerprint([tmp_path], {"x": 1}) != first
+
+
+def test_a_stage_whose_output_was_replaced_runs_again(tmp_path: Path) -> None:
+    """A stage is up to date only while its output files are the ones it wrote."""
+    config = PipelineConfig(GenerateConfig(ChunkConfig(docs=tmp_path)), TrainConfig())
+    runner = _Runner(config, Workspace(tmp_path / "ws"), echo=lambda line: None)
+    report = tmp_path / "report.json"
+    runs: list[str] = []
+
+    def run() -> str:
+        runs.append("ran")
+        report.write_text('{"model": "mine"}')
+        return ""
+
+    runner.stage("evaluate", "key", [report], run)
+    runner.stage("evaluate", "key", [report], run)
+    assert runs == ["ran"]
+    report.write_text('{"model": "another one"}')  # e.g. a standalone `edgembed evaluate`
+    runner.stage("evaluate", "key", [report], run)
+    assert runs == ["ran", "ran"] and report.read_text() == '{"model": "mine"}'
 
 
 def _invoke(ws: Path, docs: Path, *extra: str, **kwargs: Any) -> Result:

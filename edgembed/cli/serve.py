@@ -88,8 +88,8 @@ _DEFAULTS = ServeSettings()
     show_default=True,
     help="Tokens allowed in one request, all inputs together (special tokens included); "
     "more get 400 max_tokens_per_request. The default takes 256 inputs of 512 tokens. "
-    "Requests over 2048 tokens are embedded in pieces that take turns with other requests, "
-    "and stop when their client disconnects.",
+    "Requests over 2048 tokens are tokenized and embedded in pieces that take turns with "
+    "other requests, and stop when their client disconnects or they pass this budget.",
 )
 @click.option(
     "--max-body-bytes",
@@ -116,6 +116,15 @@ _DEFAULTS = ServeSettings()
     "clients on slow links that send large bodies.",
 )
 @click.option(
+    "--write-timeout-s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS.write_timeout_s,
+    show_default=True,
+    help="Seconds a client has to take the rest of its answer once it stops keeping up with "
+    "the server (the socket's buffers full); then the connection is cut, and the memory "
+    "the answer held is freed. Raise it for clients on slow links that fetch large answers.",
+)
+@click.option(
     "--max-connections",
     type=click.IntRange(min=1),
     default=_DEFAULTS.max_connections,
@@ -136,6 +145,15 @@ _DEFAULTS = ServeSettings()
     "cors_origins",
     multiple=True,
     help="A browser origin allowed to call the API (repeatable; none by default).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Without an API key, a host name the server answers besides 127.0.0.1, localhost, "
+    "[::1], --host and IP addresses (repeatable; '*': any). Other names get 421: a web page "
+    "cannot reach the server by pointing its own name at it (DNS rebinding). E.g. the name "
+    "clients call it by in a cluster.",
 )
 @click.option(
     "--truncate/--no-truncate",
@@ -168,6 +186,14 @@ _DEFAULTS = ServeSettings()
     help="Store POST /v1/feedback rows (query, passage, whether it answered) in this SQLite "
     "file, created when missing. Each row is on disk before the request is answered. "
     "Without it the route answers 404.",
+)
+@click.option(
+    "--feedback-max-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS.feedback_max_mb,
+    show_default=True,
+    help="Size cap of the feedback database: past it a row is refused with 409 "
+    "feedback_full (train on the marks, then move the file away).",
 )
 @click.option(
     "--corpus",

@@ -27,6 +27,7 @@ __all__ = [
     "Mark",
     "count_marks",
     "insert_mark",
+    "is_full",
     "open_feedback_db",
     "open_private",
     "read_marks",
@@ -73,8 +74,12 @@ def open_private(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
-def open_feedback_db(path: Path) -> sqlite3.Connection:
+def open_feedback_db(path: Path, max_bytes: int | None = None) -> sqlite3.Connection:
     """Open (creating when missing) a feedback database for writing, from any one thread.
+
+    Args:
+        max_bytes: the most the database may hold; an insert past it raises
+            sqlite3.OperationalError with ``sqlite_errorcode`` SQLITE_FULL (see `is_full`).
 
     Raises:
         OSError, sqlite3.Error: the file cannot be created or opened, or holds another format.
@@ -86,6 +91,9 @@ def open_feedback_db(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute(SCHEMA)
+        if max_bytes is not None:
+            page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+            db.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
         if version == 0:
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -110,6 +118,11 @@ def insert_mark(db: sqlite3.Connection, mark: Mark) -> int:
             values,
         )
     return int(cursor.lastrowid or 0)
+
+
+def is_full(error: sqlite3.Error) -> bool:
+    """Whether `error` says the database reached its size cap (or its disk is full)."""
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def count_marks(db: sqlite3.Connection) -> int:

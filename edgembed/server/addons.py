@@ -68,7 +68,11 @@ def build_addons(
         if settings.log_queries
         else None
     )
-    feedback = FeedbackStore(settings.feedback_db) if settings.feedback_db else None
+    feedback = (
+        FeedbackStore(settings.feedback_db, int(settings.feedback_max_mb * _MB))
+        if settings.feedback_db
+        else None
+    )
     search = _corpus_search(settings, served, compare, rerank)
     lifespans = [part.lifespan for part in (feedback, search) if part is not None]
     return Addons(

@@ -11,61 +11,19 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Request, delete, get, post
 
 from edgembed.errors import RequestError
 from edgembed.server.model_ids import versioned_id
 from edgembed.server.openapi import error_responses
+from edgembed.server.schemas import LoadVersionRequest, SwitchRequest, VersionCard, VersionList
 from edgembed.server.versions import ModelVersions, Version
 
-__all__ = [
-    "VERSION_ROUTES",
-    "LoadVersionRequest",
-    "SwitchRequest",
-    "VersionCard",
-    "VersionList",
-]
+__all__ = ["VERSION_ROUTES"]
 
 AnyRequest = Request[Any, Any, Any]
-
-
-class VersionCard(msgspec.Struct, kw_only=True):
-    """One loaded version of the served model."""
-
-    id: str
-    version: int
-    default: bool
-    ready: bool
-    export: str
-    loaded: int
-    improved_from: str | None = None
-    lineage: dict[str, Any] = {}
-
-
-class VersionList(msgspec.Struct, kw_only=True):
-    """The served model's loaded versions and which one its plain name serves."""
-
-    object: str = "list"
-    model: str
-    default: int
-    previous: int | None
-    can_load: bool
-    data: list[VersionCard]
-
-
-class LoadVersionRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """An export folder to load as a version, relative to the server's versions folder."""
-
-    export: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
-
-
-class SwitchRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """The version the model's plain name serves from now on."""
-
-    version: Annotated[int, msgspec.Meta(ge=1)]
 
 
 def _versions(request: AnyRequest) -> ModelVersions:
@@ -127,7 +85,7 @@ async def list_versions(request: AnyRequest) -> VersionList:
     "/v1/versions",
     status_code=201,
     tags=["Versions"],
-    responses=error_responses(400, 401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422),
 )
 async def load_version(data: LoadVersionRequest, request: AnyRequest) -> VersionCard:
     """Load an export folder as a version beside the others (served as NAME@vN once warm and,
@@ -141,7 +99,7 @@ async def load_version(data: LoadVersionRequest, request: AnyRequest) -> Version
     "/v1/versions/default",
     status_code=200,
     tags=["Versions"],
-    responses=error_responses(400, 401, 403, 404, 409),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415),
 )
 async def switch_version(data: SwitchRequest, request: AnyRequest) -> VersionList:
     """Make a loaded version the default: requests for the plain model name get it from now
@@ -155,7 +113,7 @@ async def switch_version(data: SwitchRequest, request: AnyRequest) -> VersionLis
     "/v1/versions/rollback",
     status_code=200,
     tags=["Versions"],
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(400, 401, 403, 409, 413, 415),
 )
 async def rollback_version(request: AnyRequest) -> VersionList:
     """Make the version before the last switch the default again."""

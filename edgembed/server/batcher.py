@@ -295,6 +295,12 @@ class EmbeddingBatcher:
         self._release_if_idle()
         self._check_drained()
 
+    def release_soon(self, after_s: float = 1.0) -> None:
+        """Give the engine's and the heap's memory back once idle, `after_s` from now: after a
+        big request, once its body and its answer are gone too."""
+        self._release_due = True
+        self._event_loop().call_later(after_s, self._release_if_idle)
+
     def _release_if_idle(self) -> None:
         """After a big request, once nothing waits, let the engine give its memory back (the
         arena and heap keep the peak of the biggest call; a few ms on the model thread)."""

@@ -1,4 +1,5 @@
-"""Connection guards uvicorn lacks: read deadlines, a header size cap and a connection limit.
+"""Connection guards uvicorn lacks: read and write deadlines, a header size cap and a
+connection limit.
 
 uvicorn's keep-alive timer only runs between requests and restarts on every byte received, so
 a client that sends its headers (or its body) a byte a second, or opens a connection and sends
@@ -8,11 +9,16 @@ nothing, keeps it forever. `guarded_protocol` wraps uvicorn's httptools protocol
   the end of the request's headers;
 - a body deadline, from the end of the headers to the end of the body;
 - a cap on header bytes, so the header deadline bounds memory as well as time;
+- a write deadline: once the client stops taking its answer as fast as it is written (the
+  transport pauses writing: the socket's buffers are full), it has that long to take the rest;
+  then the connection is cut, and the answer it held in memory freed;
 - a connection limit: connections beyond it are answered 503 and closed at once;
-- on shutdown, a request whose body is still arriving is answered 503 and closed, so a stalled
-  upload cannot hold the graceful shutdown.
+- on shutdown, a request whose body is still arriving is answered 503 and closed, and a client
+  that takes none of its answer for `SHUTDOWN_WRITE_GRACE_S` is cut, so neither a stalled
+  upload nor a reader that stopped can hold the graceful shutdown.
 
-A request that is fully received is never cut: the model may take as long as it takes.
+A request that is fully received is never cut while it waits for its answer: the model may take
+as long as it takes.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import struct
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 # Header bytes allowed per request: h11's default is 16 KiB, nginx's large buffers 32 KiB.
 MAX_HEADER_BYTES = 64 * 1024
+# On shutdown, how long a client may take none of its answer before it is cut (one that keeps
+# reading keeps its connection until the shutdown timeout).
+SHUTDOWN_WRITE_GRACE_S = 1.0
 _WARN_EVERY_S = 10.0
 
 
@@ -41,6 +52,7 @@ class ConnectionLimits:
 
     header_timeout_s: float
     body_timeout_s: float
+    write_timeout_s: float
     max_connections: int
 
 
@@ -56,7 +68,12 @@ class _GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._write_deadline: asyncio.TimerHandle | None = None
+        self._shutdown_watch: asyncio.TimerHandle | None = None
+        self._unsent = -1  # bytes waiting for the client at the last shutdown check
         self._header_bytes: int | None = 0  # None once this request's headers are complete
+        self._parsed_header_bytes = 0  # the request line and headers the parser gave
+        self._headers_refused = False
         self._request_started = False
         self._receiving_body = False
 
@@ -69,6 +86,9 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._disarm_write()
+        if self._shutdown_watch is not None:
+            self._shutdown_watch.cancel()
         if self.transport is not None:  # None: refused in connection_made
             super().connection_lost(exc)
 
@@ -83,14 +103,35 @@ class _GuardedProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._request_started = True
+        self._parsed_header_bytes = 0
+
+    # The chunk count above cannot see headers that end inside the chunk that brought most of
+    # them; the parser's own callbacks count those exactly.
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._parsed_header_bytes += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._parsed_header_bytes += len(name) + len(value) + 4  # "name: value\r\n"
 
     def on_headers_complete(self) -> None:
+        if self._parsed_header_bytes > MAX_HEADER_BYTES:
+            self._headers_refused = True  # the request never reaches the app
+            self._answer_and_close(431, "request_header_fields_too_large", _HEADERS_TOO_LARGE)
+            return
         self._header_bytes = None
         self._receiving_body = True
         self._arm(self.limits.body_timeout_s, self._body_too_slow)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._headers_refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._headers_refused:
+            return
         self._receiving_body = False
         self._disarm()
         super().on_message_complete()
@@ -105,11 +146,58 @@ class _GuardedProtocol(HttpToolsProtocol):
         if not closing and self.cycle.response_complete and not self._receiving_body:
             self._await_request()
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_deadline is None:
+            self._write_deadline = self.loop.call_later(
+                self.limits.write_timeout_s, self._answer_not_taken
+            )
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._disarm_write()
+
     def shutdown(self) -> None:
         if self._receiving_body:  # a body that may never come must not hold the shutdown
             self._answer_and_close(503, "server_unavailable", _SHUTTING_DOWN)
             return
         super().shutdown()
+        self._check_taken_while_closing()
+
+    def _check_taken_while_closing(self) -> None:
+        """On shutdown: cut the connection once its client took none of its answer for
+        `SHUTDOWN_WRITE_GRACE_S`; look again while it keeps taking it (until it closes)."""
+        unsent = self.transport.get_write_buffer_size()
+        if unsent and unsent == self._unsent:
+            logger.info("cutting a client that stopped reading its answer, to shut down")
+            self._cut()
+            return
+        self._unsent = unsent
+        self._shutdown_watch = self.loop.call_later(
+            SHUTDOWN_WRITE_GRACE_S, self._check_taken_while_closing
+        )
+
+    def _answer_not_taken(self) -> None:
+        self._write_deadline = None
+        logger.info(
+            "cutting a client that did not take its answer within %g s (--write-timeout-s)",
+            self.limits.write_timeout_s,
+        )
+        self._cut()
+
+    def _cut(self) -> None:
+        """Close at once, dropping what the client did not take: close() would wait for it to
+        read what is buffered, and a plain abort leaves the kernel's buffer (megabytes)
+        trying to deliver it for minutes; a zero linger resets the connection."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+    def _disarm_write(self) -> None:
+        if self._write_deadline is not None:
+            self._write_deadline.cancel()
+            self._write_deadline = None
 
     def _await_request(self) -> None:
         self._header_bytes = 0

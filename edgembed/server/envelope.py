@@ -15,9 +15,9 @@ from litestar.exceptions import HTTPException, InternalServerException, Validati
 from litestar.response import Response
 
 from edgembed.errors import EdgembedError, InputError, RequestError
-from edgembed.server.schemas import ErrorBody, ErrorEnvelope
+from edgembed.server.schemas import NOT_BLANK, ErrorBody, ErrorEnvelope
 
-__all__ = ["error_response"]
+__all__ = ["EMPTY_BODY", "body_problem", "error_response", "shown"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ _ROUTES_HELP = (
 # server's body deadline): counted as 499, nginx's "client closed request", not as a 500.
 _CLIENT_GONE = "client disconnected prematurely"
 _MISSING_FIELD = re.compile(r"missing required field `(\w+)`")
+EMPTY_BODY = "The request body is empty: send a JSON object."
+_BLANK = f"Expected `str` matching regex {NOT_BLANK!r}"  # msgspec's words for a blank text
 _CODES = {
     401: "invalid_api_key",
     404: "not_found",
@@ -38,6 +40,22 @@ _CODES = {
     429: "rate_limit_exceeded",
     503: "server_overloaded",
 }
+
+
+def shown(value: str, limit: int = 100) -> str:
+    """`value` as an error message may quote it: at most `limit` characters of what a client
+    sent (a 7 MB model name is not sent back whole)."""
+    return value if len(value) <= limit else f"{value[:limit]}..."
+
+
+def body_problem(detail: str, key: str | None) -> tuple[str, str | None]:
+    """The message and `param` for a body that does not fit its route's shape: `detail` is the
+    decoder's reason, `key` where in the body (None: the body as a whole)."""
+    detail = shown(detail, 300).replace(_BLANK, "Expected some text, got only spaces or nothing")
+    if not key:
+        missing = _MISSING_FIELD.search(detail)
+        return f"Invalid request body: {detail}.", missing.group(1) if missing else None
+    return f"Invalid request body: {detail} at `{shown(key)}`.", key.split("[")[0]
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
@@ -82,11 +100,12 @@ def _http_error(
     status = exc.status_code
     headers = dict(exc.headers or {})
     message = str(exc.detail)
+    path = shown(request.url.path)
     if status == 404:
-        message = f"There is no route {request.method} {request.url.path}. {_ROUTES_HELP}"
+        message = f"There is no route {request.method} {path}. {_ROUTES_HELP}"
     elif status == 405:
         allowed = headers.get("allow", "")
-        message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})."
+        message = f"{request.method} is not allowed on {path} (allowed: {allowed})."
     elif status == 413:
         limit = request.app.request_max_body_size
         message = (
@@ -103,13 +122,9 @@ def _validation_message(exc: ValidationException) -> tuple[str, str | None]:
     problems = exc.extra if isinstance(exc.extra, list) else []
     first = problems[0] if problems and isinstance(problems[0], dict) else {}
     detail, key = str(first.get("message", exc.detail)), first.get("key")
-    if key == "data":  # the body as a whole
-        if detail == "'data'":
-            return "The request body is empty: send a JSON object.", None
-        missing = _MISSING_FIELD.search(detail)
-        return f"Invalid request body: {detail}.", missing.group(1) if missing else None
-    param = str(key).split("[")[0] if key else None
-    return f"Invalid request body: {detail} at `{key}`.", param
+    if key == "data" and detail == "'data'":
+        return EMPTY_BODY, None
+    return body_problem(detail, None if key == "data" else str(key) if key else None)
 
 
 def _body(message: str, status: int, param: str | None, code: str | None) -> ErrorBody:

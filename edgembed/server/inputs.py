@@ -14,6 +14,9 @@ The policy, which /v1/models and the docs repeat:
 - An input longer than the model's limit is truncated to it (its end is dropped) unless the
   request's ``truncate`` field, or the server's ``--no-truncate``, asks for a 400 error instead.
   Responses say how many inputs were cut in the ``X-Edgembed-Truncated`` header.
+- A text over `MAX_CHARS_PER_TOKEN` characters per token of the limit (65,536 for a 256-token
+  model) is over the limit: it is cut to that many characters before it is tokenized (and
+  counted as truncated), or refused when truncation is off.
 - ``usage.prompt_tokens`` counts the tokens the model ran on, special tokens included.
 """
 
@@ -25,23 +28,56 @@ from dataclasses import dataclass
 from edgembed.errors import InputError, RequestError
 from edgembed.server.protocol import Embedder
 
-__all__ = ["EncodedInputs", "InputEncoder", "ParsedInput", "RawInput"]
+__all__ = ["MAX_CHARS_PER_TOKEN", "EncodedInputs", "InputEncoder", "ParsedInput", "RawInput"]
 
 RawInput = str | Sequence[str | int | list[int]]
 """What OpenAI's `input` field may hold: a text, texts, token ids, or lists of token ids."""
 
+# Characters of a text the tokenizer may see, per token of the model's limit. Natural text
+# runs 4-6 characters a token, so this never cuts a text short of its first `limit` tokens; it
+# bounds what one text costs (a 7 MB text with no spaces took the tokenizer 10 s whole, 0.1 s
+# cut to 65,536 characters).
+MAX_CHARS_PER_TOKEN = 256
+
 
 @dataclass(frozen=True)
 class ParsedInput:
-    """The inputs of one request: texts, or token id sequences (exactly one is non-empty)."""
+    """The inputs of one request, or a run of them: texts, or token id sequences (exactly one
+    is non-empty).
+
+    Attributes:
+        clipped: indices of texts cut to their characters cap (see `MAX_CHARS_PER_TOKEN`).
+        offset: the request's index of the first input (for a run of them).
+    """
 
     texts: list[str]
     sequences: list[list[int]]
+    clipped: tuple[int, ...] = ()
+    offset: int = 0
 
     @property
     def weight(self) -> int:
         """Characters plus token ids: how much tokenizing and checking the input costs."""
         return sum(map(len, self.texts)) + sum(map(len, self.sequences))
+
+    def pieces(self, max_weight: int) -> list[ParsedInput]:
+        """Consecutive runs of the inputs, each of at most `max_weight` (or one input)."""
+        items: list[str] | list[list[int]] = self.texts or self.sequences
+        runs: list[tuple[int, int]] = []
+        start, weight = 0, 0
+        for index, item in enumerate(items):
+            if index > start and weight + len(item) > max_weight:
+                runs.append((start, index))
+                start, weight = index, 0
+            weight += len(item)
+        runs.append((start, len(items)))
+        return [self._run(start, end) for start, end in runs]
+
+    def _run(self, start: int, end: int) -> ParsedInput:
+        clipped = tuple(i - start for i in self.clipped if start <= i < end)
+        return ParsedInput(
+            self.texts[start:end], self.sequences[start:end], clipped, self.offset + start
+        )
 
 
 @dataclass(frozen=True)
@@ -55,6 +91,12 @@ class EncodedInputs:
     def tokens(self) -> int:
         """Tokens the model runs on, special tokens included."""
         return sum(map(len, self.ids))
+
+    @classmethod
+    def join(cls, parts: Sequence[EncodedInputs]) -> EncodedInputs:
+        """The encoded runs of one request, in order, as one."""
+        ids = [sequence for part in parts for sequence in part.ids]
+        return cls(ids, sum(part.truncated for part in parts))
 
 
 class InputEncoder:
@@ -80,7 +122,7 @@ class InputEncoder:
             for index, text in enumerate(texts):
                 if not text:
                     raise _bad(f"{param}[{index}] is an empty string: send some text.", param)
-            return ParsedInput(texts, [])
+            return self._clip(texts)
         token_ids = [item for item in items if isinstance(item, int)]
         if len(token_ids) == len(items):
             return ParsedInput([], [token_ids])
@@ -93,6 +135,14 @@ class InputEncoder:
                 raise _bad(f"{param}[{index}] is an empty list of token ids.", param)
         return ParsedInput([], sequences)
 
+    def _clip(self, texts: list[str]) -> ParsedInput:
+        """`texts`, each cut to its characters cap (`MAX_CHARS_PER_TOKEN`)."""
+        cap = self._embedder.max_seq_length * MAX_CHARS_PER_TOKEN
+        clipped = tuple(index for index, text in enumerate(texts) if len(text) > cap)
+        if clipped:
+            texts = [text[:cap] for text in texts]
+        return ParsedInput(texts, [], clipped)
+
     def encode(self, parsed: ParsedInput, *, truncate: bool, prompt: str = "") -> EncodedInputs:
         """Token id sequences for the model, by the policy in this module's docstring.
 
@@ -101,18 +151,23 @@ class InputEncoder:
                 limit while ``truncate`` is False.
         """
         if parsed.texts:
-            return self._encode_texts(parsed.texts, truncate=truncate, prompt=prompt)
-        return self._encode_ids(parsed.sequences, truncate=truncate, prompt=prompt)
+            return self._encode_texts(parsed, truncate=truncate, prompt=prompt)
+        return self._encode_ids(parsed, truncate=truncate, prompt=prompt)
 
-    def _encode_texts(self, texts: list[str], *, truncate: bool, prompt: str) -> EncodedInputs:
+    def _encode_texts(self, parsed: ParsedInput, *, truncate: bool, prompt: str) -> EncodedInputs:
+        texts, limit = parsed.texts, self._embedder.max_seq_length
+        if parsed.clipped and not truncate:
+            raise _too_long(parsed.offset + parsed.clipped[0], limit)
         ids = self._embedder.tokenize(texts, truncate=True, prompt=prompt)
-        limit = self._embedder.max_seq_length
+        clipped = set(parsed.clipped)
         # Only a text that fills the limit exactly can have been cut; ask the tokenizer again.
         cut = [
-            i for i, seq in enumerate(ids) if len(seq) >= limit and self._exceeds(texts[i], prompt)
+            i
+            for i, seq in enumerate(ids)
+            if i in clipped or (len(seq) >= limit and self._exceeds(texts[i], prompt))
         ]
         if cut and not truncate:
-            raise _too_long(cut[0], limit)
+            raise _too_long(parsed.offset + cut[0], limit)
         return EncodedInputs(ids, len(cut))
 
     def prompt_ids(self, prompt: str) -> list[int]:
@@ -122,11 +177,9 @@ class InputEncoder:
         (ids,) = self._embedder.tokenize([prompt])
         return ids[len(self._prefix) : len(ids) - len(self._suffix)]
 
-    def _encode_ids(
-        self, sequences: list[list[int]], *, truncate: bool, prompt: str
-    ) -> EncodedInputs:
-        vocab = self._embedder.vocab_size
-        for index, sequence in enumerate(sequences):
+    def _encode_ids(self, parsed: ParsedInput, *, truncate: bool, prompt: str) -> EncodedInputs:
+        sequences, vocab = parsed.sequences, self._embedder.vocab_size
+        for index, sequence in enumerate(sequences, start=parsed.offset):
             low, high = min(sequence), max(sequence)
             if low < 0 or high >= vocab:
                 raise _bad(
@@ -141,7 +194,7 @@ class InputEncoder:
         room = limit - len(head) - len(self._suffix)
         cut = [i for i, sequence in enumerate(sequences) if len(sequence) > room]
         if cut and not truncate:
-            raise _too_long(cut[0], limit)
+            raise _too_long(parsed.offset + cut[0], limit)
         ids = [head + sequence[:room] + self._suffix for sequence in sequences]
         return EncodedInputs(ids, len(cut))
 

@@ -8,7 +8,6 @@ a CDN: the appliance is offline). It calls GET /v1/playground, POST /v1/search a
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from litestar import Request, Router, get
@@ -18,26 +17,18 @@ from litestar.static_files import create_static_files_router
 
 from edgembed.server.feedback import FeedbackStore
 from edgembed.server.openapi import error_responses
+from edgembed.server.pages import PAGE_HEADERS, STATIC, with_page_headers
 from edgembed.server.schemas import PlaygroundInfo
 from edgembed.server.search import CorpusSearch
 
 __all__ = ["playground_info", "playground_page", "static_files"]
-
-STATIC = Path(__file__).parent / "static"
-
-# The page loads only its own files: no CDN, no inline script, nothing a query could inject.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
 
 
 @get("/", include_in_schema=False)
 async def playground_page() -> Response[bytes]:
     """The playground: type a question, see the closest passages, mark the ones that answer."""
     return Response(
-        (STATIC / "index.html").read_bytes(), media_type=MediaType.HTML, headers=_PAGE_HEADERS
+        (STATIC / "index.html").read_bytes(), media_type=MediaType.HTML, headers=PAGE_HEADERS
     )
 
 
@@ -61,7 +52,11 @@ async def playground_info(request: Request[Any, Any, Any]) -> PlaygroundInfo:
 
 
 def static_files() -> Router:
-    """The page's script and style sheet under /static."""
+    """The pages' scripts and style sheets under /static, with the pages' headers."""
     return create_static_files_router(
-        path="/static", directories=[STATIC], include_in_schema=False, name="static"
+        path="/static",
+        directories=[STATIC],
+        include_in_schema=False,
+        name="static",
+        after_request=with_page_headers,
     )

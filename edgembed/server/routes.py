@@ -194,15 +194,22 @@ def _status(request: AnyRequest, status: str) -> Status:
     return Status(status=status, model=names[0], models=names)
 
 
-@get("/health", tags=["Operations"])
+@get("/health", tags=["Operations"], responses=error_responses(503))
 async def health(request: AnyRequest) -> Status:
-    """Alive: the process answers HTTP."""
+    """Alive: the process answers HTTP and its model can serve (503 once the default
+    version's warm-up failed: restart it)."""
+    versions = cast(ModelVersions | None, request.app.state.versions)
+    if versions is not None:
+        versions.current.require_alive()
     return _status(request, "ok")
 
 
 @get("/ready", tags=["Operations"], responses=error_responses(503))
 async def ready(request: AnyRequest) -> Status:
     """Ready: every model is loaded and has answered a warm-up batch (503 until then)."""
+    versions = cast(ModelVersions | None, request.app.state.versions)
+    if versions is not None:
+        versions.current.require_alive()
     for part in _models(request):
         if not part.ready:
             raise RequestError(

@@ -152,8 +152,8 @@ def _announcement(models: ServedModels, settings: ServeSettings) -> str:
 
 
 def server_config(app: Any, settings: ServeSettings, *, access_log: bool = False) -> Any:
-    """The uvicorn.Config that runs `app`: its read deadlines, connection limit and shutdown
-    deadline come from `settings` (see `edgembed.server.connections`).
+    """The uvicorn.Config that runs `app`: its read and write deadlines, connection limit and
+    shutdown deadline come from `settings` (see `edgembed.server.connections`).
 
     Raises:
         MissingExtraError: uvicorn or httptools is not installed.
@@ -167,6 +167,7 @@ def server_config(app: Any, settings: ServeSettings, *, access_log: bool = False
     limits = ConnectionLimits(
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,
+        write_timeout_s=settings.write_timeout_s,
         max_connections=settings.max_connections,
     )
     return uvicorn.Config(

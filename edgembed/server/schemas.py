@@ -13,6 +13,8 @@ from litestar.params import KwargDefinition
 
 InputType = Literal["query", "document"]
 PromptName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+NOT_BLANK = r"\S"
+"""The pattern of a text that must hold more than spaces (re.search: one non-space)."""
 
 __all__ = [
     "EmbeddingData",
@@ -26,6 +28,7 @@ __all__ = [
     "InputTypeCard",
     "ModelCard",
     "ModelList",
+    "NOT_BLANK",
     "OllamaEmbedRequest",
     "OllamaEmbedResponse",
     "PlaygroundInfo",
@@ -44,6 +47,10 @@ __all__ = [
     "TeiRerankRequest",
     "TeiRerankResult",
     "Usage",
+    "LoadVersionRequest",
+    "SwitchRequest",
+    "VersionCard",
+    "VersionList",
 ]
 
 
@@ -241,10 +248,10 @@ class FeedbackRequest(msgspec.Struct, forbid_unknown_fields=True):
         model: which model ranked the passage (the playground sends the column's model).
     """
 
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    query: Annotated[str, msgspec.Meta(max_length=4000, pattern=NOT_BLANK)]
     relevant: bool
-    chunk_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    passage: Annotated[str, msgspec.Meta(max_length=100_000)] | None = None
+    chunk_id: Annotated[str, msgspec.Meta(max_length=200, pattern=NOT_BLANK)] | None = None
+    passage: Annotated[str, msgspec.Meta(max_length=100_000, pattern=NOT_BLANK)] | None = None
     model: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
@@ -263,7 +270,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
         top_k: how many passages to return per model (1 to 50).
     """
 
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    query: Annotated[str, msgspec.Meta(max_length=4000, pattern=NOT_BLANK)]
     top_k: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
 
 
@@ -406,3 +413,39 @@ class TeiRerankResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     index: int
     score: float
     text: str | None = None
+
+
+class VersionCard(msgspec.Struct, kw_only=True):
+    """One loaded version of the served model."""
+
+    id: str
+    version: int
+    default: bool
+    ready: bool
+    export: str
+    loaded: int
+    improved_from: str | None = None
+    lineage: dict[str, Any] = {}
+
+
+class VersionList(msgspec.Struct, kw_only=True):
+    """The served model's loaded versions and which one its plain name serves."""
+
+    object: str = "list"
+    model: str
+    default: int
+    previous: int | None
+    can_load: bool
+    data: list[VersionCard]
+
+
+class LoadVersionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """An export folder to load as a version, relative to the server's versions folder."""
+
+    export: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class SwitchRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The version the model's plain name serves from now on."""
+
+    version: Annotated[int, msgspec.Meta(ge=1)]

@@ -110,6 +110,11 @@ class CorpusSearch:
         self.workspace = workspace
         self.versions = dict(versions or {})
         self._prepared = False
+        self._ids = frozenset(passage.id for passage in self.passages)
+
+    def has_passage(self, chunk_id: str) -> bool:
+        """Whether `chunk_id` names one of the passages."""
+        return chunk_id in self._ids
 
     @property
     def indexed(self) -> bool:
@@ -247,9 +252,7 @@ async def search_corpus(data: SearchRequest, request: Request[Any, Any, Any]) ->
             status=404,
             code="search_disabled",
         )
-    query = data.query.strip()
-    if not query:
-        raise RequestError("`query` is blank: type a question.", param="query")
+    query = data.query.strip()  # never blank (SearchRequest's pattern)
     results = await search.search(query, data.top_k)
     query_log: QueryLog | None = request.app.state.get("query_log")
     if query_log is not None:

@@ -17,7 +17,8 @@ from edgembed.config import ServeSettings
 from edgembed.errors import RequestError
 from edgembed.server.batcher import EmbeddingBatcher
 from edgembed.server.disconnect import Receive, unless_disconnected
-from edgembed.server.inputs import InputEncoder, RawInput
+from edgembed.server.envelope import shown
+from edgembed.server.inputs import EncodedInputs, InputEncoder, ParsedInput, RawInput
 from edgembed.server.model_ids import parse_model_id, versioned_id
 from edgembed.server.prometheus import ServerMetrics
 from edgembed.server.protocol import Embedder
@@ -30,6 +31,12 @@ logger = logging.getLogger(__name__)
 # Inputs heavier than this (characters + token ids) are tokenized on the worker thread; lighter
 # ones inline, where a thread hop would cost more than the tokenizing.
 _INLINE_WEIGHT = 2000
+# ... and in pieces of at most this weight, that take turns with other requests on that thread
+# as embedding pieces do (batcher.PIECE_TOKENS): MiniLM's tokenizer, with the check for cut
+# inputs, takes about 0.1 s for 64 K characters of 4 KB texts on 2 cores.
+_PIECE_WEIGHT = 65536
+# Values in an answer past which it is big (about 5 MB as JSON): see `_is_big`.
+_BIG_ANSWER = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class EmbeddingService:
         self.created = int(time.time())
         self.ready = False
         self._warm_up_task: asyncio.Task[None] | None = None
+        self.failure: str | None = None  # why the model cannot serve (its warm-up failed)
         self._encoder = InputEncoder(embedder, settings.max_inputs)
         self._batcher = EmbeddingBatcher(
             embedder,
@@ -93,9 +101,8 @@ class EmbeddingService:
         """
         ref = parse_model_id(requested)
         if ref.name != self.model_name:
-            shown = requested if len(requested) <= 100 else f"{requested[:100]}..."
             raise RequestError(
-                f"The model '{shown}' does not exist here. This server serves "
+                f"The model '{shown(requested)}' does not exist here. This server serves "
                 f"'{self.model_name}' (also as '{self.model_name}:query' and "
                 f"'{self.model_name}:document'; see GET /v1/models).",
                 status=404,
@@ -158,19 +165,16 @@ class EmbeddingService:
         input_type, prompt_name, prompt = self.resolve_prompt(model, input_type, prompt_name)
         check_dimensions(dimensions, self.embedder.dimension)
         parsed = self._encoder.parse(raw)
-        encode = partial(
-            self._encoder.encode,
-            parsed,
-            truncate=self.settings.truncate if truncate is None else truncate,
-            prompt=prompt,
-        )
-        encoded = encode() if parsed.weight <= _INLINE_WEIGHT else await self._batcher.run(encode)
-        self._check_token_budget(encoded.tokens)
-        work = self._batcher.embed(encoded.ids)
-        if receive is not None and len(self._batcher.pieces(encoded.ids)) > 1:
-            vectors = await unless_disconnected(work, receive)
-        else:
-            vectors = await work
+        truncate = self.settings.truncate if truncate is None else truncate
+        work = self._encode_and_embed(parsed, truncate, prompt)
+        try:
+            if receive is not None and parsed.weight > _INLINE_WEIGHT:
+                encoded, vectors = await unless_disconnected(work, receive)
+            else:
+                encoded, vectors = await work
+        finally:
+            if self._is_big(parsed):
+                self._batcher.release_soon()
         tokens = encoded.tokens
         self.metrics.tokens.inc(tokens)
         if encoded.truncated:
@@ -183,11 +187,42 @@ class EmbeddingService:
             prompt_name,
         )
 
-    def _check_token_budget(self, tokens: int) -> None:
+    def _is_big(self, parsed: ParsedInput) -> bool:
+        """Whether a request's body or answer is big enough to leave the heap fragmented."""
+        answer = len(parsed.texts or parsed.sequences) * self.embedder.dimension
+        return parsed.weight > _PIECE_WEIGHT or bool(parsed.clipped) or answer > _BIG_ANSWER
+
+    async def _encode_and_embed(
+        self, parsed: ParsedInput, truncate: bool, prompt: str
+    ) -> tuple[EncodedInputs, NDArray[np.float32]]:
+        if parsed.weight <= _INLINE_WEIGHT:
+            encoded = self._encoder.encode(parsed, truncate=truncate, prompt=prompt)
+            self._check_token_budget(encoded.tokens)
+        else:
+            encoded = await self._encode_in_pieces(parsed, truncate, prompt)
+        return encoded, await self._batcher.embed(encoded.ids)
+
+    async def _encode_in_pieces(
+        self, parsed: ParsedInput, truncate: bool, prompt: str
+    ) -> EncodedInputs:
+        """Encode on the model thread a piece at a time (see `_PIECE_WEIGHT`), stopping at
+        the first piece that takes the request over its token budget."""
+        parts: list[EncodedInputs] = []
+        pieces = parsed.pieces(_PIECE_WEIGHT)
+        tokens = 0
+        for number, piece in enumerate(pieces, start=1):
+            encode = partial(self._encoder.encode, piece, truncate=truncate, prompt=prompt)
+            parts.append(await self._batcher.run(encode))
+            tokens += parts[-1].tokens
+            self._check_token_budget(tokens, counted_all=number == len(pieces))
+        return EncodedInputs.join(parts)
+
+    def _check_token_budget(self, tokens: int, *, counted_all: bool = True) -> None:
         budget = self.settings.max_request_tokens
         if tokens > budget:
+            holds = f"{tokens}" if counted_all else f"at least {tokens}"
             raise RequestError(
-                f"This request holds {tokens} tokens; this server takes at most {budget} per "
+                f"This request holds {holds} tokens; this server takes at most {budget} per "
                 "request (serve --max-request-tokens). Send its inputs over several requests.",
                 param="input",
                 code="max_tokens_per_request",
@@ -219,8 +254,19 @@ class EmbeddingService:
         await self._batcher.close()
         self._untrack()
 
+    def require_alive(self) -> None:
+        """Raises RequestError (503) once the model has shown it cannot serve."""
+        if self.failure is not None:
+            raise RequestError(
+                f"The model cannot serve: {self.failure}. The details are in the server's "
+                "log; fix the export (or the server's options) and restart it.",
+                status=503,
+                code="model_failed",
+            )
+
     def require_ready(self) -> None:
         """Raises RequestError (503) until the model has answered its first batch."""
+        self.require_alive()
         if not self.ready:
             raise RequestError(
                 "The model is still warming up; retry in a moment.",
@@ -233,8 +279,9 @@ class EmbeddingService:
         started = time.perf_counter()
         try:
             await self.embed("warm up", model=self.model_name, dimensions=None, truncate=True)
-        except Exception:  # the server stays alive but not ready; /ready tells the operator
+        except Exception as exc:  # never ready; /health fails so the orchestrator restarts it
             logger.exception("warming up the model failed")
+            self.failure = f"warming it up failed ({type(exc).__name__}: {exc})"
             return
         self.ready = True
         logger.info("model warmed up in %.0f ms", (time.perf_counter() - started) * 1000)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,7 @@ from click.testing import CliRunner
 
 from edgembed.cli.main import cli
 from edgembed.config import ServeSettings
+from tests.conftest import TINY_EXPORT
 
 
 @pytest.fixture()
@@ -89,18 +94,22 @@ def test_openvino_with_int8_is_refused_with_what_to_do(tmp_path: Path) -> None:
 def test_connection_guards_become_settings(tmp_path: Path, served: dict[str, Any]) -> None:
     args = ["--header-timeout-s", "2.5", "--body-timeout-s", "9", "--max-connections", "64"]
     args += ["--shutdown-timeout-s", "5", "--max-request-tokens", "4096"]
+    args += ["--write-timeout-s", "7", "--allowed-host", "embed.internal", "--allowed-host", "e"]
     result = CliRunner().invoke(cli, ["serve", str(tmp_path), *args])
     assert result.exit_code == 0, result.output
     assert served["settings"] == ServeSettings(
         header_timeout_s=2.5,
         body_timeout_s=9,
+        write_timeout_s=7,
         max_connections=64,
         shutdown_timeout_s=5,
         max_request_tokens=4096,
         versions_dir=tmp_path.parent,
+        allowed_hosts=("embed.internal", "e"),
     )
     defaults = ServeSettings()
     assert (defaults.header_timeout_s, defaults.body_timeout_s) == (10, 30)
+    assert (defaults.write_timeout_s, defaults.allowed_hosts) == (30, ())
     assert (defaults.max_connections, defaults.shutdown_timeout_s) == (512, 20)
 
 
@@ -131,6 +140,8 @@ def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
         (["--max-queue", "0"], "0"),
         (["--header-timeout-s", "0"], "0"),
         (["--body-timeout-s", "-1"], "-1"),
+        (["--write-timeout-s", "0"], "0"),
+        (["--feedback-max-mb", "0"], "0"),
         (["--max-connections", "0"], "0"),
         (["--max-request-tokens", "0"], "0"),
         (["--shutdown-timeout-s", "-1"], "-1"),
@@ -140,6 +151,12 @@ def test_bad_options_are_refused(tmp_path: Path, args: list[str], message: str) 
     result = CliRunner().invoke(cli, ["serve", str(tmp_path), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_empty_allowed_host_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path), "--allowed-host", " "])
+    assert result.exit_code == 1
+    assert "allowed host is empty" in result.output
 
 
 def test_empty_api_key_is_refused(tmp_path: Path) -> None:
@@ -169,3 +186,26 @@ def test_help_teaches(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0
     assert "/v1/embeddings" in result.output and "EDGEMBED_API_KEY" in result.output
+
+
+@pytest.mark.slow  # a real `edgembed serve` process
+def test_a_manifest_that_disagrees_with_its_model_stops_serve_at_start(tmp_path: Path) -> None:
+    """The manifest has no checksum of its own: an edited dimension is caught by the probe
+    call at load, and the process exits non-zero with one line saying what disagrees."""
+    export = tmp_path / "edited"
+    shutil.copytree(TINY_EXPORT, export)
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest["model"]["dimension"] = 999
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    command = [sys.executable, "-m", "edgembed", "serve", str(export), "--port", _free_port()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "999" in lines[0] and "32" in lines[0] and "edgembed export --force" in lines[0]
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])

@@ -17,6 +17,8 @@ from tests.conftest import TINY_EXPORT
 from tests.server.fake import FakeEmbedder
 
 MODEL = "fake-model"
+# A keyless server answers only its own host names (edgembed.server.hosts), not TestClient's.
+LOCAL_URL = "http://127.0.0.1"
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient[Any]]]
 
@@ -37,7 +39,8 @@ def make_client(fake: FakeEmbedder) -> ClientFactory:
 
     @contextmanager
     def make(**overrides: Any) -> Iterator[TestClient[Any]]:
-        with TestClient(create_app(ServeSettings(**overrides), fake)) as client:
+        app = create_app(ServeSettings(**overrides), fake)
+        with TestClient(app, base_url=LOCAL_URL) as client:
             yield client
 
     return make

@@ -21,6 +21,8 @@ class FakeEmbedder:
 
     Each sequence is embedded on its own, so results never depend on how requests were batched.
     `batches` records the size of every embed_ids call; clear `open` to hold the worker thread.
+    `calls` records ("tokenize", texts) and ("embed", sequences) in order; clear
+    `tokenize_open` to hold every tokenize call of more than one text.
     """
 
     def __init__(
@@ -50,6 +52,9 @@ class FakeEmbedder:
         self.releases = 0
         self.open = threading.Event()
         self.open.set()
+        self.calls: list[tuple[str, int]] = []
+        self.tokenize_open = threading.Event()
+        self.tokenize_open.set()
         self._table = np.random.default_rng(version - 1).standard_normal((vocab_size, dimension))
 
     def token_id(self, word: str) -> int:
@@ -64,6 +69,9 @@ class FakeEmbedder:
     def tokenize(
         self, texts: list[str], *, truncate: bool = True, prompt: str = ""
     ) -> list[list[int]]:
+        self.calls.append(("tokenize", len(texts)))
+        if len(texts) > 1:
+            self.tokenize_open.wait(timeout=10)
         result = []
         for text in texts:
             ids = [CLS, *(self.token_id(word) for word in (prompt + text).split()), SEP]
@@ -76,6 +84,7 @@ class FakeEmbedder:
 
     def embed_ids(self, ids: list[list[int]], batch_size: int = 32) -> NDArray[np.float32]:
         self.batches.append(len(ids))
+        self.calls.append(("embed", len(ids)))
         self.open.wait(timeout=10)
         vectors = np.stack([self._table[sequence].sum(axis=0) for sequence in ids])
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

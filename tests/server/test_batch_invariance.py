@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
+from tests.server.conftest import LOCAL_URL
 
 if TYPE_CHECKING:
     from edgembed.exporter import ExportResult
@@ -40,7 +41,7 @@ def test_a_query_gets_its_own_vector_under_concurrent_load(minilm_export: Export
     # A long wait makes the batcher merge the concurrent requests into shared calls.
     settings = ServeSettings(max_wait_ms=50)
     payloads = [[QUERY, *others] for others in OTHERS] * 4 + [QUERY] * 8
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(create_app(settings, engine), base_url=LOCAL_URL) as client:
 
         def post(texts: Any) -> list[float]:
             response = client.post(

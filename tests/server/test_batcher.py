@@ -244,3 +244,14 @@ def test_memory_is_released_once_idle_after_a_big_request_only(fake: FakeEmbedde
         return after_small, fake.releases
 
     assert run(fake, scenario) == (0, 1)
+
+
+def test_a_release_asked_for_runs_once_idle_after_its_delay(fake: FakeEmbedder) -> None:
+    async def scenario(batcher: EmbeddingBatcher) -> tuple[int, int]:
+        batcher.release_soon(0.05)
+        await asyncio.sleep(0.01)
+        before = fake.releases
+        await wait_until_async(lambda: fake.releases, "the release")
+        return before, fake.releases
+
+    assert run(fake, scenario) == (0, 1)

@@ -18,12 +18,13 @@ import pytest
 from tests.server.conftest import MODEL
 from tests.server.fake import FakeEmbedder
 from tests.server.threaded import ThreadedServer, threaded_server
+from tests.server.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # a network server on 127.0.0.1, though each test takes ~1 s
 
 BODY = json.dumps({"model": MODEL, "input": "hello"}).encode()
 HEADERS = (
-    b"POST /v1/embeddings HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+    b"POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     b"Content-Length: %d\r\n\r\n" % len(BODY)
 )
 
@@ -107,7 +108,7 @@ def test_a_body_sent_a_byte_at_a_time_gets_408(fake: FakeEmbedder) -> None:
 
 def test_header_bytes_are_capped(fake: FakeEmbedder) -> None:
     with threaded_server(fake) as server, connect(server) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n")
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         try:
             for _ in range(80):
                 sock.sendall(b"X-Padding: " + b"a" * 1000 + b"\r\n")
@@ -129,7 +130,7 @@ def test_a_large_body_sent_with_its_headers_is_not_taken_for_headers(fake: FakeE
 def test_connections_over_the_limit_get_503(fake: FakeEmbedder) -> None:
     with threaded_server(fake, max_connections=2) as server:
         with connect(server) as first, connect(server):
-            first.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            first.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert b"200 OK" in first.recv(65536)
             with connect(server) as third:
                 status, error = error_of(read_until_closed(third, time.monotonic() + 5))
@@ -163,3 +164,72 @@ def test_a_stalled_upload_does_not_hold_the_shutdown(fake: FakeEmbedder) -> None
             status, error = error_of(read_until_closed(sock, time.monotonic() + 5))
     assert took < 3
     assert status == 503 and error["code"] == "server_unavailable"
+
+
+@pytest.mark.parametrize(
+    "head", [b"GET /health HTTP/1.1\r\n", HEADERS.partition(b"\r\n")[0] + b"\r\n"]
+)
+def test_header_bytes_are_capped_when_they_arrive_with_their_end(
+    fake: FakeEmbedder, head: bytes
+) -> None:
+    """70 KiB of headers in one write (and a body): the chunk that completes them counts too."""
+    padding = b"".join(b"X-Padding-%d: %s\r\n" % (i, b"a" * 1000) for i in range(70))
+    body = b"" if head.startswith(b"GET") else BODY
+    length = b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+    request = head + b"Host: 127.0.0.1\r\n" + length + padding + b"\r\n" + body
+    with threaded_server(fake) as server, connect(server) as sock:
+        sock.sendall(request)
+        status, error = error_of(read_until_closed(sock, time.monotonic() + 5))
+    assert status == 431 and error["code"] == "request_header_fields_too_large"
+
+
+def _ask_and_never_read(server: ThreadedServer) -> socket.socket:
+    """A client that asks for a ~10 MB answer and reads none of it (a tiny receive window)."""
+    body = json.dumps({"model": MODEL, "input": ["w"] * 2048}).encode()
+    head = HEADERS.replace(b"%d" % len(BODY), b"%d" % len(body))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((server.host, server.port))
+    sock.sendall(head + body)
+    return sock
+
+
+def _open_connections(server: ThreadedServer) -> int:
+    return len(server.server.server_state.connections)
+
+
+def test_a_client_that_does_not_read_its_answer_is_cut() -> None:
+    fake = FakeEmbedder(dimension=256)  # 2048 vectors of 256 floats: about 10 MB of JSON
+    with threaded_server(fake, write_timeout_s=0.5) as server:
+        sock = _ask_and_never_read(server)
+        try:
+            wait_until(lambda: _open_connections(server) == 1, "the connection")
+            started = time.monotonic()
+            wait_until(lambda: _open_connections(server) == 0, "the cut", timeout=5)
+            took = time.monotonic() - started
+            # Reset, not closed after the kernel's buffer: that would keep megabytes for minutes.
+            wait_until(lambda: _tcp_state(sock) != _ESTABLISHED, "the reset", timeout=2)
+        finally:
+            sock.close()
+    assert took < 3
+
+
+_ESTABLISHED = 1
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+
+
+def test_clients_that_do_not_read_do_not_hold_the_shutdown() -> None:
+    fake = FakeEmbedder(dimension=256)
+    with threaded_server(fake, write_timeout_s=60, shutdown_timeout_s=20) as server:
+        socks = [_ask_and_never_read(server) for _ in range(3)]
+        try:
+            wait_until(lambda: fake.batches and len(fake.batches) >= 4, "the three answers")
+            time.sleep(0.3)  # written, and stuck in the socket buffers
+            took = server.stop(timeout=10)
+        finally:
+            for sock in socks:
+                sock.close()
+    assert took < 4

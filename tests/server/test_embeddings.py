@@ -134,3 +134,19 @@ def test_max_inputs_is_accepted_exactly(make_client: ClientFactory) -> None:
     assert response.status_code == 200
     assert len(response.json()["data"]) == 2048
     assert [item["index"] for item in response.json()["data"]] == list(range(2048))
+
+
+def test_a_body_is_decoded_once(client: TestClient[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The strict decoding before the route is the only one: Litestar takes its result."""
+    import litestar.connection.request as litestar_request
+
+    calls: list[bytes] = []
+    decode = litestar_request.decode_json
+
+    def counting(value: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(value)
+        return decode(value, *args, **kwargs)
+
+    monkeypatch.setattr(litestar_request, "decode_json", counting)
+    assert embed(client, {"model": MODEL, "input": ["a", "b"]}).status_code == 200
+    assert calls == []

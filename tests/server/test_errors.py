@@ -16,6 +16,7 @@ from tests.server.waiting import wait_until
 LONG = " ".join(f"w{i}" for i in range(40))
 # About 2 KB: 1,000 levels of lists, past the JSON parser's recursion limit.
 DEEP = b'{"model": "fake-model", "input": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+DEEP_OPTIONS = b'{"model": "fake-model", "input": "a", "options": {"a": ' + DEEP[33:] + b"}"
 
 
 def assert_envelope(response: Any, status: int, param: str | None = None, code: Any = ...) -> None:
@@ -111,7 +112,7 @@ def test_malformed_bodies(client: TestClient[Any], body: bytes, message: str) ->
 
 
 @pytest.mark.parametrize("path", ["/v1/embeddings", "/api/embed"])
-@pytest.mark.parametrize("body", [DEEP, b"[" * 1000])
+@pytest.mark.parametrize("body", [DEEP, b"[" * 1000, DEEP_OPTIONS])
 def test_deeply_nested_json_is_400_and_logs_nothing(
     client: TestClient[Any], caplog: pytest.LogCaptureFixture, path: str, body: bytes
 ) -> None:
@@ -209,3 +210,88 @@ def test_engine_failure_is_a_clean_500(make_client: ClientFactory, fake: FakeEmb
         response = embed(client, {"model": MODEL, "input": "a"})
     assert_envelope(response, 500)
     assert "onnxruntime" not in response.text
+
+
+def test_a_huge_text_is_cut_to_its_characters_cap_before_tokenizing(
+    make_client: ClientFactory, fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text over 256 characters per token of the window (4,096 here) is cut to that many
+    before the tokenizer sees it: counted as truncated, or refused with truncate false."""
+    seen: list[int] = []
+    tokenize = fake.tokenize
+
+    def recording(texts: list[str], **kwargs: Any) -> list[list[int]]:
+        seen.extend(map(len, texts))
+        return tokenize(texts, **kwargs)
+
+    monkeypatch.setattr(fake, "tokenize", recording)
+    huge = "word " * 200_000  # 1 MB
+    with make_client() as client:
+        seen.clear()
+        cut = embed(client, {"model": MODEL, "input": ["short", huge]})
+        refused = embed(client, {"model": MODEL, "input": ["short", huge], "truncate": False})
+    assert cut.status_code == 200 and cut.headers["X-Edgembed-Truncated"] == "1"
+    assert max(seen) <= 16 * 256
+    assert_envelope(refused, 400, "input", "context_length_exceeded")
+    assert "input[1]" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/embeddings", {"model": MODEL, "input": "a", "dimensions": "4"}, "dimensions"),
+        ("/v1/embeddings", {"model": MODEL, "input": "a", "truncate": "false"}, "truncate"),
+        ("/v1/embeddings", {"model": MODEL, "input": "a", "truncate": 0}, "truncate"),
+        ("/v1/embeddings", {"model": MODEL, "input": [1.5, 2]}, "input"),
+        ("/api/embed", {"model": MODEL, "input": "a", "dimensions": 4.5}, "dimensions"),
+        ("/v1/feedback", {"query": "q", "chunk_id": "c", "relevant": 1}, "relevant"),
+        ("/v1/search", {"query": "q", "top_k": "5"}, "top_k"),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused_not_coerced(
+    make_client: ClientFactory, tmp_path: Any, path: str, body: dict[str, Any], param: str
+) -> None:
+    with make_client(feedback_db=tmp_path / "f.db") as client:
+        response = client.post(path, json=body)
+    assert_envelope(response, 400, param, "invalid_request_body")
+    assert f"`{param}" in response.json()["error"]["message"]
+
+
+def test_a_number_without_a_fraction_is_an_integer(client: TestClient[Any]) -> None:
+    """As JSON Schema says (the OpenAPI schema's `integer` takes 4.0)."""
+    response = embed(client, {"model": MODEL, "input": [300.0, 301], "dimensions": 4.0})
+    assert response.status_code == 200 and len(response.json()["data"][0]["embedding"]) == 4
+
+
+HUGE = "x" * 7_000_000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers"),
+    [
+        ("POST", "/v1/embeddings", {"model": HUGE, "input": "a"}, {}),
+        ("POST", "/api/embed", {"model": HUGE, "input": "a"}, {}),
+        ("POST", "/v1/embeddings", {"model": MODEL, "input": "a", "encoding_format": HUGE}, {}),
+        ("POST", "/v1/embeddings", {"model": MODEL, "input": "a", "input_type": HUGE}, {}),
+        ("POST", "/v1/embeddings", {"model": MODEL, "input": "a"}, {"Content-Type": HUGE[:60000]}),
+        ("GET", "/v1/models/" + HUGE[:60000], None, {}),
+        ("GET", "/nowhere/" + HUGE[:60000], None, {}),
+        ("POST", "/health/" + HUGE[:60000], None, {}),
+    ],
+)
+def test_no_error_echoes_a_huge_value_whole(
+    client: TestClient[Any], method: str, path: str, body: Any, headers: dict[str, str]
+) -> None:
+    response = client.request(method, path, json=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert len(response.content) < 2000, response.text[:300]
+
+
+def test_memory_is_released_after_a_big_request_even_a_refused_one(
+    make_client: ClientFactory, fake: FakeEmbedder
+) -> None:
+    """A big body leaves the heap fragmented; the server gives it back once idle."""
+    body = {"model": MODEL, "input": ["word " * 20] * 2048, "truncate": False}  # 200 K chars
+    with make_client() as client:
+        assert embed(client, body).status_code == 400  # over the fake's 16 tokens
+        wait_until(lambda: fake.releases, "the release after the big request", timeout=5)

@@ -65,6 +65,8 @@ def test_bad_feedback_is_a_400(
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
+    if isinstance(body, dict) and " " in body.values():
+        assert "got only spaces" in error["message"]
     if param:
         assert error["param"] == param
     assert _rows(db) == []
@@ -130,3 +132,17 @@ def test_the_files_are_private_to_the_server_user(
     for path in (db, log, tmp_path / "f.db-wal"):
         if path.exists():
             assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_the_store_is_capped_with_a_clear_409(make_client: ClientFactory, tmp_path: Path) -> None:
+    db = tmp_path / "feedback.db"
+    row = {"query": "q", "passage": "p" * 20_000, "relevant": True}
+    with make_client(feedback_db=db, feedback_max_mb=0.25) as client:
+        answers = [client.post("/v1/feedback", json=row) for _ in range(30)]
+    statuses = [answer.status_code for answer in answers]
+    stored = statuses.count(200)
+    assert 5 < stored < 15 and set(statuses[stored:]) == {409}, statuses
+    error = answers[-1].json()["error"]
+    assert error["code"] == "feedback_full" and "--feedback-max-mb" in error["message"]
+    assert len(_rows(db)) == stored
+    assert db.stat().st_size <= 0.25 * 1024 * 1024

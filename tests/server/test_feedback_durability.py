@@ -3,6 +3,7 @@ middle: every acknowledged row is in the database after a restart; invalid ones 
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import sqlite3
@@ -65,7 +66,9 @@ def _client(url: str, number: int, tally: Tally, stop: threading.Event) -> None:
         )
         try:
             status, answer = _post(url, body)
-        except (OSError, ValueError):  # the server was killed: this request is unacknowledged
+        # The server was killed: this request is unacknowledged (an answer cut after its
+        # headers is an IncompleteRead, an HTTPException).
+        except (OSError, ValueError, http.client.HTTPException):
             return
         with tally.lock:
             if invalid:

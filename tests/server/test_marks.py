@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
+from tests.server.conftest import LOCAL_URL
 from tests.server.fake import FakeEmbedder
 from tests.server.test_search import TEXTS, _wait_indexed, corpus  # noqa: F401 - a fixture
 
@@ -37,7 +38,7 @@ def test_least_sure_queries_come_first_and_marked_ones_leave(corpus: Path, tmp_p
     settings = ServeSettings(
         corpus=corpus, log_queries=tmp_path / "q.jsonl", feedback_db=tmp_path / "f.db"
     )
-    with TestClient(create_app(settings, FakeEmbedder())) as client:
+    with TestClient(create_app(settings, FakeEmbedder()), base_url=LOCAL_URL) as client:
         _wait_indexed(client)
         _log(client, QUERIES)
         _log(client, [QUERIES[2]])  # asked twice
@@ -62,7 +63,9 @@ def test_disagreement_with_the_compared_model_comes_first(corpus: Path, tmp_path
     )
     other = FakeEmbedder(version=3)
     other.model_name = "base-model"
-    with TestClient(create_app(settings, FakeEmbedder(), compare=other)) as client:
+    with TestClient(
+        create_app(settings, FakeEmbedder(), compare=other), base_url=LOCAL_URL
+    ) as client:
         _wait_indexed(client)
         _log(client, QUERIES)
         rows = client.get("/v1/marks/next").json()["data"]

@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 import numpy as np
+import pytest
 from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
-from tests.server.conftest import MODEL, ClientFactory, embed
+from tests.server.conftest import LOCAL_URL, MODEL, ClientFactory, embed
 from tests.server.fake import FakeEmbedder
 
 
@@ -37,13 +38,37 @@ def test_health_and_ready(client: TestClient[Any]) -> None:
 
 def test_not_ready_until_warmed_up(fake: FakeEmbedder) -> None:
     fake.open.clear()  # the warm-up batch cannot finish
-    with TestClient(create_app(ServeSettings(), fake)) as client:
+    with TestClient(create_app(ServeSettings(), fake), base_url=LOCAL_URL) as client:
         response = client.get("/ready")
         assert client.get("/health").status_code == 200
         fake.open.set()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "not_ready"
     assert response.headers["retry-after"] == "1"
+
+
+def test_health_fails_when_the_model_cannot_serve(
+    fake: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that fails its warm-up never serves: /health says so, so the orchestrator
+    restarts the process instead of keeping it alive and never ready."""
+
+    def broken(ids: list[list[int]], batch_size: int = 32) -> Any:
+        raise RuntimeError("the graph gives 999 values, not 16")
+
+    monkeypatch.setattr(fake, "embed_ids", broken)
+    with TestClient(create_app(ServeSettings(), fake), base_url=LOCAL_URL) as client:
+        health = client.get("/health")
+        deadline = time.monotonic() + 5
+        while health.status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            health = client.get("/health")
+        ready = client.get("/ready")
+    assert health.status_code == 503 and ready.status_code == 503
+    for answer in (health, ready):
+        error = answer.json()["error"]
+        assert error["code"] == "model_failed" and error["type"] == "server_error"
+        assert "999 values" in error["message"] and "log" in error["message"]
 
 
 def test_metrics_count_requests_batches_and_tokens(client: TestClient[Any]) -> None:
@@ -65,7 +90,10 @@ def test_metrics_count_requests_batches_and_tokens(client: TestClient[Any]) -> N
 def test_each_app_has_its_own_registry(fake: FakeEmbedder) -> None:
     first = create_app(ServeSettings(), fake)
     second = create_app(ServeSettings(), fake)
-    with TestClient(first) as one, TestClient(second) as two:
+    with (
+        TestClient(first, base_url=LOCAL_URL) as one,
+        TestClient(second, base_url=LOCAL_URL) as two,
+    ):
         embed(one, {"model": MODEL, "input": "a"})
         assert "/v1/embeddings" not in two.get("/metrics").text
 
@@ -99,6 +127,26 @@ def test_openapi_schema_and_docs_page(client: TestClient[Any]) -> None:
         schema["paths"]
     )
     assert client.get("/docs").headers["content-type"].startswith("text/html")
+
+
+def test_the_docs_page_loads_nothing_from_elsewhere(client: TestClient[Any]) -> None:
+    """An offline appliance shows its API docs: the page and its script come from the server."""
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "//" not in page.text.replace("<!--", "")  # no URL of another host
+    script = client.get("/static/docs.js")
+    assert script.status_code == 200 and "/docs/openapi.json" in script.text
+    assert script.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/static/index.html", "/static/playground.js"])
+def test_static_files_have_the_page_headers(client: TestClient[Any], path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_ollama_embed_matches_the_engine(client: TestClient[Any], fake: FakeEmbedder) -> None:

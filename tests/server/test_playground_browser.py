@@ -145,3 +145,21 @@ def test_search_and_mark_in_a_browser(
     assert rows == [(QUESTION, first, 1, columns[0][0])]
     logged = [json.loads(line)["text"] for line in log.read_text().splitlines()]
     assert logged == [QUESTION, "Where do I book a flight?", "Where do I book a flight?"]
+
+
+def test_the_api_docs_page_renders_offline(
+    chromium: str,
+    real_export: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """/docs shows every route from the schema with nothing but the server's own files."""
+    with live_server(real_export) as server, chromium_page(chromium) as page:
+        page.open(f"{server.url}/docs")
+        page.wait_for("document.querySelectorAll('#operations details').length >= 6")
+        routes = page.evaluate(
+            "[...document.querySelectorAll('#operations summary')].map(s => s.textContent)"
+        )
+        bodies = page.evaluate("document.querySelectorAll('#schemas details').length")
+        shot = page.screenshot(tmp_path / "docs.png", 1280, 800)
+    assert any("POST/v1/embeddings" in route for route in routes), routes
+    assert bodies >= 5 and shot.stat().st_size > 0

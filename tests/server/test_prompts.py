@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
-from tests.server.conftest import MODEL
+from tests.server.conftest import LOCAL_URL, MODEL
 from tests.server.fake import FakeEmbedder
 
 E5 = {"query": "query: ", "document": "passage: "}
@@ -22,7 +22,7 @@ E5 = {"query": "query: ", "document": "passage: "}
 
 def _client(prompts: dict[str, str], **settings: Any) -> Iterator[TestClient[Any]]:
     fake = FakeEmbedder(prompts=prompts)
-    with TestClient(create_app(ServeSettings(**settings), fake)) as client:
+    with TestClient(create_app(ServeSettings(**settings), fake), base_url=LOCAL_URL) as client:
         yield client
 
 

@@ -111,4 +111,4 @@ def test_a_live_server_logs_only_the_clients_queries(
         assert server.stop()
     rows = _lines(log)
     assert [row["text"] for row in rows] == ["where is the vpn guide"]
-    assert rows[0]["model"] == client.model_id()
+    assert rows[0]["model"] == f"{client.model_id()}@v1"

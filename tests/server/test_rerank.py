@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from edgembed.config import ServeSettings
 from edgembed.corpus import Chunk, write_chunks
 from edgembed.server import create_app
-from tests.server.conftest import MODEL
+from tests.server.conftest import LOCAL_URL, MODEL
 from tests.server.fake import FakeEmbedder, FakeReranker
 
 RERANKER = "fake-reranker"
@@ -28,7 +28,7 @@ QUERY = "do vacation days carry over"
 
 def _client(embedder: FakeEmbedder | None, **settings: Any) -> Iterator[TestClient[Any]]:
     app = create_app(ServeSettings(**settings), embedder, reranker=FakeReranker())
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL_URL) as client:
         yield client
 
 

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
+from tests.server.conftest import LOCAL_URL
 from tests.server.fake import FakeEmbedder
 
 TEXTS = [
@@ -42,7 +43,7 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def _open(settings: ServeSettings, compare: FakeEmbedder | None = None) -> TestClient[Any]:
-    return TestClient(create_app(settings, FakeEmbedder(), compare=compare))
+    return TestClient(create_app(settings, FakeEmbedder(), compare=compare), base_url=LOCAL_URL)
 
 
 def _wait_indexed(client: TestClient[Any], **headers: str) -> dict[str, Any]:
@@ -131,7 +132,7 @@ def test_search_is_off_without_a_corpus() -> None:
 def test_search_waits_for_the_index(corpus: Path) -> None:
     engine = FakeEmbedder()
     engine.open.clear()  # hold the model thread: the passages cannot be embedded yet
-    with TestClient(create_app(ServeSettings(corpus=corpus), engine)) as client:
+    with TestClient(create_app(ServeSettings(corpus=corpus), engine), base_url=LOCAL_URL) as client:
         response = client.post("/v1/search", json={"query": "q"})
         engine.open.set()
     assert response.status_code == 503
@@ -155,7 +156,7 @@ def test_the_page_is_open_and_the_api_behind_the_key(corpus: Path) -> None:
 
 
 def test_the_routes_document_their_errors(corpus: Path) -> None:
-    with _open(ServeSettings(corpus=corpus)) as client:
+    with _open(ServeSettings(corpus=corpus, api_key="k")) as client:  # keyless adds 421
         paths = client.get("/docs/openapi.json").json()["paths"]
     assert set(paths["/v1/search"]["post"]["responses"]) == {
         "200",
@@ -171,6 +172,7 @@ def test_the_routes_document_their_errors(corpus: Path) -> None:
         "400",
         "401",
         "404",
+        "409",
         "413",
         "415",
         "500",
@@ -185,3 +187,15 @@ def test_metrics_count_searches_and_feedback(searching: TestClient[Any]) -> None
     metrics = searching.get("/metrics").text
     assert 'edgembed_requests_total{route="/v1/search",status="200"} 1.0' in metrics
     assert 'edgembed_requests_total{route="/v1/feedback",status="200"} 1.0' in metrics
+
+
+def test_feedback_on_a_chunk_outside_the_corpus_is_refused(searching: TestClient[Any]) -> None:
+    known = {"query": "vpn", "chunk_id": "c1", "relevant": True}
+    assert searching.post("/v1/feedback", json=known).status_code == 200
+    unknown = searching.post("/v1/feedback", json={**known, "chunk_id": "c9"})
+    assert unknown.status_code == 400
+    error = unknown.json()["error"]
+    assert error["param"] == "chunk_id" and error["code"] == "unknown_chunk_id"
+    assert "'c9'" in error["message"] and "passage" in error["message"]
+    text_only = {"query": "vpn", "passage": "a passage from elsewhere", "relevant": False}
+    assert searching.post("/v1/feedback", json=text_only).status_code == 200

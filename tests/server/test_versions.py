@@ -20,7 +20,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
-from tests.server.conftest import MODEL
+from tests.server.conftest import LOCAL_URL, MODEL
 from tests.server.fake import FakeEmbedder
 from tests.server.threaded import threaded_server
 
@@ -43,7 +43,7 @@ def _client(tmp_path: Path, *versions: int, **settings: Any) -> Iterator[TestCli
         versions=embedders[1:],
         load=_fake_export,
     )
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL_URL) as client:
         yield client
 
 

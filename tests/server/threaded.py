@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,8 +57,18 @@ def threaded_server(
     running = ThreadedServer("127.0.0.1", port, server, thread)
     try:
         wait_until(lambda: server.started, "the server to start")
+        if versions:  # a switch needs every version warm
+            wait_until(lambda: _ready(running.url), "every version to warm up")
         yield running
     finally:
         if thread.is_alive():
             running.stop()
         listener.close()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=5) as response:
+            return bool(response.status == 200)
+    except urllib.error.HTTPError:
+        return False

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgembed.atomic import write_bytes, write_json, write_text
 from edgembed.trainer.evaluate.compare import SYSTEMS, EvaluationReport
 
-__all__ = ["comparison_rows", "write_evaluation_report"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["chart_figure", "comparison_rows", "write_evaluation_report"]
 
 COLUMNS = ("NDCG@10", "MRR@10", "Acc@1", "Acc@3", "Acc@5", "Recall@10")
 
@@ -83,13 +87,27 @@ def _markdown(report: EvaluationReport) -> str:
 
 
 def _chart(report: EvaluationReport) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig = chart_figure(report)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def chart_figure(report: EvaluationReport) -> Figure:
+    """The chart of evaluate.png: three metrics of each system, a panel per query set (close
+    it with ``matplotlib.pyplot.close``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     sets = report.query_sets
-    fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 4), squeeze=False)
+    # At least 8.5 inches: one panel must still hold the title and the legend's row.
+    width = max(8.5, 5.5 * len(sets))
+    fig, axes = plt.subplots(1, len(sets), figsize=(width, 4.3), squeeze=False)
     colors = {
         "base": "#9e9e9e",
         "base as shipped": "#616161",
@@ -111,13 +129,12 @@ def _chart(report: EvaluationReport) -> bytes:
         ax.set_ylim(0, 1)
         ax.set_title(f"{qs.name} ({qs.metrics['base'].queries} queries)")
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(loc="lower right")
+    # One legend for the panels, in a row under them: inside a panel it covered bars.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(SYSTEMS), frameon=False)
     fig.suptitle("Retrieval over the whole corpus: base models vs fine-tuned vs BM25 vs hybrid")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    return buffer.getvalue()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
 
 
 def write_evaluation_report(report: EvaluationReport, reports_dir: Path) -> list[Path]:

@@ -1,0 +1,52 @@
+"""The evaluation chart: every bar visible, nothing drawn over another."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgembed.evaluation.retrieval import RetrievalMetrics
+from edgembed.trainer.evaluate.compare import SYSTEMS, EvaluationReport, QuerySetResult
+from edgembed.trainer.evaluate.report import chart_figure
+
+pytest.importorskip("matplotlib")
+
+
+def _metrics(queries: int, acc1: float, acc3: float, ndcg: float) -> RetrievalMetrics:
+    return RetrievalMetrics(queries, acc1, acc3, min(1.0, acc3 + 0.1), ndcg - 0.05, ndcg, 1.0)
+
+
+def _report(query_sets: int = 2) -> EvaluationReport:
+    """The README's sample run: eval pairs' Acc@3 about 0.5-0.6, real questions' about 0.8."""
+    figures = {
+        "eval pairs": [(0.33, 0.52, 0.43), (0.31, 0.5, 0.42), (0.36, 0.58, 0.46),
+                       (0.28, 0.46, 0.39), (0.37, 0.6, 0.47)],
+        "real questions": [(0.59, 0.79, 0.75), (0.57, 0.79, 0.75), (0.56, 0.75, 0.74),
+                           (0.39, 0.69, 0.6), (0.56, 0.75, 0.74)],
+    }  # fmt: skip
+    sets = [
+        QuerySetResult(name, {s: _metrics(130, *f) for s, f in zip(SYSTEMS, rows, strict=True)},
+                       0.5, 0.6, 0.5)
+        for name, rows in list(figures.items())[:query_sets]
+    ]  # fmt: skip
+    return EvaluationReport("tuned", "base", 147, sets, "real questions", "tie", -0.01)
+
+
+@pytest.mark.parametrize("query_sets", [1, 2])
+def test_the_legend_covers_no_bar_and_nothing_is_cut(query_sets: int) -> None:
+    import matplotlib.pyplot as plt
+
+    figure = chart_figure(_report(query_sets))
+    try:
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        legends = [*figure.legends, *(ax.get_legend() for ax in figure.axes)]
+        boxes = [legend.get_window_extent(renderer) for legend in legends if legend]
+        bars = [bar.get_window_extent(renderer) for ax in figure.axes for bar in ax.patches]
+        assert boxes and bars
+        covered = [bar for bar in bars for box in boxes if bar.overlaps(box)]
+        title = figure.get_suptitle() and figure._suptitle.get_window_extent(renderer)  # type: ignore[attr-defined]
+        outside = [box for box in [*boxes, title] if not figure.bbox.contains(box.x0, box.y0)
+                   or not figure.bbox.contains(box.x1, box.y1)]  # fmt: skip
+    finally:
+        plt.close(figure)
+    assert covered == [] and outside == []
