@@ -20,8 +20,15 @@ from numpy.typing import NDArray
 from edgembed.errors import ConfigError, InputError, ManifestError
 from edgembed.formats.descriptor import ModelDescriptor
 from edgembed.formats.manifest import VARIANTS, Manifest, read_manifest, verify_file
-from edgembed.runtime.cpu import choose_variant, this_cpu_int8_path
-from edgembed.runtime.session import ENGINES, create_session, load_tokenizer, trim_heap
+from edgembed.runtime.cpu import choose_variant, physical_cores, this_cpu_int8_path
+from edgembed.runtime.lanes import Lanes
+from edgembed.runtime.session import (
+    ENGINES,
+    ModelSession,
+    create_session,
+    load_tokenizer,
+    trim_heap,
+)
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -51,7 +58,9 @@ class OnnxModel:
         variant: ``int8`` (smaller, faster), ``fp32`` (exactly the PyTorch model) or ``auto``:
             int8 when the export has it and validated it on this CPU's int8 class, else fp32
             (logged once); with OpenVINO, always fp32. The variant served is `self.variant`.
-        threads: the engine's intra-op threads; None: one per physical core.
+        threads: the engine's intra-op threads; None: one per physical core. A batch cut
+            into several calls runs them two at a time on onnxruntime, each on half the
+            threads (runtime/lanes.py).
         call_tokens: a batch is cut into calls of at most this many padded tokens (a single
             longer sequence still goes alone).
         cpu: this CPU's int8 class (runtime.cpu.INT8_PATHS); None: read from the CPU.
@@ -91,6 +100,12 @@ class OnnxModel:
         self._whole = load_tokenizer(tokenizer_path, None)
         self._session = create_session(model_path, threads, engine, self.variant)
         self.precision = self._session.precision
+        self._lanes: Lanes[ModelSession] | None = None
+        lane_threads = threads or physical_cores()
+        if engine == "onnxruntime" and lane_threads > 1:
+            self._lanes = Lanes(
+                lambda n: create_session(model_path, n, engine, self.variant), lane_threads
+            )
         self._check_signature()
         self._check_output()
         log.info(
@@ -217,7 +232,9 @@ class OnnxModel:
         peak of the largest call and the C heap keeps freed pages. One one-token run that
         shrinks the arena, then a heap trim: a few milliseconds, for when the caller is idle.
         """
-        self._run([[self.manifest.pad_token_id]], shrink_memory=True)
+        pad = self._feeds([[self.manifest.pad_token_id]])
+        for session in [self._session, *(self._lanes.sessions if self._lanes else [])]:
+            self._run_feeds(pad, shrink_memory=True, session=session)
         trim_heap()
 
     def _feeds(self, batch: Sequence[Any]) -> dict[str, NDArray[np.int64]]:
@@ -235,9 +252,13 @@ class OnnxModel:
         }
 
     def _run_feeds(
-        self, feeds: Mapping[str, NDArray[np.int64]], *, shrink_memory: bool = False
+        self,
+        feeds: Mapping[str, NDArray[np.int64]],
+        *,
+        shrink_memory: bool = False,
+        session: ModelSession | None = None,
     ) -> NDArray[np.float32]:
-        return self._session.run(
+        return (session or self._session).run(
             self.manifest.output,
             {name: feeds[name] for name in self.manifest.inputs},
             shrink_memory=shrink_memory,
@@ -251,13 +272,21 @@ class OnnxModel:
         """Run `ids` in length-sorted batches (see `length_batches`); rows in input order."""
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        out: NDArray[np.float32] | None = None
-        for rows in length_batches([len(row) for row in ids], batch_size, self.call_tokens):
-            result = self._run([ids[i] for i in rows])
-            if out is None:
-                out = np.empty((len(ids), *result.shape[1:]), dtype=np.float32)
+        batches = list(length_batches([len(row) for row in ids], batch_size, self.call_tokens))
+        if len(batches) > 1 and self._lanes is not None:
+
+            def run(session: ModelSession, rows: list[int]) -> NDArray[np.float32]:
+                return self._run_feeds(self._feeds([ids[i] for i in rows]), session=session)
+
+            results = self._lanes.map(run, batches)
+        else:
+            results = [self._run([ids[i] for i in rows]) for rows in batches]
+        if not results:
+            return np.empty((0, self.manifest.dimension), np.float32)
+        out = np.empty((len(ids), *results[0].shape[1:]), dtype=np.float32)
+        for rows, result in zip(batches, results, strict=True):
             out[rows] = result
-        return out if out is not None else np.empty((0, self.manifest.dimension), np.float32)
+        return out
 
 
 def _check_arguments(variant: str, threads: int | None, call_tokens: int, engine: str) -> None:
