@@ -131,3 +131,63 @@ def test_fusion_leaves_residual_layer_norms_and_gelu_bias_plain(
 )
 def test_ladder_tries_few_recipes_cheapest_first(total: int, counts: list[int]) -> None:
     assert ladder(total) == counts
+
+
+def _gelu_matmul(weights: np.ndarray) -> onnx.ModelProto:
+    """x [N, K] -> Gelu -> MatMul(weights), and LayerNorm-free: the down projection alone."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    k, n = weights.shape
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gelu", ["x"], ["g"], domain="com.microsoft"),
+            helper.make_node("MatMul", ["g", "w"], ["y"], name="down"),
+        ],
+        "gelu_down",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", n])],
+        [numpy_helper.from_array(weights, "w")],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
+    model.ir_version = 8
+    return model
+
+
+def test_gelu_outputs_are_quantized_from_their_floor_with_finer_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A GELU's rows start at zero point 16 (it never goes below -0.17): one reduction, not
+    two, and less rounding error than symmetric rows; negative rows still fit."""
+    from onnx import numpy_helper
+
+    from edgembed.exporter import per_row
+
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal((64, 16)).astype(np.float32)
+    x = np.concatenate(
+        [
+            rng.standard_normal((30, 64)).astype(np.float32) * 2,
+            np.full((1, 64), -0.75, np.float32),  # GELU's minimum, -0.17, in every column
+        ]
+    )
+    reference = ort.InferenceSession(_gelu_matmul(weights).SerializeToString()).run(None, {"x": x})[
+        0
+    ]
+
+    def relative_error() -> tuple[float, onnx.ModelProto]:
+        model = _gelu_matmul(weights)
+        per_row.quantize_matmuls_per_row(model, (), unsigned_weights=False)
+        out = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+        return float(np.abs(out - reference).mean() / np.abs(reference).mean()), model
+
+    floor_error, model = relative_error()
+    ops = [node.op_type for node in model.graph.node]
+    assert "ReduceMin" not in ops and ops.count("ReduceMax") == 1
+    zero = next(i for i in model.graph.initializer if i.name == "per_row/zero_point_16")
+    assert numpy_helper.to_array(zero) == 16
+    monkeypatch.setattr(per_row, "_FLOORS", {})  # the symmetric rows of every other input
+    symmetric_error, _ = relative_error()
+    assert floor_error < 0.85 * symmetric_error  # weights round the same in both
+    assert floor_error < 0.01
