@@ -1,13 +1,14 @@
 """Lanes: the calls of one big batch run side by side instead of one after the other.
 
-A batch of documents is cut into calls of about a thousand padded tokens (`CALL_TOKENS`). Run
+A batch of documents is cut into calls of a few hundred padded tokens (`CALL_TOKENS`). Run
 in sequence on one session, every one of the graph's ~700 ops splits its work over all the
 intra-op threads and waits for the slowest at its end; the small element-wise ops gain little
 from the split and pay that wait each time, and on a shared machine a thread that loses its
 core stalls the others. Two calls running at once, each on half the threads, do the same
-arithmetic without those waits. On the 2-core dev box (int8 MiniLM, 32 texts of 128 tokens as
-four calls; docs/findings.md) two one-thread lanes were 1.1-2.0x faster than the calls in
-sequence on one two-thread session, and never slower in a round.
+arithmetic without those waits. On the 2-core dev box (int8 MiniLM, 32 texts of 128 tokens,
+20 interleaved rounds at load 2.3; docs/findings.md) two one-thread lanes took 282 ms where
+the calls in sequence on one two-thread session took 366 ms: 1.34x (1.18-1.83x from the
+10th to the 90th percentile of the rounds).
 
 A call gives the same vectors on any number of threads (onnxruntime splits rows and columns
 across threads, never the sums), so lanes change the speed and not the result.

@@ -42,8 +42,10 @@ _PAD_SLACK = 16
 # activations fall out of the cache and the memory-bound ops (layer norms, GELU, the
 # quantization of activations) slow down. Measured with the int8 MiniLM on 2 cores (32
 # sequences): 32x128 as one call 199 ms, as calls of 1024 tokens 156 ms; 32x256 535 ms vs
-# 357 ms; calls of 512-2048 tokens were within 3% of each other.
-CALL_TOKENS = 1024
+# 357 ms; calls of 512-2048 tokens were within 3% of each other on two threads. Calls now run
+# on one-thread lanes (runtime/lanes.py), where 512 beat 1024 by 2% at 32x128 and by 7% on the
+# sample's 147 chunks (median 210 tokens), in CPU time (docs/findings.md, 2026-12-04).
+CALL_TOKENS = 512
 # A text is tokenized from a prefix of at most this many characters per token of the window
 # (cut at a space, grown while it gives too few tokens): a 7 MB text truncated to 256 tokens
 # costs the tokenizer 16 KB, not 7 MB, and another request never waits for it.
