@@ -10,12 +10,6 @@ padding included, moves a text's vector. Here each MatMul with a constant weight
 so a row's int8 values depend on that row alone, and a text gets the same vector alone, in any
 batch and beside any padding. The activations are symmetric around the zero point 128, which
 keeps onnxruntime on its u8 x s8 kernels (MatMulInteger refuses a zero point per row).
-
-A GELU's output is never below -0.17, so symmetric levels would spend half of the 256 on
-negative values it never reaches. Its rows get the zero point `GELU_ZERO` instead, and a scale
-of max(row) / (255 - GELU_ZERO), but never under 0.171 / GELU_ZERO so that the zero point's
-levels still reach -0.171: about 1.9x finer steps on the feed-forward down projections, the
-products int8 hurts most, from one reduction instead of two.
 """
 
 from __future__ import annotations
@@ -31,11 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["quantize_matmuls_per_row", "quantized_weight"]
 
 _MS_DOMAIN = "com.microsoft"
-GELU_ZERO = 16
-"""The zero point of a GELU output's rows (see the module's docstring)."""
-# The least value each activation can output (GELU's minimum is -0.16997 at x = -0.75;
-# the tanh approximation's -0.17004), rounded away from zero.
-_FLOORS = {"Gelu": 0.171, "BiasGelu": 0.171, "FastGelu": 0.171}
 
 
 def quantize_matmuls_per_row(
@@ -58,7 +47,6 @@ def quantize_matmuls_per_row(
 
     graph = model.graph
     weights = {init.name: init for init in graph.initializer}
-    producers = {output: node.op_type for node in graph.node for output in node.output}
     const = _Constants(graph)
     quantized: set[str] = set()
     nodes: list[Any] = []
@@ -68,12 +56,10 @@ def quantize_matmuls_per_row(
         if weight is None or len(weight.dims) != 2 or node.name in fp32_nodes:
             nodes.append(node)
             continue
-        floor = _FLOORS.get(producers.get(node.input[0], ""))
         if node.input[0] not in quantized:
-            nodes.extend(_quantize_rows(node.input[0], weight.dims[0], const, floor))
+            nodes.extend(_quantize_rows(node.input[0], weight.dims[0], const))
             quantized.add(node.input[0])
-        zero = GELU_ZERO if floor is not None else 128
-        nodes.extend(_matmul(node, weight, const, unsigned_weights, zero))
+        nodes.extend(_matmul(node, weight, const, unsigned_weights))
         rewritten.append(node.name)
     del graph.node[:]
     graph.node.extend(nodes)
@@ -114,53 +100,27 @@ def _rows(tensor: str, part: str) -> str:
     return f"{tensor}/per_row/{part}"
 
 
-def _quantize_rows(tensor: str, k: int, const: _Constants, floor: float | None) -> list[Any]:
-    """[.., K] -> u8 rows [M, K], their scales [M, 1] and the leading dims: symmetric around
-    the zero point 128, or, for an activation never below -`floor`, from `GELU_ZERO` up."""
-    reshape: _Spec = (
-        "Reshape",
-        [tensor, const.shared(f"per_row/rows_{k}", np.array([-1, k], np.int64))],
-        ["rows"],
-        {},
-    )
-    if floor is None:
-        zero = 128
-        scale: list[_Spec] = [
-            # max|x| from two reductions: they only read the rows, where Abs would write a copy.
-            ("ReduceMax", ["rows"], ["high"], {"axes": [1], "keepdims": 0}),
-            ("ReduceMin", ["rows"], ["low"], {"axes": [1], "keepdims": 0}),
-            ("Neg", ["low"], ["minus_low"], {}),
-            ("Max", ["high", "minus_low"], ["peak"], {}),
-            ("Mul", ["peak", const.shared("per_row/inv127", np.float32(1 / 127))], ["raw"], {}),
-            # An all-zero row (never seen in practice) must not divide by zero.
-            ("Max", ["raw", const.shared("per_row/tiny", np.float32(1e-12))], ["scale"], {}),
-        ]
-    else:
-        zero = GELU_ZERO
-        levels = 255 - zero
-        scale = [
-            ("ReduceMax", ["rows"], ["high"], {"axes": [1], "keepdims": 0}),
-            (
-                "Mul",
-                ["high", const.shared(f"per_row/inv{levels}", np.float32(1 / levels))],
-                ["raw"],
-                {},
-            ),
-            # The zero point's levels below it must reach -floor (and a row never divides by 0).
-            (
-                "Max",
-                ["raw", const.shared(f"per_row/least_{zero}", np.float32(floor / zero))],
-                ["scale"],
-                {},
-            ),
-        ]
+def _quantize_rows(tensor: str, k: int, const: _Constants) -> list[Any]:
+    """[.., K] -> u8 rows [M, K] (zero point 128), their scales [M, 1] and the leading dims."""
     specs: list[_Spec] = [
-        reshape,
-        *scale,
+        (
+            "Reshape",
+            [tensor, const.shared(f"per_row/rows_{k}", np.array([-1, k], np.int64))],
+            ["rows"],
+            {},
+        ),
+        # max|x| from the two reductions: they only read the rows, where Abs would write a copy.
+        ("ReduceMax", ["rows"], ["high"], {"axes": [1], "keepdims": 0}),
+        ("ReduceMin", ["rows"], ["low"], {"axes": [1], "keepdims": 0}),
+        ("Neg", ["low"], ["minus_low"], {}),
+        ("Max", ["high", "minus_low"], ["peak"], {}),
+        ("Mul", ["peak", const.shared("per_row/inv127", np.float32(1 / 127))], ["raw_scale"], {}),
+        # An all-zero row (never seen in practice) must not divide by zero.
+        ("Max", ["raw_scale", const.shared("per_row/tiny", np.float32(1e-12))], ["scale"], {}),
         ("Shape", ["scale"], ["count"], {}),
         (
             "Expand",
-            [const.shared(f"per_row/zero_{zero}", np.array([zero], np.uint8)), "count"],
+            [const.shared("per_row/zero_128", np.array([128], np.uint8)), "count"],
             ["zeros"],
             {},
         ),
@@ -176,9 +136,8 @@ def _quantize_rows(tensor: str, k: int, const: _Constants, floor: float | None) 
     return _make(specs, _rows(tensor, ""))
 
 
-def _matmul(node: Any, weight: Any, const: _Constants, unsigned: bool, zero: int) -> list[Any]:
-    """The int8 product of already quantized rows (zero point `zero`), back in fp32 and in
-    the input's shape."""
+def _matmul(node: Any, weight: Any, const: _Constants, unsigned: bool) -> list[Any]:
+    """The int8 product of already quantized rows, back in fp32 and in the input's shape."""
     n = weight.dims[1]
     base = node.name or node.output[0]
     x = node.input[0]
@@ -191,7 +150,7 @@ def _matmul(node: Any, weight: Any, const: _Constants, unsigned: bool, zero: int
                 const.add(f"{base}/per_row/weight", w_q),
                 const.shared("per_row/one", np.float32(1.0)),
                 const.add(f"{base}/per_row/weight_scale", w_scale),
-                const.shared(f"per_row/zero_point_{zero}", np.uint8(zero)),
+                const.shared("per_row/zero_point", np.uint8(128)),
                 const.add(f"{base}/per_row/weight_zero", w_zero),
             ],
             ["product"],
