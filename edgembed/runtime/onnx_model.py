@@ -21,7 +21,7 @@ from edgembed.errors import ConfigError, InputError, ManifestError
 from edgembed.formats.descriptor import ModelDescriptor
 from edgembed.formats.manifest import VARIANTS, Manifest, read_manifest, verify_file
 from edgembed.runtime.cpu import choose_variant, physical_cores, this_cpu_int8_path
-from edgembed.runtime.lanes import Lanes
+from edgembed.runtime.lanes import LANES, Lanes
 from edgembed.runtime.session import (
     ENGINES,
     ModelSession,
@@ -60,9 +60,10 @@ class OnnxModel:
         variant: ``int8`` (smaller, faster), ``fp32`` (exactly the PyTorch model) or ``auto``:
             int8 when the export has it and validated it on this CPU's int8 class, else fp32
             (logged once); with OpenVINO, always fp32. The variant served is `self.variant`.
-        threads: the engine's intra-op threads; None: one per physical core. A batch cut
-            into several calls runs them two at a time on onnxruntime, each on half the
-            threads (runtime/lanes.py).
+        threads: the engine's intra-op threads; None: one per physical core. On
+            onnxruntime with two or more threads, a batch of two or more sequences runs as at
+            least two calls, two at a time, each on half the threads (runtime/lanes.py); a
+            single sequence runs on all of them.
         call_tokens: a batch is cut into calls of at most this many padded tokens (a single
             longer sequence still goes alone).
         cpu: this CPU's int8 class (runtime.cpu.INT8_PATHS); None: read from the CPU.
@@ -275,6 +276,8 @@ class OnnxModel:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         batches = list(length_batches([len(row) for row in ids], batch_size, self.call_tokens))
+        if self._lanes is not None:
+            batches = _at_least(LANES, batches)
         if len(batches) > 1 and self._lanes is not None:
 
             def run(session: ModelSession, rows: list[int]) -> NDArray[np.float32]:
@@ -315,6 +318,20 @@ def _encode_all(tokenizer: Tokenizer, texts: list[str]) -> list[Encoding]:
     if len(texts) == 1:  # encode_batch hands even one text to its thread pool
         return [tokenizer.encode(texts[0])]
     return list(tokenizer.encode_batch(texts))
+
+
+def _at_least(count: int, batches: list[list[int]]) -> list[list[int]]:
+    """`batches` with the biggest cut in halves until there are `count` (or every batch holds
+    one sequence): a batch of a few short texts, such as the server's merged queries, then
+    runs on every lane too."""
+    batches = list(batches)
+    while len(batches) < count:
+        biggest = max(range(len(batches)), key=lambda b: len(batches[b]), default=None)
+        if biggest is None or len(batches[biggest]) < 2:
+            break
+        rows = batches.pop(biggest)
+        batches[biggest:biggest] = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
+    return batches
 
 
 def length_batches(
