@@ -20,8 +20,15 @@ from numpy.typing import NDArray
 from edgembed.errors import ConfigError, InputError, ManifestError
 from edgembed.formats.descriptor import ModelDescriptor
 from edgembed.formats.manifest import VARIANTS, Manifest, read_manifest, verify_file
-from edgembed.runtime.cpu import choose_variant, this_cpu_int8_path
-from edgembed.runtime.session import ENGINES, create_session, load_tokenizer, trim_heap
+from edgembed.runtime.cpu import choose_variant, physical_cores, this_cpu_int8_path
+from edgembed.runtime.lanes import LANES, Lanes
+from edgembed.runtime.session import (
+    ENGINES,
+    ModelSession,
+    create_session,
+    load_tokenizer,
+    trim_heap,
+)
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -35,8 +42,10 @@ _PAD_SLACK = 16
 # activations fall out of the cache and the memory-bound ops (layer norms, GELU, the
 # quantization of activations) slow down. Measured with the int8 MiniLM on 2 cores (32
 # sequences): 32x128 as one call 199 ms, as calls of 1024 tokens 156 ms; 32x256 535 ms vs
-# 357 ms; calls of 512-2048 tokens were within 3% of each other.
-CALL_TOKENS = 1024
+# 357 ms; calls of 512-2048 tokens were within 3% of each other on two threads. Calls now run
+# on one-thread lanes (runtime/lanes.py), where 512 beat 1024 by 2% at 32x128 and by 7% on the
+# sample's 147 chunks (median 210 tokens), in CPU time (docs/findings.md, 2026-12-04).
+CALL_TOKENS = 512
 # A text is tokenized from a prefix of at most this many characters per token of the window
 # (cut at a space, grown while it gives too few tokens): a 7 MB text truncated to 256 tokens
 # costs the tokenizer 16 KB, not 7 MB, and another request never waits for it.
@@ -51,7 +60,10 @@ class OnnxModel:
         variant: ``int8`` (smaller, faster), ``fp32`` (exactly the PyTorch model) or ``auto``:
             int8 when the export has it and validated it on this CPU's int8 class, else fp32
             (logged once); with OpenVINO, always fp32. The variant served is `self.variant`.
-        threads: the engine's intra-op threads; None: one per physical core.
+        threads: the engine's intra-op threads; None: one per physical core. On
+            onnxruntime with two or more threads, a batch of two or more sequences runs as at
+            least two calls, two at a time, each on half the threads (runtime/lanes.py); a
+            single sequence runs on all of them.
         call_tokens: a batch is cut into calls of at most this many padded tokens (a single
             longer sequence still goes alone).
         cpu: this CPU's int8 class (runtime.cpu.INT8_PATHS); None: read from the CPU.
@@ -91,6 +103,12 @@ class OnnxModel:
         self._whole = load_tokenizer(tokenizer_path, None)
         self._session = create_session(model_path, threads, engine, self.variant)
         self.precision = self._session.precision
+        self._lanes: Lanes[ModelSession] | None = None
+        lane_threads = threads or physical_cores()
+        if engine == "onnxruntime" and lane_threads > 1:
+            self._lanes = Lanes(
+                lambda n: create_session(model_path, n, engine, self.variant), lane_threads
+            )
         self._check_signature()
         self._check_output()
         log.info(
@@ -222,7 +240,9 @@ class OnnxModel:
         peak of the largest call and the C heap keeps freed pages. One one-token run that
         shrinks the arena, then a heap trim: a few milliseconds, for when the caller is idle.
         """
-        self._run([[self.manifest.pad_token_id]], shrink_memory=True)
+        pad = self._feeds([[self.manifest.pad_token_id]])
+        for session in [self._session, *(self._lanes.sessions if self._lanes else [])]:
+            self._run_feeds(pad, shrink_memory=True, session=session)
         trim_heap()
 
     def _feeds(self, batch: Sequence[Any]) -> dict[str, NDArray[np.int64]]:
@@ -240,9 +260,13 @@ class OnnxModel:
         }
 
     def _run_feeds(
-        self, feeds: Mapping[str, NDArray[np.int64]], *, shrink_memory: bool = False
+        self,
+        feeds: Mapping[str, NDArray[np.int64]],
+        *,
+        shrink_memory: bool = False,
+        session: ModelSession | None = None,
     ) -> NDArray[np.float32]:
-        return self._session.run(
+        return (session or self._session).run(
             self.manifest.output,
             {name: feeds[name] for name in self.manifest.inputs},
             shrink_memory=shrink_memory,
@@ -256,13 +280,23 @@ class OnnxModel:
         """Run `ids` in length-sorted batches (see `length_batches`); rows in input order."""
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        out: NDArray[np.float32] | None = None
-        for rows in length_batches([len(row) for row in ids], batch_size, self.call_tokens):
-            result = self._run([ids[i] for i in rows])
-            if out is None:
-                out = np.empty((len(ids), *result.shape[1:]), dtype=np.float32)
+        batches = list(length_batches([len(row) for row in ids], batch_size, self.call_tokens))
+        if self._lanes is not None:
+            batches = _at_least(LANES, batches)
+        if len(batches) > 1 and self._lanes is not None:
+
+            def run(session: ModelSession, rows: list[int]) -> NDArray[np.float32]:
+                return self._run_feeds(self._feeds([ids[i] for i in rows]), session=session)
+
+            results = self._lanes.map(run, batches)
+        else:
+            results = [self._run([ids[i] for i in rows]) for rows in batches]
+        if not results:
+            return np.empty((0, self.manifest.dimension), np.float32)
+        out = np.empty((len(ids), *results[0].shape[1:]), dtype=np.float32)
+        for rows, result in zip(batches, results, strict=True):
             out[rows] = result
-        return out if out is not None else np.empty((0, self.manifest.dimension), np.float32)
+        return out
 
 
 def _check_arguments(variant: str, threads: int | None, call_tokens: int, engine: str) -> None:
@@ -289,6 +323,20 @@ def _encode_all(tokenizer: Tokenizer, texts: list[str]) -> list[Encoding]:
     if len(texts) == 1:  # encode_batch hands even one text to its thread pool
         return [tokenizer.encode(texts[0])]
     return list(tokenizer.encode_batch(texts))
+
+
+def _at_least(count: int, batches: list[list[int]]) -> list[list[int]]:
+    """`batches` with the biggest cut in halves until there are `count` (or every batch holds
+    one sequence): a batch of a few short texts, such as the server's merged queries, then
+    runs on every lane too."""
+    batches = list(batches)
+    while len(batches) < count:
+        biggest = max(range(len(batches)), key=lambda b: len(batches[b]), default=None)
+        if biggest is None or len(batches[biggest]) < 2:
+            break
+        rows = batches.pop(biggest)
+        batches[biggest:biggest] = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
+    return batches
 
 
 def length_batches(

@@ -11,7 +11,7 @@ import pytest
 from edgembed.errors import ConfigError, InputError, ManifestError
 from edgembed.formats.manifest import MANIFEST_NAME, read_manifest, sha256_file
 from edgembed.runtime import OnnxEmbedder
-from edgembed.runtime.onnx_model import length_batches
+from edgembed.runtime.onnx_model import _at_least, length_batches
 
 TEXTS = [
     "a short one",
@@ -166,3 +166,39 @@ def test_call_token_budget_does_not_change_the_vectors(tiny_export: Path) -> Non
     np.testing.assert_allclose(whole, cut, atol=1e-5)
     with pytest.raises(ConfigError, match="call_tokens"):
         OnnxEmbedder(tiny_export, call_tokens=0)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_lanes_give_the_vectors_of_calls_in_sequence(tiny_export: Path, variant: str) -> None:
+    texts = [f"sentence number {i} about policies" * (1 + i % 3) for i in range(24)]
+    in_sequence = OnnxEmbedder(tiny_export, variant=variant, threads=1, call_tokens=64)
+    assert in_sequence._lanes is None  # one thread: nothing to share out
+    lanes = OnnxEmbedder(tiny_export, variant=variant, threads=2, call_tokens=64)
+    assert lanes._lanes is not None and lanes._lanes.sessions == []  # made on first use
+    np.testing.assert_array_equal(lanes.embed(texts[:1]), in_sequence.embed(texts[:1]))
+    assert lanes._lanes.sessions == []  # one sequence: the model's own session
+    np.testing.assert_array_equal(lanes.embed(texts), in_sequence.embed(texts))
+    assert len(lanes._lanes.sessions) == 1  # one thread a lane: one shared session
+    lanes.release_memory()
+    np.testing.assert_array_equal(lanes.embed(texts), in_sequence.embed(texts))
+
+
+def test_lanes_with_several_threads_each_get_a_session(tiny_export: Path) -> None:
+    texts = [f"sentence number {i} about policies" * (1 + i % 3) for i in range(24)]
+    model = OnnxEmbedder(tiny_export, variant="fp32", threads=4, call_tokens=64)
+    assert model._lanes is not None and model._lanes.lane_threads == 2
+    reference = OnnxEmbedder(tiny_export, variant="fp32", threads=1).embed(texts)
+    np.testing.assert_allclose(model.embed(texts), reference, atol=1e-6)
+    assert len(model._lanes.sessions) == 2
+
+
+def test_a_small_batch_is_halved_to_run_on_both_lanes(tiny_export: Path) -> None:
+    texts = ["how many PTO days carry over?", "who approves leave?", "parking", "VPN setup"]
+    reference = OnnxEmbedder(tiny_export, variant="int8", threads=1).embed(texts)
+    model = OnnxEmbedder(tiny_export, variant="int8", threads=2)  # all four fit one call
+    np.testing.assert_allclose(model.embed(texts), reference, atol=1e-6)
+    assert model._lanes is not None and len(model._lanes.sessions) == 1
+    assert _at_least(2, [[0, 1, 2, 3]]) == [[0, 1], [2, 3]]
+    assert _at_least(2, [[0], [1, 2]]) == [[0], [1, 2]]
+    assert _at_least(3, [[0], [1, 2, 3]]) == [[0], [1], [2, 3]]
+    assert _at_least(2, [[5]]) == [[5]]
