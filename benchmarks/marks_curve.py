@@ -122,7 +122,7 @@ def run_once(
 
 def recipe_config(recipe: str, service: Path, seed: int) -> TrainConfig:
     """The improve recipe from its command-line form (--epochs, --lr, --mark-weight,
-    --replay, --start base)."""
+    --replay, --finetuned-weight, --hard-negatives, --start base)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=TrainConfig().learning_rate)
@@ -130,12 +130,13 @@ def recipe_config(recipe: str, service: Path, seed: int) -> TrainConfig:
     parser.add_argument("--replay", type=float, default=1.0)
     parser.add_argument("--finetuned-weight", type=float, default=TrainConfig().finetuned_weight)
     parser.add_argument("--start", choices=["service", "base"], default="service")
+    parser.add_argument("--hard-negatives", type=int, default=0)
     args = parser.parse_args(shlex.split(recipe))
     base = str(service) if args.start == "service" else TrainConfig().base_model
     return TrainConfig(
         base_model=base, name="curve-candidate", epochs=args.epochs, learning_rate=args.lr,
         mark_weight=args.mark_weight, replay=args.replay, finetuned_weight=args.finetuned_weight,
-        max_minutes=0, seed=seed, device="cpu", force=True,
+        hard_negatives=args.hard_negatives, max_minutes=0, seed=seed, device="cpu", force=True,
     )  # fmt: skip
 
 

@@ -179,13 +179,14 @@ def _service_model(manifest: Manifest, export_dir: Path) -> Path:
     return folder
 
 
-def _next_version(workspace: Workspace, name: str) -> int:
+def _next_version(workspace: Workspace, service: Manifest) -> int:
+    """One above the model in service and every version of it in the workspace's exports."""
     versions = [
         read_manifest(p.parent).version
         for p in workspace.exports.glob("*/manifest.json")
-        if read_manifest(p.parent).name == name
+        if read_manifest(p.parent).name == service.name
     ]
-    return max(versions, default=0) + 1
+    return max([service.version, *versions]) + 1
 
 
 def _candidate(
@@ -231,7 +232,7 @@ def improve(config: ImproveConfig, workspace: Workspace) -> ImproveResult:
             f"needs {config.min_holdout} to tell a better model from noise. Collect more marks "
             "(the playground offers first the questions the model is least sure of)."
         )
-    version = _next_version(workspace, service.name)
+    version = _next_version(workspace, service)
     candidate = _candidate(config, workspace, service, start, trained, version)
     judgements = [_judge("held-out marks", task, service_dir, candidate, config.device)]
     if config.questions is not None:

