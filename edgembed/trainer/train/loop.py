@@ -77,6 +77,30 @@ def _dataset(
     return Dataset.from_dict(columns)
 
 
+def epoch_arguments(config: TrainConfig, output: Path, metric: str, device: str) -> dict[str, Any]:
+    """The training arguments every trainer here shares: `config`'s schedule, an evaluation
+    and a checkpoint each epoch, the best epoch by `metric` kept, seeded, no reporting."""
+    return {
+        "output_dir": str(output),
+        "num_train_epochs": config.epochs,
+        "per_device_train_batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "warmup_ratio": config.warmup_ratio,
+        "eval_strategy": "epoch",
+        "save_strategy": "epoch",
+        "save_total_limit": 1,
+        "load_best_model_at_end": True,
+        "metric_for_best_model": metric,
+        "greater_is_better": True,
+        "logging_strategy": "epoch",
+        "report_to": "none",
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "use_cpu": device == "cpu",
+        "save_only_model": True,
+    }
+
+
 def _arguments(
     config: TrainConfig, output: Path, metric: str, device: str, prompts: Prompts
 ) -> Any:
@@ -84,26 +108,10 @@ def _arguments(
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     return SentenceTransformerTrainingArguments(
-        output_dir=str(output),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio,
+        **epoch_arguments(config, output, metric, device),
         batch_sampler=BatchSamplers.NO_DUPLICATES,
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=1,
-        load_best_model_at_end=True,
-        metric_for_best_model=metric,
-        greater_is_better=True,
-        logging_strategy="epoch",
-        report_to="none",
-        seed=config.seed,
-        data_seed=config.seed,
-        use_cpu=device == "cpu",
         bf16=use_bf16(config.precision, device),
         disable_tqdm=not progress_enabled(),
-        save_only_model=True,
         # Each column gets its side's prompt, as sentence-transformers' own prompt support
         # applies it (and the served model applies it at query and indexing time).
         prompts=(

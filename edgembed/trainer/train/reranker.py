@@ -37,6 +37,7 @@ from edgembed.models import (
 )
 from edgembed.trainer.train.budget import deadline_callback
 from edgembed.trainer.train.data import TrainingData, load_training_data
+from edgembed.trainer.train.loop import epoch_arguments
 from edgembed.trainer.train.marks import read_usage
 from edgembed.workspace import Workspace
 
@@ -157,24 +158,7 @@ def _arguments(config: TrainConfig, output: Path, device: str) -> Any:
     from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
 
     return CrossEncoderTrainingArguments(
-        output_dir=str(output),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio,
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=1,
-        load_best_model_at_end=True,
-        metric_for_best_model="eval_rerank_ndcg@10",
-        greater_is_better=True,
-        logging_strategy="epoch",
-        report_to="none",
-        seed=config.seed,
-        data_seed=config.seed,
-        use_cpu=device == "cpu",
-        disable_tqdm=True,
-        save_only_model=True,
+        **epoch_arguments(config, output, "eval_rerank_ndcg@10", device), disable_tqdm=True
     )
 
 
