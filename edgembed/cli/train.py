@@ -153,6 +153,14 @@ train_options = bundle(
             "answering a query are positives, those marked as not answering hard negatives.",
         ),
         click.option(
+            "--mark-weight",
+            type=click.IntRange(1, 100),
+            default=_T.mark_weight,
+            show_default=True,
+            help="Times each --feedback mark is trained on: marks are few beside the synthetic "
+            "pairs, and worth more.",
+        ),
+        click.option(
             "--max-minutes",
             type=click.FloatRange(min=0),
             default=_T.max_minutes,
