@@ -72,6 +72,7 @@ class QuerySetResult:
     baseline: str = "base"
     per_query_ndcg: dict[str, list[float]] = field(default_factory=dict)
     hybrid_weight: float = 0.0
+    passages: int = 0
 
     @property
     def delta_ndcg_at_10(self) -> float:
@@ -90,6 +91,7 @@ class QuerySetResult:
             },
             "baseline": self.baseline,
             "hybrid_bm25_weight": self.hybrid_weight,
+            "passages": self.passages,
             "ndcg_at_10_delta": self.delta_ndcg_at_10,
             "ndcg_at_10_delta_ci95": list(self.ndcg_delta_ci),
             "samples": self.samples,
@@ -210,12 +212,19 @@ def _query_set(
         mean_cosine_base=float(base_cos.mean()),
         mean_cosine_tuned=float(tuned_cos.mean()),
         improved_share=float((tuned_cos > base_cos).mean()),
-        samples=_samples(texts, rankings, relevant, chunks, samples),
+        samples=_samples(texts, rankings, relevant, _passages(task, chunks), samples),
         ndcg_delta_ci=paired_bootstrap(per_query[baseline], per_query["fine-tuned"]),
         baseline=baseline,
         per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in systems},
         hybrid_weight=hybrid_weight,
+        passages=len(task.corpus),
     )
+
+
+def _passages(task: RetrievalTask, chunks: Sequence[Chunk]) -> list[Chunk]:
+    """The chunk of each of the task's passages, in its corpus order."""
+    by_id = {chunk.id: chunk for chunk in chunks}
+    return [by_id[passage_id] for passage_id in task.passage_ids]
 
 
 class _CorpusVectors:
@@ -298,6 +307,8 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
     model_spec = config.model or str(newest_model(workspace))
     base_spec = config.base_model or base_model_of(Path(model_spec))
     _, tasks = load_tasks(workspace, config.questions)
+    if config.max_passages:  # a big corpus: every answer and a sample of the others
+        tasks = [task.at_most(len(task.queries), config.max_passages) for task in tasks]
     if not tasks:
         raise InputError(
             "nothing to evaluate on: no eval pairs in the workspace and no --questions file. "

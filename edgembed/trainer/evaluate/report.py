@@ -59,7 +59,7 @@ def _markdown(report: EvaluationReport) -> str:
         "",
         f"- Fine-tuned: `{report.model}`",
         f"- Base: `{report.base_model}`",
-        f"- Corpus: {report.chunks} chunks (retrieval over all of them)",
+        f"- Corpus: {report.chunks} chunks ({_retrieved_from(report)})",
         f"- Verdict: {verdict_line(report)}",
         "",
         "| query set | system | " + " | ".join(COLUMNS) + " |",
@@ -144,3 +144,15 @@ def write_evaluation_report(report: EvaluationReport, reports_dir: Path) -> list
     write_text(paths[1], _markdown(report))
     write_bytes(paths[2], _chart(report))
     return paths
+
+
+def _retrieved_from(report: EvaluationReport) -> str:
+    """Over how many passages each query set retrieved."""
+    sampled = [r for r in report.query_sets if r.passages and r.passages < report.chunks]
+    if not sampled:
+        return "retrieval over all of them"
+    return "; ".join(
+        f"{r.name}: retrieval over {r.passages:,} of them, every answer and a random sample "
+        "(evaluate --max-passages)"
+        for r in sampled
+    )

@@ -114,3 +114,33 @@ def test_verdict_needs_the_interval_on_one_side_of_zero(
     delta: float, interval: tuple[float, float], verdict: str
 ) -> None:
     assert _verdict(delta, interval, tolerance=0.005) == verdict
+
+
+def test_a_big_corpus_is_sampled_to_max_passages_and_says_so(
+    trained: Workspace, questions_file: Path, tmp_path: Path
+) -> None:
+    from edgembed.corpus import read_chunks
+
+    chunks = read_chunks(trained.chunks)
+    two = tmp_path / "two.jsonl"
+    lines = questions_file.read_text().splitlines(keepends=True)
+    two.write_text(lines[3] + lines[6])  # answered by chunks in the corpus's second half
+    config = EvaluateConfig(questions=two, device="cpu", max_passages=5)
+    report = evaluate_models(config, trained)
+    real = report.query_sets[1]
+    asked = [json.loads(line) for line in two.read_text().splitlines()]
+    doc_of = {row["question"]: row["doc"] for row in asked}
+    assert len(chunks) == 8 and real.passages == 5
+    assert real.metrics["base"].queries == 2  # every question kept, with its answers
+    starred = [
+        (sample["query"], hit)
+        for sample in real.samples
+        for hit in sample["after"]
+        if hit[0] == "*"
+    ]
+    assert starred  # a hit that answers names the question's own document, not another's
+    assert all(hit[2:].split(" > ")[0] == doc_of[query] for query, hit in starred)
+    paths = write_evaluation_report(report, trained.reports)
+    assert f"retrieval over {real.passages:,} of them" in paths[1].read_text()
+    whole = evaluate_models(EvaluateConfig(questions=two, device="cpu"), trained)
+    assert whole.query_sets[1].passages == len(chunks)
