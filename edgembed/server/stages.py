@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
+from edgembed.evaluation.bm25 import BM25
 from edgembed.evaluation.hybrid import choose_hybrid_weight
 from edgembed.evaluation.task import eval_pairs, eval_pairs_task
 from edgembed.server.rerank import RerankService
@@ -30,11 +30,25 @@ from edgembed.server.schemas import StageTiming
 if TYPE_CHECKING:
     from edgembed.corpus import Chunk
 
-__all__ = ["Ranking", "SearchStages"]
+__all__ = ["RRF_K", "Ranking", "SearchStages", "top_order"]
 
 logger = logging.getLogger(__name__)
 
 EmbedTexts = Callable[[list[str], str], Awaitable[NDArray[np.float32]]]
+
+RRF_K = 60
+"""Reciprocal rank fusion's constant, as in `edgembed.evaluation.bm25.reciprocal_rank_fusion`."""
+
+
+def top_order(scores: NDArray[np.floating], depth: int) -> NDArray[np.intp]:
+    """The indices of the `depth` highest scores, best first (ties in index order)."""
+    if depth >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    kth = -np.partition(-scores, depth - 1)[depth - 1]
+    above = np.flatnonzero(scores > kth)
+    # Ties at the boundary go in index order, as a stable sort would keep them.
+    top = np.concatenate([above, np.flatnonzero(scores == kth)[: depth - len(above)]])
+    return top[np.lexsort((top, -scores[top]))]
 
 
 @dataclass
@@ -120,28 +134,34 @@ class SearchStages:
         lexical = await asyncio.to_thread(BM25(task.corpus).scores, task.queries)
         return choose_hybrid_weight(lexical, dense, [set(r) for r in task.relevant])
 
-    def dense(self, scores: NDArray[np.float32], took_ms: float) -> Ranking:
-        """The first stage: cosine similarity."""
-        order = np.argsort(-scores, kind="stable")
+    def dense(self, scores: NDArray[np.float32], took_ms: float, depth: int) -> Ranking:
+        """The first stage: cosine similarity, its best `depth` passages in order (found by
+        partition, not a sort of every passage: at 100,000 passages that halves the time).
+        Called off the event loop."""
+        order = top_order(scores, depth)
         return Ranking(
             scores.astype(np.float64), order, [StageTiming(name="dense", took_ms=took_ms)]
         )
 
-    def hybrid(self, ranking: Ranking, query: str) -> Ranking:
-        """Fuse BM25 in, when the stage is on."""
+    def hybrid(self, ranking: Ranking, query: str, depth: int) -> Ranking:
+        """Fuse BM25 in, when the stage is on: reciprocal rank fusion of the dense ranking's
+        and BM25's best `depth` passages each (a passage beyond a list's depth gets nothing
+        from it). Called off the event loop."""
         if not self.hybrid_weight or self._bm25 is None:
             return ranking
         started = time.perf_counter()
-        lexical = self._bm25.scores([query])
+        lexical = self._bm25.scores([query])[0]
         weight = self.hybrid_weight
-        fused = reciprocal_rank_fusion(
-            lexical, ranking.scores[None, :], weights=(weight, 1 - weight)
-        )[0]
+        fused = np.zeros(len(lexical))
+        for order, share in ((top_order(lexical, depth), weight), (ranking.order, 1 - weight)):
+            fused[order] += share / (RRF_K + np.arange(1, len(order) + 1))
+        candidates = np.union1d(ranking.order, top_order(lexical, depth))
+        order = candidates[np.argsort(-fused[candidates], kind="stable")]
         took = (time.perf_counter() - started) * 1000
         ranking.timings.append(
             StageTiming(name="hybrid", took_ms=took, detail=f"BM25 weight {weight:.1f}")
         )
-        return Ranking(fused, np.argsort(-fused, kind="stable"), ranking.timings, "hybrid")
+        return Ranking(fused, order, ranking.timings, "hybrid")
 
     async def reranked(self, ranking: Ranking, query: str, texts: Sequence[str]) -> Ranking:
         """Let the cross-encoder reorder the top candidates, when the stage is on."""

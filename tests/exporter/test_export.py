@@ -184,7 +184,7 @@ def test_search_keeps_the_most_sensitive_projections_in_fp32_first(
     assert quantized == ["per-channel"] + ["per-channel-ffn-fp32-1of2"] * 2
     ranked = result.sensitivity
     assert sorted(s.layer for s in ranked) == [0, 1]
-    assert ranked[0].cosine_mean >= ranked[1].cosine_mean
+    assert ranked[0].closeness >= ranked[1].closeness
     quantization = result.manifest.model_file("int8").quantization or {}
     assert quantization["fp32_nodes"] == [ranked[0].node]
     assert [s["layer"] for s in result.manifest.parity["ffn_sensitivity"]] == [
@@ -260,11 +260,11 @@ def test_a_failure_leaves_nothing_half_written(
 def test_a_failed_force_export_keeps_the_old_one(
     tiny_exports: dict[str, ExportResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import edgembed.exporter.export as export_module
+    import edgembed.exporter.kinds as kinds_module
 
     out = tmp_path / "export"
     shutil.copytree(tiny_exports["cls"].out, out)
-    monkeypatch.setattr(export_module, "write_tokenizer", _raise_export_error)
+    monkeypatch.setattr(kinds_module, "write_tokenizer", _raise_export_error)
     config = ExportConfig(model=str(tiny_exports["cls"].manifest.source_model), out=out, force=True)
     with pytest.raises(ExportError):
         export_model(config, Workspace(tmp_path / "ws"))
