@@ -25,6 +25,7 @@ from edgembed.server.rerank import RerankService
 from edgembed.server.search import (
     CorpusSearch,
     SearchModel,
+    index_key,
     load_passages,
     search_corpus,
     thread_embedder,
@@ -32,6 +33,7 @@ from edgembed.server.search import (
 from edgembed.server.service import EmbeddingService
 from edgembed.server.stages import SearchStages
 from edgembed.server.versions import ModelVersions, Version
+from edgembed.workspace import chunks_file
 
 __all__ = ["Addons", "build_addons"]
 
@@ -107,10 +109,13 @@ def _corpus_search(
         name = compare.model_name
         if name == served.name:  # two exports of one name: keep the columns apart
             name = f"{name} (compare)"
-        models.append(SearchModel(name, "compare", thread_embedder(compare)))
+        models.append(
+            SearchModel(name, "compare", thread_embedder(compare), key=index_key(compare))
+        )
     stages = SearchStages(settings.hybrid_weight, rerank, settings.rerank_top)
+    index_dir = chunks_file(settings.corpus).parent / "index"
     search = CorpusSearch(
-        load_passages(settings.corpus), models, stages, settings.corpus.parent, versions
+        load_passages(settings.corpus), models, stages, settings.corpus.parent, versions, index_dir
     )
 
     async def index_version(version: Version) -> None:
@@ -131,4 +136,4 @@ def served_model(service: EmbeddingService) -> SearchModel:
         )
         return embedded.vectors
 
-    return SearchModel(service.model_id, "served", embed)
+    return SearchModel(service.model_id, "served", embed, key=index_key(service.embedder))

@@ -105,16 +105,7 @@ async def create_embeddings(
     front of each text; `X-Edgembed-Prompt` says which.
     """
     service = _service(request, data.model)
-    result = await service.embed(
-        data.input,
-        model=data.model,
-        dimensions=data.dimensions,
-        truncate=data.truncate,
-        input_type=data.input_type,
-        prompt_name=data.prompt_name,
-        receive=request.receive,
-    )
-    await record_queries(request, data.input, result.input_type, service.model_id)
+    result = await _embed(service, data, request)
     body = openai_response(
         result.vectors,
         model=service.model_id,
@@ -137,6 +128,20 @@ async def ollama_embed(
     """Create embeddings, as Ollama's /api/embed does (an Ollama client only changes its host)."""
     started = time.perf_counter_ns()
     service = _service(request, data.model)
+    result = await _embed(service, data, request)
+    body = ollama_response(
+        result.vectors,
+        model=data.model,
+        tokens=result.tokens,
+        total_ns=time.perf_counter_ns() - started,
+    )
+    return Response(body, headers=_headers(result, service))
+
+
+async def _embed(
+    service: EmbeddingService, data: EmbeddingRequest | OllamaEmbedRequest, request: AnyRequest
+) -> Embedded:
+    """Embed a request's input as it asks (both routes take the same fields) and log it."""
     result = await service.embed(
         data.input,
         model=data.model,
@@ -147,13 +152,7 @@ async def ollama_embed(
         receive=request.receive,
     )
     await record_queries(request, data.input, result.input_type, service.model_id)
-    body = ollama_response(
-        result.vectors,
-        model=data.model,
-        tokens=result.tokens,
-        total_ns=time.perf_counter_ns() - started,
-    )
-    return Response(body, headers=_headers(result, service))
+    return result
 
 
 @get("/v1/models", tags=["OpenAI"], responses=error_responses(401))

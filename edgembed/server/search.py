@@ -11,7 +11,11 @@ the operator turned on (`stages`: hybrid BM25, a reranker), each timed in the an
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
+import os
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -41,7 +45,14 @@ from edgembed.workspace import chunks_file
 if TYPE_CHECKING:
     from edgembed.corpus import Chunk
 
-__all__ = ["CorpusSearch", "SearchModel", "load_passages", "search_corpus"]
+__all__ = [
+    "CorpusSearch",
+    "IndexCache",
+    "SearchModel",
+    "index_key",
+    "load_passages",
+    "search_corpus",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +90,72 @@ class SearchModel:
     role: Literal["served", "compare"]
     embed: EmbedTexts
     vectors: NDArray[np.float32] | None = field(default=None, repr=False)
+    key: str | None = None
+    """What the passages' vectors depend on (`index_key`); None: never cached."""
+
+
+def index_key(embedder: Embedder) -> str | None:
+    """The model file's checksum, the variant and engine that run it and the document prompt:
+    what a passage's vector depends on. None for an embedder without a manifest."""
+    manifest = getattr(embedder, "manifest", None)
+    variant = getattr(embedder, "variant", None)
+    if manifest is None or variant is None:
+        return None
+    checksum = manifest.model_file(variant).sha256
+    engine = getattr(embedder, "engine", "onnxruntime")
+    return json.dumps([checksum, variant, engine, embedder.prompt("document")])
+
+
+class IndexCache:
+    """The passages' vectors under each model, kept on disk beside the chunks (``index/``) so
+    a restart with the same export and corpus does not embed 100,000 passages again. A file is
+    named by the hash of the model's `index_key` and the passages' texts; written atomically;
+    a folder that cannot be written only costs the next start its re-embedding."""
+
+    def __init__(self, folder: Path, texts: Sequence[str]) -> None:
+        self.folder = folder
+        digest = hashlib.sha256()
+        for text in texts:
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+        self._texts = digest.hexdigest()
+        self._count = len(texts)
+
+    def path(self, key: str) -> Path:
+        """The file of the vectors under the model `key`."""
+        name = hashlib.sha256(f"{key}\n{self._texts}".encode()).hexdigest()[:24]
+        return self.folder / f"{name}.npy"
+
+    def load(self, key: str) -> NDArray[np.float32] | None:
+        """The cached vectors, or None when absent or not what they should be."""
+        path = self.path(key)
+        try:
+            vectors: NDArray[np.float32] = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            logger.warning("ignoring the unreadable index %s (%s); embedding again", path, error)
+            return None
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or len(vectors) != self._count:
+            logger.warning("ignoring the index %s: not one vector per passage", path)
+            return None
+        return vectors
+
+    def save(self, key: str, vectors: NDArray[np.float32]) -> None:
+        """Keep `vectors` for the next start (atomically; a failure is logged, not raised)."""
+        path = self.path(key)
+        temporary: Path | None = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.folder, suffix=".tmp", delete=False) as f:
+                temporary = Path(f.name)
+                np.save(f, vectors, allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except OSError as error:
+            logger.warning("could not keep the index in %s (%s); a restart re-embeds", path, error)
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
 
 
 def thread_embedder(embedder: Embedder) -> EmbedTexts:
@@ -104,10 +181,14 @@ class CorpusSearch:
         stages: SearchStages | None = None,
         workspace: Path | None = None,
         versions: Mapping[int, SearchModel] | None = None,
+        index_dir: Path | None = None,
     ) -> None:
         """`versions`: the served model's versions by number, the default one being
-        ``models[0]``; search ranks with the default and follows `use_version`."""
+        ``models[0]``; search ranks with the default and follows `use_version`. `index_dir`:
+        where the passages' vectors are kept between starts (`IndexCache`); None: nowhere."""
         self.passages = list(passages)
+        self._texts = [passage.text for passage in self.passages]
+        self._cache = IndexCache(index_dir, self._texts) if index_dir is not None else None
         self.models = list(models)
         self.stages = stages or SearchStages(hybrid_weight=0)
         self.workspace = workspace
@@ -149,7 +230,19 @@ class CorpusSearch:
         self.versions.pop(number, None)
 
     async def _embed_passages(self, model: SearchModel) -> None:
-        texts = [passage.text for passage in self.passages]
+        cache = self._cache if model.key is not None else None
+        if cache is not None and model.key is not None:
+            cached = await asyncio.to_thread(cache.load, model.key)
+            if cached is not None:
+                logger.info(
+                    "read %d passages' vectors under %s from %s",
+                    len(cached),
+                    model.name,
+                    cache.path(model.key),
+                )
+                model.vectors = cached
+                return
+        texts = self._texts
         started = time.perf_counter()
         parts = [
             await model.embed(texts[start : start + _INDEX_BATCH], "document")
@@ -162,6 +255,8 @@ class CorpusSearch:
             model.name,
             time.perf_counter() - started,
         )
+        if cache is not None and model.key is not None:
+            await asyncio.to_thread(cache.save, model.key, model.vectors)
 
     async def search(self, query: str, top_k: int) -> list[SearchResults]:
         """Each model's `top_k` passages for `query`, best first.
@@ -209,8 +304,7 @@ class CorpusSearch:
             self._first_stages, model, vectors, query_vector, query, depth, started
         )
         if model.role == "served":
-            texts = [passage.text for passage in self.passages]
-            ranking = await self.stages.reranked(ranking, query, texts)
+            ranking = await self.stages.reranked(ranking, query, self._texts)
         hits = [
             self._hit(rank, int(index), *ranking.score(int(index)))
             for rank, index in enumerate(ranking.order[:top_k], start=1)
