@@ -95,10 +95,15 @@ def prepare(work: Path, docs: Path) -> tuple[Path, Path]:
     return workspace, export
 
 
-def split_questions(work: Path, seed: int) -> tuple[list[dict[str, Any]], Path]:
-    """Half the questions to mark, and a file of the other half to judge on."""
+def split_questions(
+    work: Path, seed: int, mark_all: bool
+) -> tuple[list[dict[str, Any]], Path | None]:
+    """Half the questions to mark, and a file of the other half to judge on (every question
+    to mark and none to judge on with `mark_all`: improve judges on its held-out marks)."""
     rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
     random.Random(seed).shuffle(rows)
+    if mark_all:
+        return rows, None
     half = len(rows) // 2
     judge = work / "judge.jsonl"
     judge.write_text("".join(json.dumps(row) + "\n" for row in rows[half:]))
@@ -191,13 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hold-s", type=float, default=10.0, help="load before and after")
     parser.add_argument("--improve-args", default="", help="more options for improve")
+    parser.add_argument(
+        "--mark-all", action="store_true", help="mark every question; judge on held-out marks"
+    )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     workspace, export = prepare(args.work, args.docs)
     feedback = args.work / "feedback.db"
     if feedback.exists():
         raise SystemExit(f"{feedback} exists: use a new --work")
-    marked, judge = split_questions(args.work, args.seed)
+    marked, judge = split_questions(args.work, args.seed, args.mark_all)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     serve = [
@@ -207,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     log = (args.work / "serve.log").open("wb")
     server = subprocess.Popen(serve, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     result: dict[str, Any] = {"marked_questions": len(marked), "judge_questions": str(judge)}
+    judging = ["--questions", str(judge)] if judge is not None else []
     try:
         _wait(port, "/ready", 300)
         started = time.perf_counter()
@@ -214,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         result["marks_s"] = round(time.perf_counter() - started, 2)
         improve = [
             *EDGEMBED, "--workspace", str(workspace), "improve", "--feedback", str(feedback),
-            "--export", str(export), "--questions", str(judge), *args.improve_args.split(),
+            "--export", str(export), *judging, *args.improve_args.split(),
         ]  # fmt: skip
         result["improve_s"] = round(_run(improve, 3600), 1)
         promoted = sorted(p for p in export.parent.glob("edgembed-model-v*") if p.is_dir())
