@@ -272,8 +272,17 @@ def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
     return out
 
 
-def _export_reranker(runner: _Runner, reranker: Path) -> Path:
-    """The reranker's export, beside the model's (its int8 judged on the real questions)."""
+def _export_reranker(runner: _Runner, reranker: Path) -> Path | None:
+    """The reranker's export, beside the model's (its int8 judged on the real questions);
+    none for a reranker that orders the eval queries' passages worse than the embedder."""
+    from edgembed.trainer.train.reranker import reranker_helps
+
+    if reranker_helps(reranker) is False:
+        runner.echo(
+            f"not exporting {reranker.name}: it ranks the eval queries' top 20 worse than the "
+            "embedding model does (`edgembed train --reranker` says by how much)"
+        )
+        return None
     from edgembed.exporter import export_model
 
     ws = runner.workspace

@@ -271,3 +271,12 @@ def _train_reranker(config: TrainConfig, state: CliState) -> None:
         "reranked. Export it with `edgembed export MODEL_DIR`, serve it with `edgembed serve "
         "EXPORT --reranker RERANKER_EXPORT`."
     )
+    if not result.helps:
+        click.echo(
+            f"WORSE: the reranker orders the embedding model's top 20 worse than the embedding "
+            f"model does ({result.first_stage_ndcg_at_10:.3f} -> {result.best_ndcg_at_10:.3f}); "
+            "do not serve it. A cross-encoder started from an embedding model's weights needs "
+            "far more pairs than a workspace's (docs/findings.md, Reranking): start from a "
+            "trained cross-encoder of yours (--base-model CROSS_ENCODER_FOLDER).",
+            err=True,
+        )

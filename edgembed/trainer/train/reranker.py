@@ -25,7 +25,7 @@ from edgembed.config import TrainConfig, as_json
 from edgembed.corpus import Chunk
 from edgembed.errors import MissingExtraError, OutputExistsError, TrainingError
 from edgembed.evaluation.task import RetrievalTask, eval_pairs_task
-from edgembed.formats.training_record import TrainingRecord
+from edgembed.formats.training_record import TrainingRecord, read_training_record
 from edgembed.models import (
     BUNDLED_MINILM,
     Prompts,
@@ -44,7 +44,14 @@ from edgembed.workspace import Workspace
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
 
-__all__ = ["FIRST_STAGE", "NEGATIVES", "RerankerResult", "reranker_name", "train_reranker"]
+__all__ = [
+    "FIRST_STAGE",
+    "NEGATIVES",
+    "RerankerResult",
+    "reranker_helps",
+    "reranker_name",
+    "train_reranker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,20 @@ class RerankerResult:
     best_epoch: float
     seconds: float
     record: TrainingRecord
+
+    @property
+    def helps(self) -> bool:
+        """Whether its reranking beats the embedder's own order on the eval queries."""
+        return self.best_ndcg_at_10 > self.first_stage_ndcg_at_10
+
+
+def reranker_helps(model_dir: Path) -> bool | None:
+    """Whether a reranker `train --reranker` wrote beat its first stage on the eval queries
+    (None: no training record, e.g. a team's own cross-encoder)."""
+    record = read_training_record(model_dir)
+    if record is None:
+        return None
+    return record.best_ndcg_at_10 > record.base_ndcg_at_10
 
 
 def reranker_name(config: TrainConfig) -> str:

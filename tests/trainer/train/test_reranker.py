@@ -1,0 +1,58 @@
+"""`train --reranker`: a cross-encoder trained on the workspace's pairs, judged against the
+embedding model's own order, and said to be worse when it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgembed.cli.main import cli
+from edgembed.config import TrainConfig
+from edgembed.formats.training_record import TRAINING_RECORD
+from edgembed.trainer.train.reranker import reranker_helps, train_reranker
+from edgembed.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_reranker_is_trained_and_judged_against_its_first_stage(
+    workspace: Workspace, zoo_models: dict[str, Path]
+) -> None:
+    config = TrainConfig(
+        base_model=str(zoo_models["cross-encoder"]), epochs=1, batch_size=4, device="cpu"
+    )
+    result = train_reranker(config, workspace)
+    assert result.model_dir == workspace.models / "edgembed-model-reranker"
+    record = json.loads((result.model_dir / TRAINING_RECORD).read_text())
+    assert record["lineage"]["kind"] == "reranker"
+    assert result.helps == (result.best_ndcg_at_10 > result.first_stage_ndcg_at_10)
+    assert reranker_helps(result.model_dir) is result.helps
+    for best, helps in ((record["base_ndcg_at_10"] - 0.1, False), (1.01, True)):
+        (result.model_dir / TRAINING_RECORD).write_text(
+            json.dumps({**record, "best_ndcg_at_10": best})
+        )
+        assert reranker_helps(result.model_dir) is helps
+    assert reranker_helps(workspace.root) is None  # no record: a team's own cross-encoder
+
+
+def test_the_command_says_worse_when_the_reranker_does_not_help(
+    workspace: Workspace, zoo_models: dict[str, Path]
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--workspace", str(workspace.root), "train", "--reranker", "--base-model",
+            str(zoo_models["cross-encoder"]), "--epochs", "1", "--batch-size", "4",
+            "--device", "cpu", "--max-minutes", "0",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads(
+        (workspace.models / "edgembed-model-reranker" / TRAINING_RECORD).read_text()
+    )
+    helps = record["best_ndcg_at_10"] > record["base_ndcg_at_10"]
+    assert ("WORSE" in result.output) is (not helps)
+    assert "reranked NDCG@10" in result.output
