@@ -14,7 +14,13 @@ model), this:
 Prints one JSON object (also written to WORK/loop.json): every step's seconds, the total from
 the marks to the switch, the verdict, and the requests sent, failed and answered per version.
 
+On the sample, marks with true answers do not make a better model (docs/findings.md), and
+improve rightly keeps the model in service. `--codenames` runs the same loop on the handbook of
+tests/test_improve.py, where people ask about projects by codenames the documents never use:
+the marks teach what the documents cannot, so a candidate is promoted and switched to.
+
     .venv/bin/python benchmarks/loop.py --work /tmp/loop
+    .venv/bin/python benchmarks/loop.py --work /tmp/loop-codenames --codenames
 """
 
 from __future__ import annotations
@@ -80,12 +86,13 @@ def _run(command: list[str], timeout_s: float) -> float:
     return time.perf_counter() - started
 
 
-def prepare(work: Path, docs: Path) -> tuple[Path, Path]:
+def prepare(work: Path, docs: Path, generate_args: list[str]) -> tuple[Path, Path]:
     """The workspace (pairs generated) and its export in service (the bundled model's)."""
     workspace = work / "ws"
     export = workspace / "exports" / "edgembed-model"
     if not (workspace / "pairs.train.jsonl").exists():
-        _run([*EDGEMBED, "--workspace", str(workspace), "-q", "generate", str(docs)], 600)
+        command = [*EDGEMBED, "--workspace", str(workspace), "-q", "generate", str(docs)]
+        _run([*command, *generate_args], 600)
     if not (export / "manifest.json").exists():
         command = [
             *EDGEMBED, "--workspace", str(workspace), "-q", "export",
@@ -108,6 +115,34 @@ def split_questions(
     judge = work / "judge.jsonl"
     judge.write_text("".join(json.dumps(row) + "\n" for row in rows[half:]))
     return rows[:half], judge
+
+
+def codename_marks(work: Path) -> tuple[Path, list[tuple[str, str]]]:
+    """tests/test_improve.py's handbook (written to WORK/docs) and its marks in the order people
+    give them: (question, document); the last third are held out by improve."""
+    from tests.test_improve import ASKED, PROJECTS, _docs, _file
+
+    docs = work / "docs"
+    if not docs.exists():
+        _docs(docs)
+    marks = [
+        (asked.format(name), _file(title))
+        for questions in (ASKED[:4], ASKED[4:])
+        for name, (title, _text) in PROJECTS.items()
+        for asked in questions
+    ]
+    return docs, marks
+
+
+def post_codename_marks(port: int, workspace: Path, marks: list[tuple[str, str]]) -> int:
+    """Each question marked as answered by its project's page."""
+    by_doc = {chunk.doc: chunk.id for chunk in read_chunks(workspace / "chunks.jsonl")}
+    for question, doc in marks:
+        body = {"query": question, "chunk_id": by_doc[doc], "relevant": True}
+        status, answer = _request(port, "POST", "/v1/feedback", body)
+        if status != 200:
+            raise SystemExit(f"feedback answered {status}: {answer}")
+    return len(marks)
 
 
 def post_marks(port: int, workspace: Path, rows: list[dict[str, Any]]) -> int:
@@ -199,13 +234,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mark-all", action="store_true", help="mark every question; judge on held-out marks"
     )
+    parser.add_argument("--codenames", action="store_true", help="tests/test_improve.py's corpus")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    workspace, export = prepare(args.work, args.docs)
     feedback = args.work / "feedback.db"
     if feedback.exists():
         raise SystemExit(f"{feedback} exists: use a new --work")
-    marked, judge = split_questions(args.work, args.seed, args.mark_all)
+    if args.codenames:
+        docs, codenames = codename_marks(args.work)
+        workspace, export = prepare(args.work, docs, ["--chunk-words", "60"])
+        marked, judge = [], None
+        # As tests/test_improve.py improves: a third held out, the marks weighed more.
+        args.improve_args += " --holdout 0.33 --epochs 3 --mark-weight 8 --seed 1"
+    else:
+        workspace, export = prepare(args.work, args.docs, [])
+        marked, judge = split_questions(args.work, args.seed, args.mark_all)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     serve = [
@@ -219,7 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _wait(port, "/ready", 300)
         started = time.perf_counter()
-        result["marks"] = post_marks(port, workspace, marked)
+        result["marks"] = (
+            post_codename_marks(port, workspace, codenames)
+            if args.codenames
+            else post_marks(port, workspace, marked)
+        )
         result["marks_s"] = round(time.perf_counter() - started, 2)
         improve = [
             *EDGEMBED, "--workspace", str(workspace), "improve", "--feedback", str(feedback),

@@ -65,8 +65,8 @@ class ServeSettings:
         reranker: a reranker export folder served beside the embedder (POST /v1/rerank), and
             search's rerank stage.
         rerank_top: how many of the first stages' best passages search's reranker reads.
-        hybrid_weight: BM25's share in search's hybrid stage; None: chosen from the corpus
-            workspace's eval pairs when it has them (else off); 0: off.
+        hybrid_weight: BM25's share in search's hybrid stage; None: the measured default
+            (`edgembed.evaluation.hybrid.HYBRID_WEIGHT`, 0.3); 0: off.
         versions: more export folders of the served model, served from the start as versions
             beside it (``NAME@vN``); the served export stays the default.
         versions_dir: the folder whose exports POST /v1/versions may load while the server

@@ -12,7 +12,7 @@
 
 from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
 from edgembed.evaluation.bootstrap import paired_bootstrap
-from edgembed.evaluation.hybrid import choose_hybrid_weight
+from edgembed.evaluation.hybrid import HYBRID_WEIGHT
 from edgembed.evaluation.questions import RealQuestion, load_real_questions, normalize_text
 from edgembed.evaluation.retrieval import (
     RetrievalMetrics,
@@ -33,13 +33,13 @@ from edgembed.evaluation.task import (
 )
 
 __all__ = [
+    "HYBRID_WEIGHT",
     "BM25",
     "EVAL_PAIRS",
     "REAL_QUESTIONS",
     "RealQuestion",
     "RetrievalMetrics",
     "RetrievalTask",
-    "choose_hybrid_weight",
     "eval_pairs",
     "eval_pairs_task",
     "heldout_texts",

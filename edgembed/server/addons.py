@@ -114,9 +114,7 @@ def _corpus_search(
         )
     stages = SearchStages(settings.hybrid_weight, rerank, settings.rerank_top)
     index_dir = chunks_file(settings.corpus).parent / "index"
-    search = CorpusSearch(
-        load_passages(settings.corpus), models, stages, settings.corpus.parent, versions, index_dir
-    )
+    search = CorpusSearch(load_passages(settings.corpus), models, stages, versions, index_dir)
 
     async def index_version(version: Version) -> None:
         await search.add_version(version.number, served_model(version.service))

@@ -179,7 +179,6 @@ class CorpusSearch:
         passages: Sequence[Chunk],
         models: Sequence[SearchModel],
         stages: SearchStages | None = None,
-        workspace: Path | None = None,
         versions: Mapping[int, SearchModel] | None = None,
         index_dir: Path | None = None,
     ) -> None:
@@ -191,7 +190,6 @@ class CorpusSearch:
         self._cache = IndexCache(index_dir, self._texts) if index_dir is not None else None
         self.models = list(models)
         self.stages = stages or SearchStages(hybrid_weight=0)
-        self.workspace = workspace
         self.versions = dict(versions or {})
         self._prepared = False
         self._ids = frozenset(passage.id for passage in self.passages)
@@ -207,13 +205,11 @@ class CorpusSearch:
 
     async def index(self) -> None:
         """Embed every passage with every model (and every other version of the served one),
-        a batch at a time; then prepare the stages (BM25's index, the hybrid weight)."""
+        a batch at a time; then prepare the stages (BM25's index)."""
         for model in [*self.models, *self.versions.values()]:
             if model.vectors is None:
                 await self._embed_passages(model)
-        served = self.models[0]
-        assert served.vectors is not None
-        await self.stages.prepare(self.passages, served.vectors, served.embed, self.workspace)
+        await self.stages.prepare(self.passages)
         self._prepared = True
 
     async def add_version(self, number: int, model: SearchModel) -> None:

@@ -15,15 +15,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from edgembed.evaluation.bm25 import BM25
-from edgembed.evaluation.hybrid import choose_hybrid_weight
-from edgembed.evaluation.task import eval_pairs, eval_pairs_task
+from edgembed.evaluation.hybrid import HYBRID_WEIGHT
 from edgembed.server.rerank import RerankService
 from edgembed.server.schemas import StageTiming
 
@@ -79,8 +77,7 @@ class SearchStages:
     """Hybrid and rerank, as the operator set them (`serve --hybrid-weight`, `--reranker`).
 
     Attributes:
-        hybrid_weight: BM25's share in the fusion; None: chosen from the corpus's eval pairs
-            when it has them (else 0); 0: dense alone.
+        hybrid_weight: BM25's share in the fusion; None: `HYBRID_WEIGHT`; 0: dense alone.
         rerank: the reranker service; None: no rerank stage.
         rerank_top: how many of the first stages' best passages the reranker reads.
     """
@@ -93,46 +90,18 @@ class SearchStages:
     @property
     def names(self) -> list[str]:
         """The stages a served ranking goes through."""
-        hybrid = ["hybrid"] if self.hybrid_weight else []
+        hybrid = ["hybrid"] if self.hybrid_weight != 0 else []
         return ["dense", *hybrid, *(["rerank"] if self.rerank is not None else [])]
 
-    async def prepare(
-        self,
-        passages: Sequence[Chunk],
-        vectors: NDArray[np.float32],
-        embed: EmbedTexts,
-        workspace: Path | None,
-    ) -> None:
-        """Index BM25 and choose the hybrid weight (off the event loop)."""
+    async def prepare(self, passages: Sequence[Chunk]) -> None:
+        """Index BM25 for the hybrid stage (off the event loop)."""
         if self.hybrid_weight == 0:
             return
         texts = [passage.text for passage in passages]
         self._bm25 = await asyncio.to_thread(BM25, texts)
         if self.hybrid_weight is None:
-            self.hybrid_weight = await self._choose(passages, vectors, embed, workspace)
-            logger.info("hybrid: BM25 weight %.1f (from the eval pairs)", self.hybrid_weight)
-
-    async def _choose(
-        self,
-        passages: Sequence[Chunk],
-        vectors: NDArray[np.float32],
-        embed: EmbedTexts,
-        workspace: Path | None,
-    ) -> float:
-        """BM25's weight on the workspace's eval pairs (0 without them)."""
-        from edgembed.workspace import Workspace
-
-        pairs = eval_pairs(Workspace(workspace), passages) if workspace is not None else []
-        if not pairs:
-            return 0.0
-        task = eval_pairs_task(passages, pairs)
-        changed = [i for i, p in enumerate(passages) if task.corpus[i] != p.text]
-        corpus = vectors.copy()
-        if changed:
-            corpus[changed] = await embed([task.corpus[i] for i in changed], "document")
-        dense = (await embed(list(task.queries), "query")) @ corpus.T
-        lexical = await asyncio.to_thread(BM25(task.corpus).scores, task.queries)
-        return choose_hybrid_weight(lexical, dense, [set(r) for r in task.relevant])
+            self.hybrid_weight = HYBRID_WEIGHT
+        logger.info("hybrid: BM25 weight %.1f", self.hybrid_weight)
 
     def dense(self, scores: NDArray[np.float32], took_ms: float, depth: int) -> Ranking:
         """The first stage: cosine similarity, its best `depth` passages in order (found by

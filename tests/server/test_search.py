@@ -58,7 +58,10 @@ def _wait_indexed(client: TestClient[Any], **headers: str) -> dict[str, Any]:
 @pytest.fixture()
 def searching(corpus: Path, tmp_path: Path) -> Iterator[TestClient[Any]]:
     settings = ServeSettings(
-        corpus=corpus, feedback_db=tmp_path / "f.db", log_queries=tmp_path / "q.jsonl"
+        corpus=corpus,
+        feedback_db=tmp_path / "f.db",
+        log_queries=tmp_path / "q.jsonl",
+        hybrid_weight=0,  # the dense ranking alone: scores are cosines
     )
     other = FakeEmbedder(dimension=8)
     other.model_name = "base-model"
@@ -85,6 +88,26 @@ def test_search_ranks_the_corpus_with_both_models(
         assert hits[0]["title"] == "Doc 1" and hits[0]["text"] == TEXTS[1]
     logged = [json.loads(line) for line in (tmp_path / "q.jsonl").read_text().splitlines()]
     assert [row["text"] for row in logged] == [TEXTS[1]]
+
+
+def test_search_fuses_bm25_in_by_default(corpus: Path) -> None:
+    query = {"query": "blue queue printers", "top_k": 3}
+    ranks = {}
+    for label, settings in (("dense", {"hybrid_weight": 0}), ("bm25", {"hybrid_weight": 0.9})):
+        with _open(ServeSettings(corpus=corpus, **settings)) as client:
+            stages = _wait_indexed(client)["stages"]
+            (served,) = client.post("/v1/search", json=query).json()["results"]
+            assert [s["name"] for s in served["stages"]] == stages
+            ranks[label] = [hit["chunk_id"] for hit in served["hits"]].index("c2")
+            scores = [hit["score"] for hit in served["hits"]]
+    assert stages == ["dense", "hybrid"]
+    # Reciprocal rank fusion's scores, and BM25's clear first moves up in the ranking.
+    assert max(scores) <= 1 / 61 and scores == sorted(scores, reverse=True)
+    assert ranks["bm25"] < ranks["dense"]
+    with _open(ServeSettings(corpus=corpus)) as client:  # the default: hybrid at 0.3
+        assert _wait_indexed(client)["stages"] == ["dense", "hybrid"]
+        (served,) = client.post("/v1/search", json=query).json()["results"]
+        assert served["stages"][1]["detail"] == "BM25 weight 0.3"
 
 
 def test_playground_info(searching: TestClient[Any]) -> None:

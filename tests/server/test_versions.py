@@ -233,7 +233,7 @@ def test_search_ranks_with_the_default_version_and_follows_a_switch(tmp_path: Pa
         body: dict[str, Any] = client.post("/v1/search", json={"query": TEXTS[1]}).json()
         return body["results"][0]
 
-    with _client(tmp_path, corpus=corpus) as client:
+    with _client(tmp_path, corpus=corpus, hybrid_weight=0) as client:  # cosine scores
         _wait_indexed(client)
         before = search(client)
         client.post("/v1/versions", json={"export": "fake-model-v2"})

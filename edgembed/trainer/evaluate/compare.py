@@ -4,8 +4,8 @@ Query sets: the held-out synthetic eval pairs and, when given, real questions. F
 systems: the base model as edgembed runs it (the fine-tuned model's token window, passages with
 their breadcrumb line), the base model as shipped (its own window, passages without the
 breadcrumb: what a user has without edgembed), the fine-tuned model, BM25, and hybrid (BM25 +
-fine-tuned, fused by reciprocal rank, BM25's weight chosen on the synthetic pairs and zero
-unless it clearly helps there: see `choose_hybrid_weight`). The verdict compares the
+fine-tuned, fused by reciprocal rank, BM25's weight `HYBRID_WEIGHT`, as `serve` searches by
+default). The verdict compares the
 fine-tuned model with the better of the two base systems, on retrieval (NDCG@10), on real
 questions when there are any.
 The synthetic eval pairs are scored against a corpus where each eval query's own sentence is
@@ -28,9 +28,9 @@ from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError, ModelError
 from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
 from edgembed.evaluation.bootstrap import paired_bootstrap
-from edgembed.evaluation.hybrid import choose_hybrid_weight
+from edgembed.evaluation.hybrid import HYBRID_WEIGHT
 from edgembed.evaluation.retrieval import RetrievalMetrics, ndcg_per_query, retrieval_metrics, top_k
-from edgembed.evaluation.task import EVAL_PAIRS, RetrievalTask, load_tasks
+from edgembed.evaluation.task import RetrievalTask, load_tasks
 from edgembed.models import (
     Prompts,
     base_model_of,
@@ -180,10 +180,10 @@ def _query_set(
     models: dict[str, tuple[_System, NDArray[np.float32]]],
     chunks: Sequence[Chunk],
     samples: int,
-    hybrid_weight: float | None,
+    hybrid_weight: float,
     reranker: Any = None,
 ) -> QuerySetResult:
-    """All systems on one task; `hybrid_weight` None: choose it on this task."""
+    """All systems on one task; BM25 has `hybrid_weight` in the hybrid."""
     texts, relevant = task.queries, [set(r) for r in task.relevant]
     scores: dict[str, NDArray[np.floating]] = {}
     embedded: dict[str, NDArray[np.float32]] = {}
@@ -191,8 +191,6 @@ def _query_set(
         embedded[name] = encode(system.model, texts, system.prompts.query)
         scores[name] = embedded[name] @ corpus.T
     scores["bm25"] = BM25(task.corpus).scores(texts)
-    if hybrid_weight is None:
-        hybrid_weight = choose_hybrid_weight(scores["bm25"], scores["fine-tuned"], relevant)
     scores["hybrid"] = reciprocal_rank_fusion(
         scores["bm25"], scores["fine-tuned"], weights=(hybrid_weight, 1 - hybrid_weight)
     )
@@ -318,10 +316,8 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
     reranker = _load_reranker(config)
     results: list[QuerySetResult] = []
     for task in tasks:
-        # The synthetic pairs choose the hybrid's BM25 weight; without them it stays dense.
-        weight = None if task.name == EVAL_PAIRS else (results[0].hybrid_weight if results else 0.0)
         models = vectors.of(task)
-        results.append(_query_set(task, models, chunks, config.samples, weight, reranker))
+        results.append(_query_set(task, models, chunks, config.samples, HYBRID_WEIGHT, reranker))
     decider = results[-1]
     delta = decider.delta_ndcg_at_10
     return EvaluationReport(
