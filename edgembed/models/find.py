@@ -125,20 +125,33 @@ def load_sentence_transformer(spec: str | Path, device: str = "auto") -> Sentenc
     return model
 
 
-def newest_model(workspace: Workspace) -> Path:
-    """The most recently trained model folder under WORKSPACE/models/.
+def newest_model(workspace: Workspace, kind: str = "embedder") -> Path:
+    """The most recently trained model folder of `kind` under WORKSPACE/models/ (an
+    embedding model by default: `train --reranker` writes a reranker beside it).
 
     Raises:
         ModelError: there is none.
     """
+    from edgembed.models.describe import describe_model
+
     folders = (
         [p for p in workspace.models.glob("*") if p.is_dir() and not p.name.startswith(".")]
         if workspace.models.exists()
         else []
     )
-    if not folders:
-        raise ModelError(f"no trained model in {workspace.models}. Run `edgembed train` first.")
-    return max(folders, key=lambda p: p.stat().st_mtime)
+    kept = [p for p in folders if _kind(p, describe_model) == kind]
+    if not kept:
+        what = "embedding model" if kind == "embedder" else kind
+        command = "edgembed train" + (" --reranker" if kind == "reranker" else "")
+        raise ModelError(f"no trained {what} in {workspace.models}. Run `{command}` first.")
+    return max(kept, key=lambda p: p.stat().st_mtime)
+
+
+def _kind(folder: Path, describe: Any) -> str | None:
+    try:
+        return str(describe(folder).kind)
+    except ModelError:
+        return None
 
 
 def find_model(spec: str | None, workspace: Workspace) -> Path:

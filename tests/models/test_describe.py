@@ -119,3 +119,26 @@ def test_prompt_names_map_to_input_types(tmp_path: Path) -> None:
     assert (model.query_prompt, model.document_prompt) == ("search_query", "search_document")
     assert model.prompt_text("document") == "search_document: "
     assert model.resolve_prompt() is None  # no default prompt
+
+
+def test_the_newest_model_is_the_newest_embedder_unless_a_reranker_is_asked_for(
+    tmp_path: Path, tiny_mean_model: Path, zoo_models: dict[str, Path]
+) -> None:
+    import os
+    import shutil
+
+    from edgembed.models.find import newest_model
+    from edgembed.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "ws")
+    with pytest.raises(ModelError, match="no trained embedding model"):
+        newest_model(workspace)
+    for age, (name, source) in enumerate(
+        [("reranker", zoo_models["cross-encoder"]), ("embedder", tiny_mean_model)]
+    ):
+        shutil.copytree(source, workspace.models / name)
+        os.utime(workspace.models / name, (1000 + age, 1000 + age))
+    (workspace.models / "notes").mkdir()  # not a model: passed over
+    os.utime(workspace.models / "reranker", (5000, 5000))  # trained last
+    assert newest_model(workspace) == workspace.models / "embedder"
+    assert newest_model(workspace, "reranker") == workspace.models / "reranker"
