@@ -213,7 +213,7 @@ def switch_under_load(
     """`versions default VERSION` while 16 threads send requests; what they got."""
     with Load(port, name) as load:
         time.sleep(hold_s)
-        seconds = _run([*EDGEMBED, "versions", "default", str(version), "--url", url], 120)
+        seconds = _run([*EDGEMBED, "versions", "--url", url, "default", str(version)], 120)
         time.sleep(hold_s)
     return {
         "switch_s": round(seconds, 2),
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         result["promoted"] = [p.name for p in promoted]
         if promoted:
             version = int(promoted[-1].name.rsplit("-v", 1)[1])
-            load = [*EDGEMBED, "versions", "load", promoted[-1].name, "--url", url]
+            load = [*EDGEMBED, "versions", "--url", url, "load", promoted[-1].name]
             result["load_s"] = round(_run(load, 1800), 1)
             result["switch"] = switch_under_load(port, url, "edgembed-model", version, args.hold_s)
         result["total_s"] = round(time.perf_counter() - started, 1)
