@@ -141,7 +141,7 @@ def newest_model(workspace: Workspace, kind: str = "embedder") -> Path:
     )
     kept = [p for p in folders if _kind(p, describe_model) == kind]
     if not kept:
-        what = "embedding model" if kind == "embedder" else kind
+        what = "model" if kind == "embedder" else kind
         command = "edgembed train" + (" --reranker" if kind == "reranker" else "")
         raise ModelError(f"no trained {what} in {workspace.models}. Run `{command}` first.")
     return max(kept, key=lambda p: p.stat().st_mtime)

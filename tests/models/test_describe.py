@@ -131,7 +131,7 @@ def test_the_newest_model_is_the_newest_embedder_unless_a_reranker_is_asked_for(
     from edgembed.workspace import Workspace
 
     workspace = Workspace(tmp_path / "ws")
-    with pytest.raises(ModelError, match="no trained embedding model"):
+    with pytest.raises(ModelError, match="no trained model"):
         newest_model(workspace)
     for age, (name, source) in enumerate(
         [("reranker", zoo_models["cross-encoder"]), ("embedder", tiny_mean_model)]

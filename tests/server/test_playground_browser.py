@@ -4,6 +4,7 @@ enter the API key, type a question, search, mark a passage, and find the row in 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -121,7 +122,8 @@ def test_search_and_mark_in_a_browser(
         assert page.evaluate("document.querySelectorAll('.column .hit').length") == 10
         print(page.evaluate("document.getElementById('timing').textContent"))
         stages = page.evaluate("document.querySelector('.column .stages').textContent")
-        assert stages.startswith("dense ") and stages.endswith(" ms")
+        # Each stage with its time; hybrid (on by default) names BM25's share.
+        assert re.fullmatch(r"dense [\d.]+ ms → hybrid [\d.]+ ms \(BM25 weight 0\.3\)", stages)
 
         # The loop: the unmarked logged question is offered to mark; v2 becomes the default.
         page.click("#to-mark summary")
