@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["BM25", "reciprocal_rank_fusion"]
+__all__ = ["BM25", "RRF_K", "reciprocal_rank_fusion"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -64,9 +64,13 @@ class BM25:
         return out
 
 
+RRF_K = 60
+"""Reciprocal rank fusion's constant: a rank r adds weight / (RRF_K + r)."""
+
+
 def reciprocal_rank_fusion(
     *score_matrices: NDArray[np.floating],
-    k: int = 60,
+    k: int = RRF_K,
     weights: Sequence[float] | None = None,
 ) -> NDArray[np.float64]:
     """Fuse rankings: each list adds weight / (k + rank) per document (rank 1 is best)."""

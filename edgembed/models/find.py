@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from edgembed.errors import ManifestError, MissingExtraError, ModelError
 from edgembed.formats.manifest import MANIFEST_NAME
 from edgembed.formats.training_record import TRAINING_RECORD, read_training_record
+from edgembed.models.describe import describe_model
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -132,14 +133,12 @@ def newest_model(workspace: Workspace, kind: str = "embedder") -> Path:
     Raises:
         ModelError: there is none.
     """
-    from edgembed.models.describe import describe_model
-
     folders = (
         [p for p in workspace.models.glob("*") if p.is_dir() and not p.name.startswith(".")]
         if workspace.models.exists()
         else []
     )
-    kept = [p for p in folders if _kind(p, describe_model) == kind]
+    kept = [p for p in folders if _kind(p) == kind]
     if not kept:
         what = "model" if kind == "embedder" else kind
         command = "edgembed train" + (" --reranker" if kind == "reranker" else "")
@@ -147,9 +146,9 @@ def newest_model(workspace: Workspace, kind: str = "embedder") -> Path:
     return max(kept, key=lambda p: p.stat().st_mtime)
 
 
-def _kind(folder: Path, describe: Any) -> str | None:
+def _kind(folder: Path) -> str | None:
     try:
-        return str(describe(folder).kind)
+        return str(describe_model(folder).kind)
     except ModelError:
         return None
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edgembed.evaluation.bm25 import BM25
+from edgembed.evaluation.bm25 import BM25, RRF_K
 from edgembed.evaluation.hybrid import HYBRID_WEIGHT
 from edgembed.server.rerank import RerankService
 from edgembed.server.schemas import StageTiming
@@ -28,14 +28,9 @@ from edgembed.server.schemas import StageTiming
 if TYPE_CHECKING:
     from edgembed.corpus import Chunk
 
-__all__ = ["RRF_K", "Ranking", "SearchStages", "top_order"]
+__all__ = ["Ranking", "SearchStages", "top_order"]
 
 logger = logging.getLogger(__name__)
-
-EmbedTexts = Callable[[list[str], str], Awaitable[NDArray[np.float32]]]
-
-RRF_K = 60
-"""Reciprocal rank fusion's constant, as in `edgembed.evaluation.bm25.reciprocal_rank_fusion`."""
 
 
 def top_order(scores: NDArray[np.floating], depth: int) -> NDArray[np.intp]:

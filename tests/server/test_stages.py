@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
-from edgembed.server.stages import RRF_K, SearchStages, top_order
+from edgembed.evaluation.bm25 import BM25, RRF_K, reciprocal_rank_fusion
+from edgembed.server.stages import SearchStages, top_order
 
 TEXTS = [f"passage {i} about {'vpn' if i % 3 else 'printers'} number {i % 7}" for i in range(60)]
 
