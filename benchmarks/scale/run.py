@@ -26,7 +26,9 @@ passages.
 
 `--passages` is the search test alone: a chunks.jsonl (or a workspace holding one) is cut to
 `--passages-count` passages spread evenly over it (never repeated: a smaller file is an error;
-build the `search` profile, see README.md), served with `--export`, and loaded as above.
+build the `search` profile, see README.md), written beside it as passages-N.jsonl, served with
+`--export`, and loaded as above. The server caches the passages' vectors in index/ beside that
+file, so a second run starts from the cache.
 
 Writes results.json, results.md and each stage's log into `--results` (created). Every wait
 has a timeout (`--timeout STAGE=SECONDS`), so a run always ends.
@@ -968,7 +970,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "serve" in args.stages:
         corpus: Path = workspace
         if args.passages is not None:
-            corpus = results / f"passages-{args.passages_count}.jsonl"
+            # Beside the source, not in --results: a second run then finds the vectors the
+            # first one cached in the server's index/ folder next to it.
+            source = args.passages.resolve()
+            corpus = (source if source.is_dir() else source.parent) / (
+                f"passages-{args.passages_count}.jsonl"
+            )
             passages = cut_passages(args.passages.resolve(), args.passages_count, corpus)
             report["label"] = f"search at {passages:,} passages"
             report["docs"] = str(args.passages)

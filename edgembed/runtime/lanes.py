@@ -35,10 +35,10 @@ R = TypeVar("R")
 class Lanes(Generic[S]):
     """`LANES` worker threads, each running one call at a time on a session of its own.
 
-    Sessions are made on first use (a deployment that embeds only single queries never pays
-    for them): with one intra-op thread per lane the lanes share one session (a session runs
-    calls from several threads, and one thread has no pool to contend for); with more, each
-    lane gets its own.
+    Sessions are made on first use (a script that embeds only single queries never pays for
+    them; the server's warm-up makes them): with one intra-op thread per lane the lanes share
+    one session (a session runs calls from several threads, and one thread has no pool to
+    contend for); with more, each lane gets its own.
 
     Args:
         make_session: makes a session with the given intra-op threads.

@@ -278,7 +278,11 @@ class EmbeddingService:
     async def _warm_up(self) -> None:
         started = time.perf_counter()
         try:
-            await self.embed("warm up", model=self.model_name, dimensions=None, truncate=True)
+            # Two texts, so the lanes' session (runtime/lanes.py) is made and run now: the
+            # memory at idle is then the memory in use, and no document batch pays for it.
+            await self.embed(
+                ["warm up", "warm up"], model=self.model_name, dimensions=None, truncate=True
+            )
         except Exception as exc:  # never ready; /health fails so the orchestrator restarts it
             logger.exception("warming up the model failed")
             self.failure = f"warming it up failed ({type(exc).__name__}: {exc})"

@@ -83,7 +83,7 @@ def test_metrics_count_requests_batches_and_tokens(client: TestClient[Any]) -> N
     assert 'edgembed_requests_total{route="other",status="404"} 1.0' in text
     assert 'edgembed_request_duration_seconds_count{route="/v1/embeddings"} 2.0' in text
     assert "edgembed_batch_inputs_count 2.0" in text  # warm-up + one request
-    assert "edgembed_tokens_total 11.0" in text  # warm-up (4) + a b (4) + c (3), with specials
+    assert "edgembed_tokens_total 15.0" in text  # warm-up (2 x 4) + a b (4) + c (3), with specials
     assert "edgembed_queue_depth 0.0" in text
 
 
