@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 # Passages per embedding call while indexing: large enough to batch well, small enough that a
 # request arriving meanwhile waits for one call at most.
 _INDEX_BATCH = 32
+_PROGRESS_EVERY_S = 60.0
 # How many of each first-stage ranking a search keeps (and hybrid fuses): a passage below
 # rank 1,000 in both adds under 1/1,060 to a fused score, next to 1/61 for a first place.
 _FUSION_DEPTH = 1000
@@ -171,6 +172,34 @@ def thread_embedder(embedder: Embedder) -> EmbedTexts:
     return embed
 
 
+@dataclass
+class _Progress:
+    """How far the embedding of a corpus's passages is, for the log and the 503's message."""
+
+    done: int
+    total: int
+    started: float
+    logged: float = field(default=0.0)
+
+    def due_to_log(self) -> bool:
+        """Whether a minute has passed since the last line (the first after a minute)."""
+        now = time.perf_counter()
+        if now - max(self.logged, self.started) < _PROGRESS_EVERY_S:
+            return False
+        self.logged = now
+        return True
+
+    def __str__(self) -> str:
+        if not self.total:
+            return "starting"
+        elapsed = time.perf_counter() - self.started
+        text = f"{self.done:,} of {self.total:,}"
+        if self.done and elapsed > 1:
+            rate = self.done / elapsed
+            text += f", {rate:.0f} a second, about {(self.total - self.done) / rate:.0f} s left"
+        return text
+
+
 class CorpusSearch:
     """Ranks a fixed set of passages against a query with one or more models."""
 
@@ -193,6 +222,7 @@ class CorpusSearch:
         self.versions = dict(versions or {})
         self._prepared = False
         self._ids = frozenset(passage.id for passage in self.passages)
+        self._embedding = _Progress(0, 0, time.perf_counter())  # passages embedded so far
 
     def has_passage(self, chunk_id: str) -> bool:
         """Whether `chunk_id` names one of the passages."""
@@ -240,10 +270,13 @@ class CorpusSearch:
                 return
         texts = self._texts
         started = time.perf_counter()
-        parts = [
-            await model.embed(texts[start : start + _INDEX_BATCH], "document")
-            for start in range(0, len(texts), _INDEX_BATCH)
-        ]
+        self._embedding = progress = _Progress(0, len(texts), started)
+        parts = []
+        for start in range(0, len(texts), _INDEX_BATCH):
+            parts.append(await model.embed(texts[start : start + _INDEX_BATCH], "document"))
+            progress.done = start + len(parts[-1])
+            if progress.due_to_log():
+                logger.info("embedding the passages with %s: %s", model.name, progress)
         model.vectors = np.concatenate(parts).astype(np.float32)
         logger.info(
             "embedded %d passages with %s in %.1f s",
@@ -262,7 +295,8 @@ class CorpusSearch:
         """
         if not self.indexed:
             raise RequestError(
-                f"The {len(self.passages)} passages are still being embedded; retry in a moment.",
+                f"The {len(self.passages):,} passages are still being embedded ("
+                f"{self._embedding}); retry in a moment.",
                 status=503,
                 code="not_ready",
                 retry_after=1,

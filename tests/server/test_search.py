@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from litestar.testing import TestClient
 
 from edgembed.config import ServeSettings
 from edgembed.server import create_app
+from edgembed.server.search import _Progress
 from tests.server.conftest import LOCAL_URL
 from tests.server.fake import FakeEmbedder
 
@@ -160,6 +162,18 @@ def test_search_waits_for_the_index(corpus: Path) -> None:
         engine.open.set()
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
+    # It says how far the embedding is (the first call is held: none done yet).
+    message = response.json()["error"]["message"]
+    assert re.search(r"passages are still being embedded \((0 of \d+|starting)\)", message)
+
+
+def test_the_embedding_progress_says_how_far_and_how_long() -> None:
+    progress = _Progress(done=0, total=100_000, started=time.perf_counter() - 1000)
+    assert str(progress) == "0 of 100,000"
+    progress.done = 50_000
+    assert str(progress) == "50,000 of 100,000, 50 a second, about 1000 s left"
+    assert progress.due_to_log() and not progress.due_to_log()  # then a minute later
+    assert not _Progress(done=0, total=10, started=time.perf_counter()).due_to_log()
 
 
 def test_the_page_is_open_and_the_api_behind_the_key(corpus: Path) -> None:
