@@ -83,19 +83,24 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     Raises:
         ValueError: a line other than the last is not valid JSON.
     """
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines):
-                return
-            raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise ValueError(f"{path}:{number}: expected a JSON object")
-        yield row
+    # Line by line, never the whole file at once: a corpus's chunks.jsonl or a generate
+    # journal can be hundreds of MB, and a copy of it as one string and one as a list of lines
+    # stayed in the heap after the read.
+    torn: tuple[int, json.JSONDecodeError] | None = None  # a bad line, unless it is the last
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if torn is not None:
+                raise ValueError(f"{path}:{torn[0]}: not valid JSON ({torn[1].msg})") from torn[1]
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                torn = (number, exc)
+                continue
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{number}: expected a JSON object")
+            yield row
 
 
 def staging_folder(target: Path) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.atomic import append_jsonl, read_jsonl, write_json, write_text
+from edgembed.atomic import append_jsonl, read_jsonl, write_json, write_jsonl, write_text
 
 
 def test_write_is_atomic_and_readable_by_others(tmp_path: Path) -> None:
@@ -49,3 +49,10 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_read_jsonl_keeps_line_separators_inside_strings(tmp_path: Path) -> None:
+    # Written unescaped (ensure_ascii=False): only "\n" ends a record, not U+2028 or U+0085.
+    rows = [{"text": "one\u2028two\x85three\x1cfour"}, {"text": "five"}]
+    write_jsonl(tmp_path / "chunks.jsonl", rows)
+    assert list(read_jsonl(tmp_path / "chunks.jsonl")) == rows

@@ -215,6 +215,17 @@ def _mb(value_bytes: float) -> float:
     return round(value_bytes / MB, 1)
 
 
+def _scalars_of(path: Path, section: str) -> dict[str, Any]:
+    """The numbers, strings and booleans of one top-level object of a JSON file ({} if none)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")).get(section)
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, (int, float, str, bool))}
+
+
 def _scalars(path: Path, keys: Sequence[str] | None = None) -> dict[str, Any]:
     """Top-level numbers, strings and booleans of a JSON file ({} when it is missing)."""
     try:
@@ -984,7 +995,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         export = args.export or _newest(workspace / "exports")
         if export is None:
             raise SystemExit("no export to serve: run the export stage or pass --export")
-        dimension = _scalars(export / "manifest.json").get("dimension")
+        manifest = export / "manifest.json"  # the dimension is under "model" (format 2)
+        dimension = _scalars(manifest).get("dimension") or _scalars_of(manifest, "model").get(
+            "dimension"
+        )
         port = free_port()
         command = [
             *edgembed,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,7 +23,7 @@ __all__ = ["Chunk", "breadcrumb", "chunk_document", "chunk_documents", "chunk_id
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """A passage of a document: the unit that is embedded, retrieved and trained on.
 
@@ -62,7 +63,13 @@ class Chunk:
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> Chunk:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        # A document's path, title and sections repeat over its chunks: one string for each
+        # (100,000 passages held by `serve --corpus` took 380 MiB with a copy per chunk).
+        fields = {name: row[name] for name in cls.__dataclass_fields__}
+        for name in ("doc", "title", "section"):
+            if isinstance(fields[name], str):
+                fields[name] = sys.intern(fields[name])
+        return cls(**fields)
 
 
 def breadcrumb(title: str, section: str) -> str:

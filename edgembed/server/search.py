@@ -277,7 +277,7 @@ class CorpusSearch:
             progress.done = start + len(parts[-1])
             if progress.due_to_log():
                 logger.info("embedding the passages with %s: %s", model.name, progress)
-        model.vectors = np.concatenate(parts).astype(np.float32)
+        model.vectors = np.concatenate(parts).astype(np.float32, copy=False)
         logger.info(
             "embedded %d passages with %s in %.1f s",
             len(texts),
