@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgembed.corpus.document import Block, Document
 from edgembed.errors import DocumentError, InputError, NoDocumentsError
 
-__all__ = ["LOADERS", "LoadResult", "load_document", "load_documents"]
+__all__ = [
+    "LOADERS",
+    "LoadResult",
+    "iter_documents",
+    "load_document",
+    "load_documents",
+    "no_documents",
+]
 
 log = logging.getLogger(__name__)
 
@@ -224,25 +231,41 @@ def load_documents(source: Path) -> LoadResult:
         InputError: `source` does not exist.
         NoDocumentsError: no document could be read.
     """
+    skipped: list[tuple[str, str]] = []
+    documents = tuple(iter_documents(source, skipped))
+    if not documents:
+        raise no_documents(source, skipped)
+    return LoadResult(documents, tuple(skipped))
+
+
+def iter_documents(source: Path, skipped: list[tuple[str, str]]) -> Iterator[Document]:
+    """The documents under `source` one at a time, as `load_documents` reads them (a corpus's
+    documents are never all in memory at once); files skipped are appended to `skipped`.
+
+    Raises:
+        InputError: `source` does not exist.
+    """
     if not source.exists():
         raise InputError(f"{source} does not exist. Point edgembed at a folder of documents.")
     root = source if source.is_dir() else source.parent
     files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
-    documents: list[Document] = []
-    skipped: list[tuple[str, str]] = []
     for path in files:
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
         try:
-            documents.append(load_document(path, rel))
+            document = load_document(path, rel)
         except DocumentError as exc:
             log.info("skipped %s: %s", rel, exc)
             skipped.append((rel, str(exc)))
-    if not documents:
-        supported = ", ".join(sorted(LOADERS))
-        detail = f" ({len(skipped)} files skipped)" if skipped else ""
-        raise NoDocumentsError(
-            f"no readable documents in {source}{detail}. Supported formats: {supported}."
-        )
-    return LoadResult(tuple(documents), tuple(skipped))
+            continue
+        yield document
+
+
+def no_documents(source: Path, skipped: Sequence[tuple[str, str]]) -> NoDocumentsError:
+    """The error for a folder with no readable document, naming the formats read."""
+    supported = ", ".join(sorted(LOADERS))
+    detail = f" ({len(skipped)} files skipped)" if skipped else ""
+    return NoDocumentsError(
+        f"no readable documents in {source}{detail}. Supported formats: {supported}."
+    )

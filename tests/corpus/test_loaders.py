@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from edgembed.corpus import load_document, load_documents
+from edgembed.corpus.loaders import iter_documents, load_document, load_documents
 from edgembed.errors import DocumentError, InputError, NoDocumentsError
 
 MD = """# Paid Time Off
@@ -179,3 +179,15 @@ def test_a_file_name_is_a_title_only_when_it_carries_words(
     path = tmp_path / name
     path.write_text("employees may carry over five days of unused leave into next year.\n")
     assert load_document(path, name).title == title
+
+
+def test_documents_are_read_one_at_a_time(
+    make_docs: Callable[[dict[str, str | bytes]], Path],
+) -> None:
+    """`chunk` reads a document, chunks it and lets it go: the next file is not read yet."""
+    root = make_docs({"a.md": MD, "b.pdf": b"garbage", "c.txt": TXT})
+    skipped: list[tuple[str, str]] = []
+    documents = iter_documents(root, skipped)
+    assert next(documents).path == "a.md" and skipped == []
+    assert next(documents).path == "c.txt" and [name for name, _ in skipped] == ["b.pdf"]
+    assert next(documents, None) is None
