@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from edgembed.atomic import staging_folder, swap_in
 from edgembed.config import TrainConfig, as_json
 from edgembed.errors import MissingExtraError, OutputExistsError
-from edgembed.evaluation.task import eval_pairs_task
+from edgembed.evaluation.task import RetrievalTask, eval_pairs_task
 from edgembed.formats.feedback import Mark
 from edgembed.formats.training_record import TrainingRecord
 from edgembed.models import (
@@ -26,7 +26,16 @@ from edgembed.models import (
     pick_device,
     resolve_model,
 )
-from edgembed.trainer.train.budget import BudgetPlan, deadline_callback, plan_budget, thin_evenly
+from edgembed.trainer.train.budget import (
+    EVAL_MIN_PASSAGES,
+    EVAL_SHARE,
+    BudgetPlan,
+    deadline_callback,
+    eval_passages,
+    plan_budget,
+    thin_evenly,
+    time_encoding,
+)
 from edgembed.trainer.train.data import TrainingData, load_training_data
 from edgembed.trainer.train.evaluator import corpus_evaluator
 from edgembed.trainer.train.loop import FitJob, FitOutcome, build_loss, fit
@@ -125,13 +134,30 @@ def _budget(run: _Run, loss: Any, eval_seconds: float) -> BudgetPlan | None:
     return plan
 
 
+def _eval_task(run: _Run) -> RetrievalTask:
+    """The eval pairs against the corpus, or against a sample of it (their answers and others
+    at random) small enough that scoring every epoch leaves the time budget to training."""
+    task = eval_pairs_task(run.data.chunks, run.data.eval)
+    passages, seconds = EVAL_PASSAGES, 0.0
+    if run.config.max_minutes and len(task.corpus) > EVAL_MIN_PASSAGES:
+        seconds = time_encoding(run.model, task.corpus, run.prompts.document)
+        evaluations = run.config.epochs + 2  # the base, each epoch, the merge
+        passages = eval_passages(run.config.max_minutes * 60, seconds, evaluations, passages)
+    sample = task.at_most(EVAL_QUERIES, passages, run.config.seed)
+    if seconds and len(sample.corpus) < len(task.corpus):
+        log.info(
+            "time budget: each evaluation scores the eval pairs against %d of the %d passages "
+            "(%.0f ms a passage here), so evaluating takes about %.0f%% of --max-minutes %g",
+            len(sample.corpus), len(task.corpus), seconds * 1000, EVAL_SHARE * 100,
+            run.config.max_minutes,
+        )  # fmt: skip
+    return sample
+
+
 def _train(run: _Run, staging: Path) -> tuple[dict[str, float], FitOutcome, BudgetPlan | None]:
     """Score the base model, then train; returns the base's scores, the loop's outcome and
     the time budget's plan."""
-    task = eval_pairs_task(run.data.chunks, run.data.eval)
-    # Every epoch is scored: on a corpus of tens of thousands of chunks that alone would take
-    # the time budget, so a big corpus is scored on a sample (its answers and others at random).
-    task = task.at_most(EVAL_QUERIES, EVAL_PASSAGES, run.config.seed)
+    task = _eval_task(run)
     evaluator = run.evaluator = corpus_evaluator(task, run.prompts)
     evaluated = time.perf_counter()
     base_scores = {k: float(v) for k, v in evaluator(run.model).items()}

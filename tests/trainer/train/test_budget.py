@@ -12,10 +12,12 @@ from edgembed.config import TrainConfig
 from edgembed.errors import ConfigError
 from edgembed.formats.pairs import Pair
 from edgembed.formats.training_record import TRAINING_RECORD
+from edgembed.trainer.train import budget, finetune
 from edgembed.trainer.train.budget import (
     SAVE_SECONDS,
     STEP_OVERHEAD,
     deadline_callback,
+    eval_passages,
     plan_pairs,
     thin_evenly,
 )
@@ -163,3 +165,32 @@ def test_a_budget_that_fits_trains_exactly_as_no_budget(
     assert weights[0.0].keys() == weights[10.0].keys()
     for name, value in weights[0.0].items():
         assert torch.equal(value, weights[10.0][name]), name
+
+
+def test_the_evaluations_get_a_quarter_of_the_budget() -> None:
+    # 33,094 chunks on 2 cores: 5,000 passages took 242 s an evaluation; four of them took a
+    # 10-minute budget. Now each gets 150 s / 4 -> 774 passages, raised to the floor of 1,000.
+    assert eval_passages(600, 242 / 5000, 4, most=5000) == 1000
+    assert eval_passages(600, 0.01, 4, most=5000) == 3750
+    assert eval_passages(600, 0.001, 4, most=5000) == 5000  # a fast machine: the cap
+    assert eval_passages(3600, 242 / 5000, 4, most=5000) == 4648  # an hour's budget
+    assert eval_passages(600, 0.0, 4, most=5000) == 5000
+
+
+def test_a_big_corpus_is_scored_on_a_sample_that_fits_the_budget(
+    workspace: Workspace,
+    tiny_mean_model: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The test corpus is small: lower the floor so that it counts as big.
+    monkeypatch.setattr(budget, "EVAL_MIN_PASSAGES", 4)
+    monkeypatch.setattr(finetune, "EVAL_MIN_PASSAGES", 4)
+    config = TrainConfig(
+        base_model=str(tiny_mean_model), name="m", epochs=1, batch_size=4, device="cpu",
+        max_minutes=0.001,
+    )  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        train_model(config, workspace)
+    chunks = len(workspace.chunks.read_text().splitlines())
+    assert f"against 4 of the {chunks} passages" in caplog.text
