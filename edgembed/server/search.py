@@ -179,7 +179,7 @@ class _Progress:
     done: int
     total: int
     started: float
-    logged: float = field(default=0.0)
+    logged: float = 0.0
 
     def due_to_log(self) -> bool:
         """Whether a minute has passed since the last line (the first after a minute)."""

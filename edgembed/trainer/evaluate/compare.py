@@ -180,10 +180,9 @@ def _query_set(
     models: dict[str, tuple[_System, NDArray[np.float32]]],
     chunks: Sequence[Chunk],
     samples: int,
-    hybrid_weight: float,
     reranker: Any = None,
 ) -> QuerySetResult:
-    """All systems on one task; BM25 has `hybrid_weight` in the hybrid."""
+    """All systems on one task; BM25 has `HYBRID_WEIGHT` in the hybrid, as `serve` fuses."""
     texts, relevant = task.queries, [set(r) for r in task.relevant]
     scores: dict[str, NDArray[np.floating]] = {}
     embedded: dict[str, NDArray[np.float32]] = {}
@@ -192,7 +191,7 @@ def _query_set(
         scores[name] = embedded[name] @ corpus.T
     scores["bm25"] = BM25(task.corpus).scores(texts)
     scores["hybrid"] = reciprocal_rank_fusion(
-        scores["bm25"], scores["fine-tuned"], weights=(hybrid_weight, 1 - hybrid_weight)
+        scores["bm25"], scores["fine-tuned"], weights=(HYBRID_WEIGHT, 1 - HYBRID_WEIGHT)
     )
     rankings = {system: top_k(s, 10) for system, s in scores.items()}
     systems = list(SYSTEMS)
@@ -214,7 +213,7 @@ def _query_set(
         ndcg_delta_ci=paired_bootstrap(per_query[baseline], per_query["fine-tuned"]),
         baseline=baseline,
         per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in systems},
-        hybrid_weight=hybrid_weight,
+        hybrid_weight=HYBRID_WEIGHT,
         passages=len(task.corpus),
     )
 
@@ -317,7 +316,7 @@ def evaluate_models(config: EvaluateConfig, workspace: Workspace) -> EvaluationR
     results: list[QuerySetResult] = []
     for task in tasks:
         models = vectors.of(task)
-        results.append(_query_set(task, models, chunks, config.samples, HYBRID_WEIGHT, reranker))
+        results.append(_query_set(task, models, chunks, config.samples, reranker))
     decider = results[-1]
     delta = decider.delta_ndcg_at_10
     return EvaluationReport(
