@@ -7,15 +7,18 @@ runs what a user runs, in a workspace of its own:
     edgembed --workspace W train --seed S --force [TRAIN_ARGS]
     edgembed --workspace W evaluate --questions QUESTIONS --allow-worse
 
-then prints one table: per set, NDCG@10 of the base model as edgembed runs it, the base model as
-shipped, and the fine-tuned model (means over the seeds), the change against the better of the
-two bases with a 95% interval (paired bootstrap over the questions, each question's change
-averaged over the seeds), how often the synthetic eval pairs' verdict agreed with the real
-questions' verdict, and the training time. Every run's figures go to OUT/quality.jsonl.
+(with --reranker-args, also `train --reranker --seed S --force ARGS`, and evaluate with
+`--reranker W/models/edgembed-model-reranker`), then prints one table: per set, NDCG@10 of the
+base model as edgembed runs it, the base model as shipped, and the fine-tuned model (means over
+the seeds), the change against the better of the two bases with a 95% interval (paired
+bootstrap over the questions, each question's change averaged over the seeds), how often the
+synthetic eval pairs' verdict agreed with the real questions' verdict, and the training time.
+Every run's figures go to OUT/quality.jsonl.
 
     .venv/bin/python benchmarks/quality.py                    # all sets, seeds 1 2 3
     .venv/bin/python benchmarks/quality.py --sets sample --seeds 1 --label try \\
         --generate-args "--keyword-queries 0.3" --train-args "--epochs 1"
+    .venv/bin/python benchmarks/quality.py --label rerank --reranker-args ""   # + reranker
 """
 
 from __future__ import annotations
@@ -68,10 +71,22 @@ def _edgembed(workspace: Path, *args: str) -> None:
         raise SystemExit(f"failed: {shlex.join(command)}\n{done.stdout}\n{done.stderr}")
 
 
-def evaluate_questions(workspace: Path, qs: QuestionSet) -> None:
-    """`edgembed evaluate` on the set's real questions, worse or not, no sample queries."""
+RERANKER = "edgembed-model-reranker"
+
+
+def evaluate_questions(workspace: Path, qs: QuestionSet, reranker: bool = False) -> None:
+    """`edgembed evaluate` on the set's real questions, worse or not, no sample queries (and
+    the fine-tuned model's top 20 reranked by the workspace's reranker)."""
+    rerank = ["--reranker", str(workspace / "models" / RERANKER)] if reranker else []
     _edgembed(
-        workspace, "evaluate", "--questions", str(qs.questions), "--allow-worse", "--samples", "0"
+        workspace,
+        "evaluate",
+        "--questions",
+        str(qs.questions),
+        "--allow-worse",
+        "--samples",
+        "0",
+        *rerank,
     )
 
 
@@ -82,9 +97,10 @@ def run_once(
     gen_args: list[str],
     train_args: list[str],
     reuse: bool = False,
+    reranker_args: list[str] | None = None,
 ) -> dict[str, Any]:
-    """generate, train and evaluate one set with one seed (or, with `reuse`, read the figures
-    of that run from its workspace); the figures of that run."""
+    """generate, train (and train a reranker) and evaluate one set with one seed (or, with
+    `reuse`, read the figures of that run from its workspace); the figures of that run."""
     workspace = work / qs.name / f"seed{seed}"
     started = generated = trained = time.perf_counter()
     if not reuse:
@@ -92,7 +108,11 @@ def run_once(
         generated = time.perf_counter()
         _edgembed(workspace, "train", "--seed", str(seed), "--force", *train_args)
         trained = time.perf_counter()
-        evaluate_questions(workspace, qs)
+        if reranker_args is not None:
+            _edgembed(
+                workspace, "train", "--reranker", "--seed", str(seed), "--force", *reranker_args
+            )
+        evaluate_questions(workspace, qs, reranker_args is not None)
     training = json.loads(
         (workspace / "models" / "edgembed-model" / "edgembed_training.json").read_text()
     )
@@ -119,6 +139,19 @@ def run_once(
         "generate_s": round(generated - started, 1),
         "train_s": training["train_seconds"],
         "wall_s": round(trained - started, 1),
+        **_reranker_figures(workspace),
+    }
+
+
+def _reranker_figures(workspace: Path) -> dict[str, Any]:
+    """The reranker's training figures, when the run trained one."""
+    record = workspace / "models" / RERANKER / "edgembed_training.json"
+    if not record.exists():
+        return {}
+    training = json.loads(record.read_text())
+    return {
+        "reranker_s": training["train_seconds"],
+        "reranker_eval": [training["base_ndcg_at_10"], training["best_ndcg_at_10"]],
     }
 
 
@@ -134,7 +167,19 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for r in runs
         if r["synthetic_delta"] is not None
     ]
+    reranked: dict[str, Any] = {}
+    if "reranked" in runs[0]["per_query"]:
+        first = np.mean([r["per_query"]["fine-tuned"] for r in runs], axis=0)
+        second = np.mean([r["per_query"]["reranked"] for r in runs], axis=0)
+        reranked = {
+            "rerank_delta": mean["reranked"] - mean["fine-tuned"],
+            "rerank_delta_ci95": paired_bootstrap(first, second),
+            "rerank_delta_per_seed": [
+                r["ndcg"]["reranked"] - r["ndcg"]["fine-tuned"] for r in runs
+            ],
+        }
     return {
+        **reranked,
         "set": runs[0]["set"],
         "seeds": [r["seed"] for r in runs],
         "questions": len(before),
@@ -164,6 +209,16 @@ def print_table(summaries: list[dict[str, Any]], label: str) -> None:
             f"({low:+.3f}, {high:+.3f}) | {seeds} | "
             f"{n['bm25']:.3f} | {n['hybrid']:.3f} | {s['synthetic_agrees']} | {s['train_s']:.0f}"
         )
+    reranked = [s for s in summaries if "rerank_delta" in s]
+    if reranked:
+        print("\nset | fine-tuned | its top 20 reranked | change (95% CI) | per seed")
+    for s in reranked:
+        low, high = s["rerank_delta_ci95"]
+        seeds = " ".join(f"{d:+.3f}" for d in s["rerank_delta_per_seed"])
+        print(
+            f"{s['set']} | {s['ndcg']['fine-tuned']:.3f} | {s['ndcg']['reranked']:.3f} | "
+            f"{s['rerank_delta']:+.3f} ({low:+.3f}, {high:+.3f}) | {seeds}"
+        )
 
 
 def main() -> None:
@@ -179,6 +234,12 @@ def main() -> None:
     parser.add_argument("--train-args", default="")
     parser.add_argument(
         "--reuse", action="store_true", help="read finished runs' figures, run nothing"
+    )
+    parser.add_argument(
+        "--reranker-args",
+        default=None,
+        help="also train a reranker with these `train --reranker` arguments ('' for none) "
+        "and score the fine-tuned model's top 20 reranked",
     )
     args = parser.parse_args()
     available = question_sets()
@@ -196,6 +257,7 @@ def main() -> None:
                 shlex.split(args.generate_args),
                 shlex.split(args.train_args),
                 args.reuse,
+                None if args.reranker_args is None else shlex.split(args.reranker_args),
             )
             run["label"] = args.label
             runs.append(run)

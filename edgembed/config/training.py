@@ -63,6 +63,9 @@ class TrainConfig:
         precision: ``auto`` (bfloat16 mixed precision where the hardware has it), ``fp32``
             or ``bf16``.
         freeze_embeddings: keep the token embedding table fixed during training.
+        recompute_activations: gradient checkpointing: each layer's activations recomputed in
+            the backward pass instead of kept, so a step needs about half the memory (the
+            weights trained are the same; a step takes about 10% longer).
         queries: a query log (`serve --log-queries`): real queries, labelled against the
             corpus and trained on beside the synthetic pairs.
         feedback: a feedback database (`serve --feedback-db`): passages people marked as
@@ -93,6 +96,7 @@ class TrainConfig:
     finetuned_weight: float = 0.7
     precision: str = "auto"
     freeze_embeddings: bool = True
+    recompute_activations: bool = True
     queries: Path | None = None
     feedback: Path | None = None
     mark_weight: int = 1

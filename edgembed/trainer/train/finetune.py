@@ -45,6 +45,7 @@ from edgembed.trainer.train.model_setup import (
     fit_max_seq_length,
     freeze_token_embeddings,
     merge_with_base,
+    recompute_activations,
 )
 from edgembed.workspace import Workspace
 
@@ -118,6 +119,8 @@ def _start(
     log.info("max_seq_length %d tokens", model.max_seq_length)
     if config.freeze_embeddings:
         log.info("token embeddings frozen (%d weights)", freeze_token_embeddings(model))
+    if config.recompute_activations and recompute_activations(model):
+        log.info("activations recomputed in the backward pass (gradient checkpointing)")
     data, negatives, usage = add_usage(model, data, used, prompts, config.mark_weight)
     run = _Run(config, model, data, device, begun, negatives, usage, prompts)
     return run, target, staging

@@ -12,7 +12,13 @@ from edgembed.corpus import Chunk
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["fit_max_seq_length", "freeze_token_embeddings", "merge_with_base", "use_bf16"]
+__all__ = [
+    "fit_max_seq_length",
+    "freeze_token_embeddings",
+    "merge_with_base",
+    "recompute_activations",
+    "use_bf16",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +85,19 @@ def freeze_token_embeddings(model: SentenceTransformer) -> int:
         parameter.requires_grad = False
         frozen += parameter.numel()
     return frozen
+
+
+def recompute_activations(model: SentenceTransformer) -> bool:
+    """Keep only each layer's input during the forward pass and recompute the rest in the
+    backward pass (gradient checkpointing); False when the architecture cannot.
+
+    The random state is replayed, so dropout masks and the trained weights are the same. For
+    MiniLM at 16 passages of 256 tokens a step's peak falls from 2.5 to 1.3 GB for about 10%
+    more time (docs/findings.md).
+    """
+    transformer: Any = model[0]
+    auto_model = getattr(transformer, "auto_model", None)
+    if auto_model is None or not getattr(auto_model, "supports_gradient_checkpointing", False):
+        return False
+    auto_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return True

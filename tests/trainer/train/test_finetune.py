@@ -53,6 +53,35 @@ def test_train_cls_model_with_hard_negatives_and_matryoshka(
     assert "MatryoshkaLoss(CachedMultipleNegativesRankingLoss" in card
 
 
+def test_recomputed_activations_train_the_same_weights(
+    workspace: Workspace, tiny_mean_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Gradient checkpointing (the default) saves memory, not maths: with the same seed the
+    weights trained with and without it are the same, dropout masks included."""
+    import torch
+
+    from edgembed.models import load_sentence_transformer
+
+    caplog.set_level("INFO", logger="edgembed")
+    weights = {}
+    for recompute in (True, False):
+        config = TrainConfig(
+            base_model=str(tiny_mean_model), name=f"m-{recompute}", epochs=1, batch_size=4,
+            finetuned_weight=1.0, recompute_activations=recompute, device="cpu",
+        )  # fmt: skip
+        train_model(config, workspace)
+        model = load_sentence_transformer(str(workspace.models / config.name), "cpu")
+        weights[recompute] = model.state_dict()
+    assert "gradient checkpointing" in caplog.text
+    base = load_sentence_transformer(str(tiny_mean_model), "cpu").state_dict()
+    moved = [
+        k for k, v in base.items() if v.is_floating_point() and not torch.equal(v, weights[True][k])
+    ]
+    assert moved  # it trained
+    for name in moved:
+        assert torch.allclose(weights[True][name], weights[False][name], atol=1e-6), name
+
+
 def test_saved_weights_are_halfway_between_base_and_best(tiny_mean_model: Path) -> None:
     import torch
 
