@@ -1,12 +1,15 @@
 """`edgembed train --reranker`: fine-tune a cross-encoder (a reranker) on the workspace's pairs.
 
-Each training query is read with the passage that answers it (label 1) and with passages an
-embedding model ranks high but that do not answer it (hard negatives, label 0), and a
-cross-encoder learns to tell them apart (binary cross-entropy). People's marks join in: a
-passage marked as answering is a positive, one marked as not answering a negative. It starts
-from a cross-encoder the team has, or, when it has none, from the bundled MiniLM's weights
-with a new one-score head. Every epoch is judged on what the reranker is for: the held-out eval
-queries' top 20 passages by the embedder, reranked (NDCG@10), beside the embedder's own order.
+Each training query is read with the passage that answers it and with passages an embedding
+model ranks high but that do not answer it (hard negatives), and a cross-encoder learns to
+score the answer above them (a softmax over the query's passages and other queries' answers,
+sentence-transformers' MultipleNegativesRankingLoss for cross-encoders). People's marks join
+in: a passage marked as answering is a positive, with the passages marked as not answering the
+same query as its first negatives. It starts from a cross-encoder the team has, or, when it
+has none, from the bundled MiniLM's weights with a new one-score head, which then learns ten
+times faster than the weights under it. Every epoch is judged on what the reranker is for: the
+held-out eval queries' top 20 passages by the embedder, reranked (NDCG@10), beside the
+embedder's own order.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +29,7 @@ from edgembed.config import TrainConfig, as_json
 from edgembed.corpus import Chunk
 from edgembed.errors import MissingExtraError, OutputExistsError, TrainingError
 from edgembed.evaluation.task import RetrievalTask, eval_pairs_task
+from edgembed.formats.feedback import Mark
 from edgembed.formats.training_record import TrainingRecord, read_training_record
 from edgembed.models import (
     BUNDLED_MINILM,
@@ -39,6 +44,7 @@ from edgembed.trainer.train.budget import deadline_callback
 from edgembed.trainer.train.data import TrainingData, load_training_data
 from edgembed.trainer.train.loop import epoch_arguments
 from edgembed.trainer.train.marks import read_usage
+from edgembed.trainer.train.model_setup import use_bf16
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -57,6 +63,12 @@ log = logging.getLogger(__name__)
 
 NEGATIVES = 2
 """Hard negatives per training query."""
+IN_BATCH = 4
+"""Other queries' answers each query is also scored against."""
+HEAD_LR_FACTOR = 10.0
+"""How much faster a new head learns than the weights under it (a head on an embedding
+model's weights starts from nothing, and at the body's rate it did not learn: loss flat at its
+constant-output value for two epochs; docs/findings.md)."""
 FIRST_STAGE = 20
 """How many of the embedder's passages a query's reranking reads (and is judged on)."""
 _DEFAULT_NAME = "edgembed-model-reranker"
@@ -115,30 +127,64 @@ def _ranked(
     return np.argsort(-scores, axis=1, kind="stable")
 
 
-def _rows(data: TrainingData, order: np.ndarray[Any, Any], marks: Any) -> dict[str, list[Any]]:
-    """(query, passage, label) rows: each pair's positive and its NEGATIVES hardest others,
-    then the marks."""
-    index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
-    rows: dict[str, list[Any]] = {"query": [], "passage": [], "label": []}
+def _training_rows(
+    embedder: str, device: str, data: TrainingData, marks: Sequence[Mark]
+) -> dict[str, list[str]]:
+    """The training rows, the negatives ranked by `embedder` for the pairs' and the marks'
+    queries."""
+    corpus = [c.text for c in data.chunks]
+    order = _ranked(embedder, device, [p.query for p in data.train], corpus)
+    queries = list(dict.fromkeys(mark.query for mark in marks))
+    marked: Any = _ranked(embedder, device, queries, corpus) if queries else []
+    depth = FIRST_STAGE + NEGATIVES
+    return _rows(data, order, marks, {q: r[:depth] for q, r in zip(queries, marked, strict=True)})
 
-    def add(query: str, passage: str, label: float) -> None:
+
+def _rows(
+    data: TrainingData, order: np.ndarray[Any, Any], marks: Sequence[Mark],
+    mark_order: Mapping[str, Sequence[int]],
+) -> dict[str, list[str]]:  # fmt: skip
+    """(query, positive, NEGATIVES negatives) rows: each pair's positive and the passages the
+    embedder ranks highest outside its section; then each passage people marked as answering,
+    with those marked as not answering the same query first."""
+    index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
+    rows: dict[str, list[str]] = {"query": [], "positive": []}
+    rows.update({f"negative_{k + 1}": [] for k in range(NEGATIVES)})
+
+    def add(query: str, positive: str, negatives: list[str]) -> None:
+        negatives = [t for t in dict.fromkeys(negatives) if t != positive][:NEGATIVES]
+        if len(negatives) < NEGATIVES:
+            return  # a corpus too small to have that many other passages
         rows["query"].append(query)
-        rows["passage"].append(passage)
-        rows["label"].append(label)
+        rows["positive"].append(positive)
+        for k, text in enumerate(negatives):
+            rows[f"negative_{k + 1}"].append(text)
 
     for pair, ranked in zip(data.train, order, strict=True):
-        add(pair.query, pair.positive, 1.0)
         own = data.chunks[index[pair.positive_id]]
-        others = [i for i in ranked[: FIRST_STAGE + 2] if not _same_section(data.chunks[i], own)]
-        for i in others[:NEGATIVES]:
-            add(pair.query, data.chunks[i].text, 0.0)
+        top = [data.chunks[i] for i in ranked[: FIRST_STAGE + NEGATIVES]]
+        others = [c for c in top if not _same_section(c, own)] + [c for c in top if c != own]
+        add(pair.query, pair.positive, [c.text for c in others])
+    for query, (answers, wrong) in _marked(marks, data.chunks, index).items():
+        ranked_texts = [data.chunks[i].text for i in mark_order[query]]
+        for answer in answers:
+            add(query, answer, [*wrong, *(t for t in ranked_texts if t not in answers)])
+    return rows
+
+
+def _marked(
+    marks: Sequence[Mark], chunks: Sequence[Chunk], index: dict[str, int]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Each marked query's passages marked as answering it and as not answering it; only
+    queries with at least one answer (a row needs a positive)."""
+    grouped: dict[str, tuple[list[str], list[str]]] = {}
     for mark in marks:
         text = mark.passage or (
-            data.chunks[index[mark.chunk_id]].text if mark.chunk_id in index else None
+            chunks[index[mark.chunk_id]].text if mark.chunk_id in index else None
         )
         if text:
-            add(mark.query, text, 1.0 if mark.relevant else 0.0)
-    return rows
+            grouped.setdefault(mark.query, ([], []))[0 if mark.relevant else 1].append(text)
+    return {query: texts for query, texts in grouped.items() if texts[0]}
 
 
 def _same_section(a: Chunk, b: Chunk) -> bool:
@@ -171,36 +217,71 @@ def _start_model(config: TrainConfig, device: str) -> CrossEncoder:
         max_length=min(descriptor.max_seq_length, 512),
         device=device,
         local_files_only=True,
+        config_kwargs=_no_attention_dropout(path),
     )
     return model
+
+
+def _no_attention_dropout(path: Path) -> dict[str, float]:
+    """Attention dropout off while training: PyTorch's fused CPU attention then runs, which
+    keeps no attention weights for the backward pass (a step 2.9x faster, half the memory;
+    docs/findings.md). Only the keys the model's config has."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(path), local_files_only=True)
+    keys = ("attention_probs_dropout_prob", "attention_dropout")
+    return {key: 0.0 for key in keys if hasattr(config, key)}
 
 
 def _arguments(config: TrainConfig, output: Path, device: str) -> Any:
     from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
 
     return CrossEncoderTrainingArguments(
-        **epoch_arguments(config, output, "eval_rerank_ndcg@10", device), disable_tqdm=True
+        **epoch_arguments(config, output, "eval_rerank_ndcg@10", device),
+        disable_tqdm=True,
+        bf16=use_bf16(config.precision, device),
     )
 
 
-def _fit(
-    model: CrossEncoder, config: TrainConfig, rows: dict[str, list[Any]], evaluator: Any,
-    staging: Path, device: str, begun: float,
-) -> tuple[list[dict[str, Any]], float]:  # fmt: skip
-    """Train with binary cross-entropy; every evaluated epoch's figures, and the seconds."""
+def _optimizer(model: CrossEncoder, config: TrainConfig, new_head: bool) -> Any:
+    """AdamW over the model, a new head (and the pooler under it) at HEAD_LR_FACTOR times
+    the learning rate."""
     import torch
+
+    network: Any = model.model
+    named = [(n, p) for n, p in network.named_parameters() if p.requires_grad]
+    prefix = f"{network.base_model_prefix}."
+
+    def in_head(name: str) -> bool:
+        return new_head and (not name.startswith(prefix) or ".pooler." in name)
+
+    groups = [
+        {"params": [p for n, p in named if not in_head(n)], "lr": config.learning_rate},
+        {
+            "params": [p for n, p in named if in_head(n)],
+            "lr": config.learning_rate * HEAD_LR_FACTOR,
+        },
+    ]
+    return torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=0.0)
+
+
+def _fit(
+    model: CrossEncoder, config: TrainConfig, rows: dict[str, list[str]], evaluator: Any,
+    staging: Path, device: str, begun: float, new_head: bool,
+) -> tuple[list[dict[str, Any]], float]:  # fmt: skip
+    """Train with a softmax over each query's passages; every evaluated epoch's figures, and
+    the seconds."""
     from datasets import Dataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
 
-    # Negatives outnumber positives NEGATIVES to one: weigh the positives up to match.
-    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(NEGATIVES)))
     trainer = CrossEncoderTrainer(
         model=model,
         args=_arguments(config, staging / "checkpoints", device),
         train_dataset=Dataset.from_dict(rows),
-        loss=loss,
+        loss=MultipleNegativesRankingLoss(model, num_negatives=IN_BATCH),
         evaluator=evaluator,
+        optimizers=(_optimizer(model, config, new_head), None),
     )
     if config.max_minutes:
         trainer.add_callback(deadline_callback(begun + config.max_minutes * 60, 0.0))
@@ -210,7 +291,13 @@ def _fit(
     except (RuntimeError, MemoryError) as exc:
         raise TrainingError(f"training the reranker failed: {exc}") from exc
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
-    history = [row for row in trainer.state.log_history if "eval_rerank_ndcg@10" in row]
+    logged = trainer.state.log_history
+    losses = {row["epoch"]: row["loss"] for row in logged if "loss" in row}
+    history = [
+        {**row, "train_loss": losses.get(row["epoch"])}
+        for row in logged
+        if "eval_rerank_ndcg@10" in row
+    ]
     return history, time.perf_counter() - started
 
 
@@ -236,9 +323,8 @@ def train_reranker(config: TrainConfig, workspace: Workspace) -> RerankerResult:
     device = pick_device(config.device)
     embedder = _embedder(workspace, config)
     task = eval_pairs_task(data.chunks, data.eval)
-    order = _ranked(embedder, device, [p.query for p in data.train], [c.text for c in data.chunks])
+    rows = _training_rows(embedder, device, data, used[1] if used else [])
     eval_order = _ranked(embedder, device, list(task.queries), list(task.corpus))
-    rows = _rows(data, order, used[1] if used else [])
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 
     evaluator = CrossEncoderRerankingEvaluator(
@@ -248,7 +334,8 @@ def train_reranker(config: TrainConfig, workspace: Workspace) -> RerankerResult:
     model = _start_model(config, device)
     staging = staging_folder(target)
     try:
-        history, seconds = _fit(model, config, rows, evaluator, staging, device, begun)
+        new_head = describe_model(resolve_model(config.base_model)).kind == "embedder"
+        history, seconds = _fit(model, config, rows, evaluator, staging, device, begun, new_head)
         model.save(str(staging))
         record = _record(config, embedder, data, rows, history, seconds, device, model)
         record.write(staging)
@@ -277,13 +364,13 @@ def _record(
             "chunks": len(data.chunks),
             "train_pairs": len(data.train),
             "eval_pairs": len(data.eval),
-            "rows": len(rows["label"]),
+            "rows": len(rows["query"]),
         },
         metric="rerank_ndcg@10",
         base={"rerank_ndcg@10": first_stage},
         epochs=tuple(
             {k.removeprefix("eval_"): v for k, v in row.items() if k.startswith("eval_")}
-            | {"epoch": row["epoch"]}
+            | {"epoch": row["epoch"], "train_loss": row["train_loss"]}
             for row in history
         ),
         best_epoch=float(best["epoch"]),
@@ -293,5 +380,10 @@ def _record(
         saved={},
         saved_ndcg_at_10=float(best["eval_rerank_ndcg@10"]),
         train_seconds=round(seconds, 1),
-        lineage={"kind": "reranker", "first_stage": embedder, "negatives_per_query": NEGATIVES},
+        lineage={
+            "kind": "reranker",
+            "first_stage": embedder,
+            "negatives_per_query": NEGATIVES,
+            "in_batch_negatives": IN_BATCH,
+        },
     )

@@ -56,3 +56,22 @@ def test_the_command_says_worse_when_the_reranker_does_not_help(
     helps = record["best_ndcg_at_10"] > record["base_ndcg_at_10"]
     assert ("WORSE" in result.output) is (not helps)
     assert "reranked NDCG@10" in result.output
+
+
+def test_a_new_head_on_minilm_learns(workspace: Workspace) -> None:
+    """From the bundled MiniLM's weights with a new head (the default start) the reranker
+    learns: its loss falls well below a constant score's. With binary cross-entropy and one
+    learning rate it stayed at the constant-output loss for whole epochs (docs/findings.md)."""
+    import math
+
+    from edgembed.trainer.train.reranker import IN_BATCH, NEGATIVES
+
+    config = TrainConfig(epochs=6, batch_size=4, device="cpu", max_minutes=0)
+    result = train_reranker(config, workspace)
+    losses = [epoch["train_loss"] for epoch in result.record.epochs]
+    assert len(losses) == 6 and None not in losses
+    # a constant score gives every candidate (the answer, its negatives, the batch's other
+    # answers) the same probability
+    candidates = 1 + NEGATIVES + min(IN_BATCH, config.batch_size - 1)
+    assert losses[-1] < 0.7 * math.log(candidates), losses
+    assert losses[-1] < losses[0], losses
