@@ -63,6 +63,8 @@ class TrainConfig:
         precision: ``auto`` (bfloat16 mixed precision where the hardware has it), ``fp32``
             or ``bf16``.
         freeze_embeddings: keep the token embedding table fixed during training.
+        attention_dropout: attention dropout while training (None: the model's own, 0.1 for
+            MiniLM); 0 runs PyTorch's fused CPU attention, a step about 2.9x faster.
         recompute_activations: gradient checkpointing: each layer's activations recomputed in
             the backward pass instead of kept, so a step needs about half the memory (the
             weights trained are the same; a step takes about 10% longer).
@@ -97,6 +99,7 @@ class TrainConfig:
     precision: str = "auto"
     freeze_embeddings: bool = True
     recompute_activations: bool = True
+    attention_dropout: float | None = None
     queries: Path | None = None
     feedback: Path | None = None
     mark_weight: int = 1
@@ -113,6 +116,8 @@ class TrainConfig:
             raise ConfigError(f"precision must be auto, fp32 or bf16, got '{self.precision}'")
         if not 0 < self.finetuned_weight <= 1:
             raise ConfigError(f"finetuned_weight must be in (0, 1], got {self.finetuned_weight}")
+        if self.attention_dropout is not None and not 0 <= self.attention_dropout < 1:
+            raise ConfigError(f"attention_dropout must be in [0, 1), got {self.attention_dropout}")
         if self.epochs < 1 or self.batch_size < 2:
             raise ConfigError("epochs must be >= 1 and batch_size >= 2 (in-batch negatives)")
         if not 0 < self.learning_rate < 1:

@@ -13,6 +13,7 @@ A model is named by one of:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,8 +107,11 @@ def pick_device(device: str = "auto") -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_sentence_transformer(spec: str | Path, device: str = "auto") -> SentenceTransformer:
-    """Load a sentence-transformers model from a model name (see `resolve_model`), offline.
+def load_sentence_transformer(
+    spec: str | Path, device: str = "auto", config_kwargs: Mapping[str, Any] | None = None
+) -> SentenceTransformer:
+    """Load a sentence-transformers model from a model name (see `resolve_model`), offline;
+    `config_kwargs` override values of its transformers config (e.g. a dropout).
 
     Raises:
         MissingExtraError: sentence-transformers is not installed.
@@ -119,6 +123,8 @@ def load_sentence_transformer(spec: str | Path, device: str = "auto") -> Sentenc
         raise MissingExtraError("sentence-transformers", "train") from exc
     path = resolve_model(spec)
     kwargs: dict[str, Any] = {"device": pick_device(device), "local_files_only": True}
+    if config_kwargs:
+        kwargs["config_kwargs"] = dict(config_kwargs)
     try:
         model: SentenceTransformer = SentenceTransformer(str(path), **kwargs)
     except Exception as exc:

@@ -42,10 +42,12 @@ from edgembed.trainer.train.loop import FitJob, FitOutcome, build_loss, fit
 from edgembed.trainer.train.marks import add_usage, read_usage
 from edgembed.trainer.train.model_card import write_model_card
 from edgembed.trainer.train.model_setup import (
+    attention_dropout,
     fit_max_seq_length,
     freeze_token_embeddings,
     merge_with_base,
     recompute_activations,
+    restore_attention_dropout,
 )
 from edgembed.workspace import Workspace
 
@@ -114,7 +116,8 @@ def _start(
     prompts = Prompts.of(describe_model(resolve_model(config.base_model)))
     if prompts.any:
         log.info("prompts: query %r, document %r", prompts.query, prompts.document)
-    model = load_sentence_transformer(config.base_model, device)
+    dropout = attention_dropout(resolve_model(config.base_model), config.attention_dropout)
+    model = load_sentence_transformer(config.base_model, device, dropout)
     model.max_seq_length = config.max_seq_length or fit_max_seq_length(model, data.chunks)
     log.info("max_seq_length %d tokens", model.max_seq_length)
     if config.freeze_embeddings:
@@ -261,6 +264,8 @@ def train_model(
         saved = {}
         if config.finetuned_weight < 1:
             saved = {k: float(v) for k, v in run.evaluator(run.model).items()}
+        transformer: Any = run.model[0]
+        restore_attention_dropout(transformer.auto_model.config, resolve_model(config.base_model))
         run.model.save(str(staging))
         record = replace(_record(run, base_scores, outcome, plan, saved), lineage=lineage or {})
         record.write(staging)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgembed.corpus import Chunk
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = [
+    "attention_dropout",
+    "restore_attention_dropout",
     "fit_max_seq_length",
     "freeze_token_embeddings",
     "merge_with_base",
@@ -101,3 +104,28 @@ def recompute_activations(model: SentenceTransformer) -> bool:
         return False
     auto_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return True
+
+
+def attention_dropout(path: Path, value: float | None) -> dict[str, float]:
+    """The config values that set the model's attention dropout to `value` while it trains
+    (none when `value` is None: the model's own). Dropout 0 lets PyTorch's fused CPU attention
+    run, which keeps no attention weights for the backward pass: for MiniLM a step 2.9x faster
+    in half the memory (docs/findings.md). Only the keys the model's config has."""
+    if value is None:
+        return {}
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(path), local_files_only=True)
+    keys = ("attention_probs_dropout_prob", "attention_dropout")
+    return {key: value for key in keys if hasattr(config, key)}
+
+
+def restore_attention_dropout(config: Any, path: Path) -> None:
+    """Put the attention dropout of the model at `path` back into `config` (a transformers
+    config about to be saved), so a model trained with another one saves the model's own."""
+    from transformers import AutoConfig
+
+    original = AutoConfig.from_pretrained(str(path), local_files_only=True)
+    for key in ("attention_probs_dropout_prob", "attention_dropout"):
+        if hasattr(original, key) and hasattr(config, key):
+            setattr(config, key, getattr(original, key))

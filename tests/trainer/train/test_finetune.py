@@ -148,3 +148,28 @@ def test_train_cli_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "edgembed generate" in result.output
     result = CliRunner().invoke(cli, ["train", "--matryoshka", "a,b"])
     assert result.exit_code == 1 and "comma-separated" in result.output
+
+
+def test_attention_dropout_applies_while_training_and_is_not_saved(
+    workspace: Workspace, tiny_mean_model: Path
+) -> None:
+    """--attention-dropout 0 reaches the attention layers (the fused kernel's condition) and
+    the saved model keeps its own dropout, for whoever trains it next."""
+    from edgembed.models import load_sentence_transformer
+    from edgembed.trainer.train.model_setup import attention_dropout
+
+    own = json.loads((tiny_mean_model / "config.json").read_text())["attention_probs_dropout_prob"]
+    assert own > 0
+    assert attention_dropout(tiny_mean_model, None) == {}
+    overrides = attention_dropout(tiny_mean_model, 0.0)
+    assert overrides == {"attention_probs_dropout_prob": 0.0}
+    model = load_sentence_transformer(str(tiny_mean_model), "cpu", overrides)
+    layers = model[0].auto_model.encoder.layer
+    assert [layer.attention.self.dropout_prob for layer in layers] == [0.0] * len(layers)
+    config = TrainConfig(
+        base_model=str(tiny_mean_model), name="m", epochs=1, batch_size=4,
+        attention_dropout=0.0, device="cpu",
+    )  # fmt: skip
+    result = train_model(config, workspace)
+    saved = json.loads((result.model_dir / "config.json").read_text())
+    assert saved["attention_probs_dropout_prob"] == own
