@@ -75,3 +75,33 @@ def test_a_new_head_on_minilm_learns(workspace: Workspace) -> None:
     candidates = 1 + NEGATIVES + min(IN_BATCH, config.batch_size - 1)
     assert losses[-1] < 0.7 * math.log(candidates), losses
     assert losses[-1] < losses[0], losses
+
+
+def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> None:
+    """Each row: a query, its answer and NEGATIVES others; a marked query's passages marked as
+    not answering it come first, and a query marked only as not answered makes no row."""
+    import numpy as np
+
+    from edgembed.formats.feedback import Mark
+    from edgembed.trainer.train.data import load_training_data
+    from edgembed.trainer.train.reranker import NEGATIVES, _rows
+
+    data = load_training_data(workspace)
+    chunks = data.chunks
+    order = np.tile(np.arange(len(chunks)), (len(data.train), 1))
+    marks = [
+        Mark(query="q", relevant=True, chunk_id=chunks[2].id),
+        Mark(query="q", relevant=False, chunk_id=chunks[5].id),
+        Mark(query="only wrong", relevant=False, chunk_id=chunks[1].id),
+    ]
+    rows = _rows(data, order, marks, {"q": list(range(len(chunks)))})
+    negatives = [f"negative_{k + 1}" for k in range(NEGATIVES)]
+    assert set(rows) == {"query", "positive", *negatives}
+    assert len(rows["query"]) == len(data.train) + 1
+    assert "only wrong" not in rows["query"]
+    last = {column: values[-1] for column, values in rows.items()}
+    assert last["query"] == "q" and last["positive"] == chunks[2].text
+    assert last["negative_1"] == chunks[5].text  # the passage marked wrong
+    assert last["negative_2"] == chunks[0].text  # then the embedder's best that is not it
+    for i, positive in enumerate(rows["positive"]):
+        assert positive not in [rows[column][i] for column in negatives]
