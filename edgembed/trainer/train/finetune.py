@@ -113,11 +113,13 @@ def _start(
         used = (used[0] if used else [], [*(used[1] if used else []), *marks])
     target, staging = _prepare_output(workspace, config)
     device = pick_device(config.device)
-    prompts = Prompts.of(describe_model(resolve_model(config.base_model)))
+    path = resolve_model(config.base_model)
+    prompts = Prompts.of(describe_model(path))
     if prompts.any:
         log.info("prompts: query %r, document %r", prompts.query, prompts.document)
-    dropout = attention_dropout(resolve_model(config.base_model), config.attention_dropout)
-    model = load_sentence_transformer(config.base_model, device, dropout)
+    model = load_sentence_transformer(
+        path, device, attention_dropout(path, config.attention_dropout)
+    )
     model.max_seq_length = config.max_seq_length or fit_max_seq_length(model, data.chunks)
     log.info("max_seq_length %d tokens", model.max_seq_length)
     if config.freeze_embeddings:
@@ -264,8 +266,11 @@ def train_model(
         saved = {}
         if config.finetuned_weight < 1:
             saved = {k: float(v) for k, v in run.evaluator(run.model).items()}
-        transformer: Any = run.model[0]
-        restore_attention_dropout(transformer.auto_model.config, resolve_model(config.base_model))
+        if config.attention_dropout is not None:
+            transformer: Any = run.model[0]
+            restore_attention_dropout(
+                transformer.auto_model.config, resolve_model(config.base_model)
+            )
         run.model.save(str(staging))
         record = replace(_record(run, base_scores, outcome, plan, saved), lineage=lineage or {})
         record.write(staging)

@@ -25,6 +25,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+"""Where transformers configs keep attention dropout (BERT-likes; ModernBERT, Qwen3)."""
+
 
 def merge_with_base(model: SentenceTransformer, base: dict[str, Any], weight: float) -> None:
     """Set the model's weights to ``base + weight * (model - base)`` in place (WiSE-FT).
@@ -95,7 +98,7 @@ def recompute_activations(model: SentenceTransformer) -> bool:
     backward pass (gradient checkpointing); False when the architecture cannot.
 
     The random state is replayed, so dropout masks and the trained weights are the same. For
-    MiniLM at 16 passages of 256 tokens a step's peak falls from 2.5 to 1.3 GB for about 10%
+    MiniLM at 16 passages of 256 tokens a step's peak falls from 2.5 to 1.3 GB for 5-30%
     more time (docs/findings.md).
     """
     transformer: Any = model[0]
@@ -116,8 +119,7 @@ def attention_dropout(path: Path, value: float | None) -> dict[str, float]:
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(str(path), local_files_only=True)
-    keys = ("attention_probs_dropout_prob", "attention_dropout")
-    return {key: value for key in keys if hasattr(config, key)}
+    return {key: value for key in _ATTENTION_DROPOUT_KEYS if hasattr(config, key)}
 
 
 def restore_attention_dropout(config: Any, path: Path) -> None:
@@ -126,6 +128,6 @@ def restore_attention_dropout(config: Any, path: Path) -> None:
     from transformers import AutoConfig
 
     original = AutoConfig.from_pretrained(str(path), local_files_only=True)
-    for key in ("attention_probs_dropout_prob", "attention_dropout"):
+    for key in _ATTENTION_DROPOUT_KEYS:
         if hasattr(original, key) and hasattr(config, key):
             setattr(config, key, getattr(original, key))

@@ -136,12 +136,13 @@ def _training_rows(
 ) -> dict[str, list[str]]:
     """The training rows, the negatives ranked by `embedder` for the pairs' and the marks'
     queries."""
-    corpus = [c.text for c in data.chunks]
-    order = _ranked(embedder, device, [p.query for p in data.train], corpus)
     queries = list(dict.fromkeys(mark.query for mark in marks))
-    marked: Any = _ranked(embedder, device, queries, corpus) if queries else []
+    trained = [p.query for p in data.train]
+    # One pass of the embedder over the corpus ranks both.
+    order = _ranked(embedder, device, trained + queries, [c.text for c in data.chunks])
     depth = FIRST_STAGE + NEGATIVES
-    return _rows(data, order, marks, {q: r[:depth] for q, r in zip(queries, marked, strict=True)})
+    marked = {q: row[:depth] for q, row in zip(queries, order[len(trained) :], strict=True)}
+    return _rows(data, order[: len(trained)], marks, marked)
 
 
 def _rows(
