@@ -135,7 +135,7 @@ train_options = bundle(
             show_default=True,
             help="Recompute each layer's activations in the backward pass instead of keeping "
             "them (gradient checkpointing): a step needs about half the memory (MiniLM, 16 "
-            "passages of 256 tokens: 2.5 -> 1.3 GB) for about 10% more time, and trains the "
+            "passages of 256 tokens: 2.5 -> 1.3 GB) for 5-30% more time a step, and trains the "
             "same weights. --keep-activations on a machine with memory to spare.",
         ),
         click.option(

@@ -67,7 +67,7 @@ class TrainConfig:
             MiniLM); 0 runs PyTorch's fused CPU attention, a step about 2.9x faster.
         recompute_activations: gradient checkpointing: each layer's activations recomputed in
             the backward pass instead of kept, so a step needs about half the memory (the
-            weights trained are the same; a step takes about 10% longer).
+            weights trained are the same; a step takes 5-30% longer).
         queries: a query log (`serve --log-queries`): real queries, labelled against the
             corpus and trained on beside the synthetic pairs.
         feedback: a feedback database (`serve --feedback-db`): passages people marked as
