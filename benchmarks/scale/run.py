@@ -59,6 +59,9 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
+from edgembed.bench.stats import percentile
+from edgembed.runtime.cpu import cpu_model_name
+
 STAGES = ("chunk", "generate", "train", "evaluate", "export", "serve")
 DOCUMENT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 # Generous ceilings, not budgets: a stage past its timeout is a finding, and the run goes on.
@@ -410,13 +413,6 @@ def _until(
     return False
 
 
-def _percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile (share in 0..1) of `values`."""
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
 def search_load(
     port: int,
     queries: Sequence[str],
@@ -478,13 +474,13 @@ def search_load(
     if took_ms:
         row.update(
             {
-                "p50_ms": round(_percentile(took_ms, 0.50), 2),
-                "p90_ms": round(_percentile(took_ms, 0.90), 2),
-                "p99_ms": round(_percentile(took_ms, 0.99), 2),
+                "p50_ms": round(percentile(took_ms, 50), 2),
+                "p90_ms": round(percentile(took_ms, 90), 2),
+                "p99_ms": round(percentile(took_ms, 99), 2),
                 "max_ms": round(max(took_ms), 2),
                 "mean_ms": round(statistics.fmean(took_ms), 2),
                 "per_second": round(len(took_ms) / wall, 1),
-                "server_rank_p50_ms": round(_percentile(server_ms, 0.50), 2),
+                "server_rank_p50_ms": round(percentile(server_ms, 50), 2),
             }
         )
     return row
@@ -658,14 +654,7 @@ def _git(*args: str) -> str:
 
 def machine() -> dict[str, Any]:
     """The box the figures were taken on (shared: the load average says how busy it was)."""
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model_name()
     commit = _git("rev-parse", "--short", "HEAD")
     package_commit = _git("log", "-1", "--format=%h", "--", "edgembed")
     return {
