@@ -24,6 +24,7 @@ __all__ = [
     "Generation",
     "Paraphraser",
     "QuestionGenerator",
+    "Writer",
 ]
 
 
@@ -57,28 +58,33 @@ class Generation:
     dropped: Mapping[str, int] = field(default_factory=dict)
 
 
-class QuestionGenerator(Protocol):
-    """Makes candidate queries for chunks."""
+class Writer(Protocol):
+    """What writes queries: a generator, or the LLM behind one."""
 
     @property
     def name(self) -> str:
-        """The generator's name, as given to --generator."""
+        """The name given to --generator."""
 
     @property
     def model(self) -> str:
-        """The model that writes the queries (``none`` when there is none)."""
+        """The model that writes the queries (``none`` when there is none; for servers that
+        pick it, known after `check`)."""
 
     @property
     def parallel(self) -> bool:
-        """Whether several chunks may be generated at once from worker threads."""
+        """Whether it may be called from several worker threads at once."""
 
     def check(self) -> None:
-        """Fail early, before anything is written, when the generator cannot work.
+        """Fail early, before anything is written, when it cannot work.
 
         Raises:
             LLMUnavailableError: the LLM cannot be reached or lacks the model.
             MissingExtraError: a needed package is not installed.
         """
+
+
+class QuestionGenerator(Writer, Protocol):
+    """Makes candidate queries for chunks."""
 
     def generate(self, chunk: Chunk, count: int, rng: random.Random) -> Generation:
         """Propose up to `count` queries that `chunk` answers."""
@@ -115,23 +121,8 @@ class AnswerShape:
         return {"type": "object", "properties": {self.key: array}, "required": [self.key]}
 
 
-class ChatBackend(Protocol):
+class ChatBackend(Writer, Protocol):
     """One LLM behind a chat API that answers in JSON."""
-
-    @property
-    def name(self) -> str:
-        """The generator name this backend is registered under."""
-
-    @property
-    def model(self) -> str:
-        """The model answering (known after `check` for servers that pick it)."""
-
-    @property
-    def parallel(self) -> bool:
-        """Whether concurrent calls are allowed (remote servers: yes)."""
-
-    def check(self) -> None:
-        """Make sure the LLM is reachable and has the model, before any work."""
 
     def chat(self, system: str, user: str, shape: AnswerShape) -> str:
         """Send one system + user message and return the assistant's text (JSON of `shape`).
