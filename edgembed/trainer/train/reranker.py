@@ -75,6 +75,13 @@ model's weights starts from nothing, and at the body's rate it did not learn: lo
 constant-output value for two epochs; docs/findings.md)."""
 FIRST_STAGE = 20
 """How many of the embedder's passages a query's reranking reads (and is judged on)."""
+POSITIVE_SHARE = 0.95
+"""A passage the embedder scores above this share of the answer's own score is not taken as a
+negative (positive-aware mining, NV-Retriever's TopK-PercPos): on the sample half the top
+negatives outscored the answer they were set against, most of them passages that answer too,
+and the reranker learned to push the likeliest passages down (docs/findings.md)."""
+_MINED = 4 * FIRST_STAGE
+"""How deep in each query's ranking negatives are looked for."""
 _DEFAULT_NAME = "edgembed-model-reranker"
 
 
@@ -135,23 +142,45 @@ def _training_rows(
     embedder: str, device: str, data: TrainingData, marks: Sequence[Mark]
 ) -> dict[str, list[str]]:
     """The training rows, the negatives ranked by `embedder` for the pairs' and the marks'
-    queries."""
-    queries = list(dict.fromkeys(mark.query for mark in marks))
-    trained = [p.query for p in data.train]
-    # One pass of the embedder over the corpus ranks both.
-    order = _ranked(embedder, device, trained + queries, [c.text for c in data.chunks])
-    depth = FIRST_STAGE + NEGATIVES
-    marked = {q: row[:depth] for q, row in zip(queries, order[len(trained) :], strict=True)}
-    return _rows(data, order[: len(trained)], marks, marked)
+    queries, without the passages it scores nearly as high as the answer (POSITIVE_SHARE)."""
+    index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
+    marked = _marked(marks, data.chunks, index)
+    queries = list(marked)
+    model = load_sentence_transformer(embedder, device)
+    prompts = Prompts.of(describe_model(resolve_model(embedder)))
+    asked = encode(model, [p.query for p in data.train] + queries, prompts.query)
+    # One pass of the embedder over the corpus ranks both the pairs' and the marks' queries.
+    scores = asked @ encode(model, [c.text for c in data.chunks], prompts.document).T
+    answers = [[p.positive] for p in data.train] + [marked[q][0] for q in queries]
+    flat = encode(model, [text for texts in answers for text in texts], prompts.document)
+    starts = np.cumsum([0] + [len(texts) for texts in answers])
+    answer_scores = [
+        float(np.max(flat[start:stop] @ asked[row]))
+        for row, (start, stop) in enumerate(zip(starts[:-1], starts[1:], strict=True))
+    ]
+    order = _below(scores, answer_scores)
+    trained = len(data.train)
+    return _rows(data, order[:trained], marks, dict(zip(queries, order[trained:], strict=True)))
+
+
+def _below(scores: np.ndarray[Any, Any], answer_scores: Sequence[float]) -> list[list[int]]:
+    """Each query's _MINED best passages, best first, without those scored above
+    POSITIVE_SHARE of its answer's score."""
+    depth = min(_MINED, scores.shape[1])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+    return [
+        [int(i) for i in row if scores[query, i] < POSITIVE_SHARE * max(answer, 0.0)]
+        for query, (row, answer) in enumerate(zip(top, answer_scores, strict=True))
+    ]
 
 
 def _rows(
-    data: TrainingData, order: np.ndarray[Any, Any], marks: Sequence[Mark],
+    data: TrainingData, order: Sequence[Sequence[int]], marks: Sequence[Mark],
     mark_order: Mapping[str, Sequence[int]],
 ) -> dict[str, list[str]]:  # fmt: skip
     """(query, positive, NEGATIVES negatives) rows: each pair's positive and the passages the
-    embedder ranks highest outside its section; then each passage people marked as answering,
-    with those marked as not answering the same query first."""
+    embedder ranks highest (of those `order` keeps) outside its section; then each passage
+    people marked as answering, with those marked as not answering the same query first."""
     index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
     rows: dict[str, list[str]] = {"query": [], "positive": []}
     rows.update({f"negative_{k + 1}": [] for k in range(NEGATIVES)})

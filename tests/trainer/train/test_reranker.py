@@ -80,7 +80,6 @@ def test_a_new_head_on_minilm_learns(workspace: Workspace) -> None:
 def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> None:
     """Each row: a query, its answer and NEGATIVES others; a marked query's passages marked as
     not answering it come first, and a query marked only as not answered makes no row."""
-    import numpy as np
 
     from edgembed.formats.feedback import Mark
     from edgembed.trainer.train.data import load_training_data
@@ -88,7 +87,7 @@ def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> 
 
     data = load_training_data(workspace)
     chunks = data.chunks
-    order = np.tile(np.arange(len(chunks)), (len(data.train), 1))
+    order = [list(range(len(chunks)))] * len(data.train)
     marks = [
         Mark(query="q", relevant=True, chunk_id=chunks[2].id),
         Mark(query="q", relevant=False, chunk_id=chunks[5].id),
@@ -105,3 +104,17 @@ def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> 
     assert last["negative_2"] == chunks[0].text  # then the embedder's best that is not it
     for i, positive in enumerate(rows["positive"]):
         assert positive not in [rows[column][i] for column in negatives]
+
+
+def test_negatives_scored_nearly_as_high_as_the_answer_are_left_out() -> None:
+    """Positive-aware mining: a passage the embedder scores above POSITIVE_SHARE of the answer's
+    own score is no negative (it most likely answers too); the rest keep the embedder's order."""
+    import numpy as np
+
+    from edgembed.trainer.train.reranker import POSITIVE_SHARE, _below
+
+    scores = np.array([[0.90, 0.20, 0.50, 0.56, 0.40], [0.10, 0.30, 0.20, 0.00, 0.25]])
+    answers = [0.60, 0.25]  # ceilings 0.57 and 0.2375
+    assert POSITIVE_SHARE * answers[0] == pytest.approx(0.57)
+    assert _below(scores, answers) == [[3, 2, 4, 1], [2, 0, 3]]
+    assert _below(scores, [0.0, -1.0]) == [[], []]  # no answer score: nothing is safe to take
