@@ -27,6 +27,10 @@ T = TypeVar("T")
 # hop between pieces (one loop turn) costs nothing next to it; the engine cuts each piece into
 # calls of its own size anyway.
 PIECE_TOKENS = 2048
+RELEASE_IDLE_S = 1.0
+"""How long the model thread must have had nothing to do before a big request's memory is
+given back: an indexer sending document batches back to back never pays for the release (it
+cost each of its requests 14-22%: the arena grows back; docs/findings.md)."""
 Vectors = NDArray[np.float32]
 # What the model thread runs, and the callback the event loop gets with (result, error).
 _Work = tuple[Callable[[], Any], Callable[[Any, BaseException | None], None]]
@@ -85,9 +89,11 @@ class EmbeddingBatcher:
         max_wait_ms: float,
         max_queue: int,
         on_batch: Callable[[int, int], None] | None = None,
+        release_idle_s: float = RELEASE_IDLE_S,
     ) -> None:
         """Args:
         on_batch: called after each model call with (inputs, tokens), for metrics.
+        release_idle_s: how long the model must have been idle before memory is given back.
         """
         self._embedder = embedder
         self._budget = max_batch_tokens
@@ -105,6 +111,9 @@ class EmbeddingBatcher:
         self._drained = asyncio.Event()
         self._last_batch_jobs = 1
         self._release_due = False
+        self._release_idle_s = release_idle_s
+        self._release_check: asyncio.TimerHandle | None = None
+        self._last_active = 0.0
 
     @property
     def depth(self) -> int:
@@ -122,6 +131,9 @@ class EmbeddingBatcher:
     async def close(self) -> None:
         """Finish every queued request, then stop the model thread."""
         self._closing = True
+        if self._release_check is not None:
+            self._release_check.cancel()
+            self._release_check = None
         self._dispatch()
         if self._busy or self._pending:
             await self._drained.wait()
@@ -172,8 +184,7 @@ class EmbeddingBatcher:
                     out = np.empty((len(ids), vectors.shape[1]), dtype=vectors.dtype)
                 out[piece] = vectors
         finally:
-            self._release_due = True
-            self._release_if_idle()
+            self.release_soon()
         assert out is not None
         return out
 
@@ -278,6 +289,7 @@ class EmbeddingBatcher:
     ) -> None:
         """On the loop: answer every request of a finished batch, then start the next."""
         self._busy = False
+        self._last_active = self._event_loop().time()
         if error is not None:
             logger.error("embedding a batch of %d inputs failed", len(ids), exc_info=error)
         start = 0
@@ -295,18 +307,33 @@ class EmbeddingBatcher:
         self._release_if_idle()
         self._check_drained()
 
-    def release_soon(self, after_s: float = 1.0) -> None:
-        """Give the engine's and the heap's memory back once idle, `after_s` from now: after a
-        big request, once its body and its answer are gone too."""
+    def release_soon(self) -> None:
+        """Give the engine's and the heap's memory back after a big request, once the model
+        has been idle for `release_idle_s` (by then the request's body and answer are gone
+        too, and a client sending big requests back to back has sent its next one)."""
         self._release_due = True
-        self._event_loop().call_later(after_s, self._release_if_idle)
+        self._last_active = self._event_loop().time()
+        self._release_if_idle()
 
     def _release_if_idle(self) -> None:
-        """After a big request, once nothing waits, let the engine give its memory back (the
-        arena and heap keep the peak of the biggest call; a few ms on the model thread)."""
-        if self._release_due and not self._busy and not self._pending and not self._closing:
-            self._release_due = False
-            self._work.put((self._embedder.release_memory, _ignore))
+        """Once a release is due and the model has been idle long enough, let the engine give
+        its memory back (the arena and heap keep the peak of the biggest call; a few ms on the
+        model thread); while it has not, look again when it would have been."""
+        if not self._release_due or self._closing or self._release_check is not None:
+            return
+        loop = self._event_loop()
+        if self._busy or self._pending:
+            return  # the batch in hand calls again when it finishes
+        wait = self._last_active + self._release_idle_s - loop.time()
+        if wait > 0:
+            self._release_check = loop.call_later(wait, self._look_again)
+            return
+        self._release_due = False
+        self._work.put((self._embedder.release_memory, _ignore))
+
+    def _look_again(self) -> None:
+        self._release_check = None
+        self._release_if_idle()
 
     def _check_drained(self) -> None:
         if self._closing and not self._busy and not self._pending:

@@ -236,22 +236,42 @@ def test_memory_is_released_once_idle_after_a_big_request_only(fake: FakeEmbedde
     async def scenario(batcher: EmbeddingBatcher) -> tuple[int, int]:
         for _ in range(3):
             await batcher.embed([[1, 2, 3]])
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
         after_small = fake.releases
         await batcher.embed(big_request(60, 100))
         await wait_until_async(lambda: fake.releases, "the release after the big request")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
         return after_small, fake.releases
 
-    assert run(fake, scenario) == (0, 1)
+    assert run(fake, scenario, release_idle_s=0.05) == (0, 1)
 
 
-def test_a_release_asked_for_runs_once_idle_after_its_delay(fake: FakeEmbedder) -> None:
+def test_big_requests_back_to_back_release_memory_once_after_the_last(
+    fake: FakeEmbedder,
+) -> None:
+    """An indexer sending document batches back to back never pays for a release (the engine's
+    arena would grow back for each); the memory goes back once the model has been idle."""
+
+    async def scenario(batcher: EmbeddingBatcher) -> tuple[int, int, float]:
+        for _ in range(4):
+            await batcher.embed(big_request(60, 100))
+            await asyncio.sleep(0.1)  # the client reads the answer, sends the next
+        during = fake.releases
+        last = time.monotonic()
+        await wait_until_async(lambda: fake.releases, "the release after the last request")
+        return during, fake.releases, time.monotonic() - last
+
+    during, after, waited = run(fake, scenario, release_idle_s=0.3)
+    assert (during, after) == (0, 1)
+    assert waited >= 0.15  # the release waited for the model to be idle, not for the next turn
+
+
+def test_a_release_asked_for_runs_once_idle_for_its_delay(fake: FakeEmbedder) -> None:
     async def scenario(batcher: EmbeddingBatcher) -> tuple[int, int]:
-        batcher.release_soon(0.05)
+        batcher.release_soon()
         await asyncio.sleep(0.01)
         before = fake.releases
         await wait_until_async(lambda: fake.releases, "the release")
         return before, fake.releases
 
-    assert run(fake, scenario) == (0, 1)
+    assert run(fake, scenario, release_idle_s=0.05) == (0, 1)
