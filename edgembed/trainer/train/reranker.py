@@ -254,7 +254,27 @@ def _start_model(config: TrainConfig, device: str) -> CrossEncoder:
         # Attention dropout off: the fused attention kernel, a step 2.9x faster.
         config_kwargs=attention_dropout(path, 0.0),
     )
+    if descriptor.kind == "embedder":
+        _silence_head(model.model)
     return model
+
+
+def _silence_head(network: Any) -> None:
+    """A new head starts at zero: every passage scores the same, so the untrained reranker
+    keeps the first stage's order (a stable sort) where a random head reorders it at random,
+    and only what training teaches moves it."""
+    import torch
+
+    prefix = network.base_model_prefix
+    heads = [
+        module
+        for name, module in network.named_modules()
+        if not name.startswith(prefix) and isinstance(module, torch.nn.Linear)
+    ]
+    if heads and heads[-1].out_features == 1:
+        torch.nn.init.zeros_(heads[-1].weight)
+        if heads[-1].bias is not None:
+            torch.nn.init.zeros_(heads[-1].bias)
 
 
 def _arguments(config: TrainConfig, output: Path, device: str) -> Any:

@@ -118,3 +118,14 @@ def test_negatives_scored_nearly_as_high_as_the_answer_are_left_out() -> None:
     assert POSITIVE_SHARE * answers[0] == pytest.approx(0.57)
     assert _below(scores, answers) == [[3, 2, 4, 1], [2, 0, 3]]
     assert _below(scores, [0.0, -1.0]) == [[], []]  # no answer score: nothing is safe to take
+
+
+def test_a_new_head_starts_by_scoring_every_passage_the_same() -> None:
+    """Untrained, a reranker grown from an embedder keeps the first stage's order (its head
+    starts at zero) instead of a random head's order."""
+    from edgembed.trainer.train.reranker import _start_model
+
+    model = _start_model(TrainConfig(), "cpu")
+    pairs = [("vacation carry-over", "Unused days carry over."), ("vpn", "Install the client.")]
+    scores = model.predict(pairs + [("x", "a longer passage about something else entirely")])
+    assert len(set(scores.tolist())) == 1
