@@ -246,3 +246,25 @@ def test_force_starts_generate_over_only_when_its_options_changed(
     refused = _invoke(ws, docs, *args, "--questions-per-chunk", "2")
     assert refused.exit_code == 1 and "questions_per_chunk: 4 -> 2" in refused.output
     assert generate_report("--questions-per-chunk", "2", "--force")["chunks_resumed"] == 0
+
+
+def _evaluation(fine_tuned: float, reranked: float | None) -> dict[str, Any]:
+    metrics = {"fine-tuned": {"ndcg_at_10": fine_tuned}}
+    if reranked is not None:
+        metrics["reranked"] = {"ndcg_at_10": reranked}
+    return {"query_sets": {"real questions": {"metrics": metrics}}}
+
+
+def test_the_real_questions_decide_whether_a_trained_reranker_is_exported() -> None:
+    """The eval pairs flatter a reranker: where real questions were given they decide, even
+    against its training's verdict on the eval queries; without them that verdict does."""
+    from edgembed.pipeline import reranker_refusal
+
+    loses = reranker_refusal(_evaluation(0.746, 0.580), helps=True)
+    assert loses is not None and "0.580" in loses and "0.746" in loses
+    assert reranker_refusal(_evaluation(0.597, 0.640), helps=False) is None
+    assert reranker_refusal(_evaluation(0.597, 0.597), helps=True) is not None  # a tie: no
+    no_questions: dict[str, Any] = {"query_sets": {"eval pairs": {"metrics": {}}}}
+    assert reranker_refusal(no_questions, helps=True) is None
+    assert "eval queries" in (reranker_refusal(no_questions, helps=False) or "")
+    assert reranker_refusal(no_questions, helps=None) is None  # a team's own cross-encoder

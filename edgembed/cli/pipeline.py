@@ -43,9 +43,10 @@ EXPORT_OPTIONS = option_names(export_options)
     default=False,
     show_default=True,
     help="Also train a reranker (a cross-encoder, `train --reranker`) after the embedding "
-    "model, score its reranking of the top 20 in evaluate, and export it beside the model. "
-    "Off by default; what it gained and cost on the sample and the dev sets is in the README's "
-    "quality section.",
+    "model, score its reranking of the top 20 in evaluate, and export it beside the model "
+    "only if it reranks better (on the real questions when there are some, else on the eval "
+    "pairs). Off by default; what it gained and cost on the sample and the dev sets is in the "
+    "README's quality section.",
 )
 @click.option(
     "--bench/--no-bench",
