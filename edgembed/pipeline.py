@@ -277,10 +277,13 @@ def reranker_refusal(evaluation: Mapping[str, Any], helps: bool | None) -> str |
     when the evaluation had some (the eval pairs flatter a reranker: on the sample they said
     0.417 -> 0.452 where the real questions said 0.746 -> 0.580); else its training's verdict
     on the eval queries (`helps`, None when it has none)."""
-    real = evaluation.get("query_sets", {}).get("real questions") or {}
+    from edgembed.evaluation import REAL_QUESTIONS
+    from edgembed.trainer.evaluate.compare import RERANKED
+
+    real = evaluation.get("query_sets", {}).get(REAL_QUESTIONS) or {}
     metrics = real.get("metrics", {})
-    if "reranked" in metrics and "fine-tuned" in metrics:
-        own, reranked = metrics["fine-tuned"]["ndcg_at_10"], metrics["reranked"]["ndcg_at_10"]
+    if RERANKED in metrics and "fine-tuned" in metrics:
+        own, reranked = metrics["fine-tuned"]["ndcg_at_10"], metrics[RERANKED]["ndcg_at_10"]
         if reranked > own:
             return None
         return (

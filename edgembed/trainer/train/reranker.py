@@ -52,7 +52,7 @@ from edgembed.trainer.train.model_setup import (
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
-    from sentence_transformers import CrossEncoder
+    from sentence_transformers import CrossEncoder, SentenceTransformer
 
 __all__ = [
     "FIRST_STAGE",
@@ -129,25 +129,21 @@ def _embedder(workspace: Workspace, config: TrainConfig) -> str:
 
 
 def _ranked(
-    embedder: str, device: str, queries: list[str], corpus: list[str]
+    model: SentenceTransformer, prompts: Prompts, queries: list[str], corpus: list[str]
 ) -> np.ndarray[Any, Any]:
     """Each query's passages, best first, by the embedding model (the first stage)."""
-    model = load_sentence_transformer(embedder, device)
-    prompts = Prompts.of(describe_model(resolve_model(embedder)))
     scores = encode(model, queries, prompts.query) @ encode(model, corpus, prompts.document).T
     return np.argsort(-scores, axis=1, kind="stable")
 
 
 def _training_rows(
-    embedder: str, device: str, data: TrainingData, marks: Sequence[Mark]
+    model: SentenceTransformer, prompts: Prompts, data: TrainingData, marks: Sequence[Mark]
 ) -> dict[str, list[str]]:
-    """The training rows, the negatives ranked by `embedder` for the pairs' and the marks'
-    queries, without the passages it scores nearly as high as the answer (POSITIVE_SHARE)."""
-    index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
-    marked = _marked(marks, data.chunks, index)
+    """The training rows, the negatives ranked by the embedding model for the pairs' and the
+    marks' queries, without the passages it scores nearly as high as the answer
+    (POSITIVE_SHARE)."""
+    marked = _marked(marks, data.chunks, {chunk.id: i for i, chunk in enumerate(data.chunks)})
     queries = list(marked)
-    model = load_sentence_transformer(embedder, device)
-    prompts = Prompts.of(describe_model(resolve_model(embedder)))
     asked = encode(model, [p.query for p in data.train] + queries, prompts.query)
     # One pass of the embedder over the corpus ranks both the pairs' and the marks' queries.
     scores = asked @ encode(model, [c.text for c in data.chunks], prompts.document).T
@@ -160,7 +156,7 @@ def _training_rows(
     ]
     order = _below(scores, answer_scores)
     trained = len(data.train)
-    return _rows(data, order[:trained], marks, dict(zip(queries, order[trained:], strict=True)))
+    return _rows(data, order[:trained], marked, dict(zip(queries, order[trained:], strict=True)))
 
 
 def _below(scores: np.ndarray[Any, Any], answer_scores: Sequence[float]) -> list[list[int]]:
@@ -175,12 +171,13 @@ def _below(scores: np.ndarray[Any, Any], answer_scores: Sequence[float]) -> list
 
 
 def _rows(
-    data: TrainingData, order: Sequence[Sequence[int]], marks: Sequence[Mark],
-    mark_order: Mapping[str, Sequence[int]],
+    data: TrainingData, order: Sequence[Sequence[int]],
+    marked: Mapping[str, tuple[list[str], list[str]]], mark_order: Mapping[str, Sequence[int]],
 ) -> dict[str, list[str]]:  # fmt: skip
     """(query, positive, NEGATIVES negatives) rows: each pair's positive and the passages the
     embedder ranks highest (of those `order` keeps) outside its section; then each passage
-    people marked as answering, with those marked as not answering the same query first."""
+    people marked as answering (`marked`, from `_marked`), with those marked as not answering
+    the same query first."""
     index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
     rows: dict[str, list[str]] = {"query": [], "positive": []}
     rows.update({f"negative_{k + 1}": [] for k in range(NEGATIVES)})
@@ -199,7 +196,7 @@ def _rows(
         top = [data.chunks[i] for i in ranked[: FIRST_STAGE + NEGATIVES]]
         others = [c for c in top if not _same_section(c, own)] + [c for c in top if c != own]
         add(pair.query, pair.positive, [c.text for c in others])
-    for query, (answers, wrong) in _marked(marks, data.chunks, index).items():
+    for query, (answers, wrong) in marked.items():
         ranked_texts = [data.chunks[i].text for i in mark_order[query]]
         for answer in answers:
             add(query, answer, [*wrong, *(t for t in ranked_texts if t not in answers)])
@@ -367,8 +364,11 @@ def train_reranker(config: TrainConfig, workspace: Workspace) -> RerankerResult:
     device = pick_device(config.device)
     embedder = _embedder(workspace, config)
     task = eval_pairs_task(data.chunks, data.eval)
-    rows = _training_rows(embedder, device, data, used[1] if used else [])
-    eval_order = _ranked(embedder, device, list(task.queries), list(task.corpus))
+    first_stage = load_sentence_transformer(embedder, device)
+    prompts = Prompts.of(describe_model(resolve_model(embedder)))
+    rows = _training_rows(first_stage, prompts, data, used[1] if used else [])
+    eval_order = _ranked(first_stage, prompts, list(task.queries), list(task.corpus))
+    del first_stage  # not needed while the cross-encoder trains
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 
     evaluator = CrossEncoderRerankingEvaluator(

@@ -83,7 +83,7 @@ def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> 
 
     from edgembed.formats.feedback import Mark
     from edgembed.trainer.train.data import load_training_data
-    from edgembed.trainer.train.reranker import NEGATIVES, _rows
+    from edgembed.trainer.train.reranker import NEGATIVES, _marked, _rows
 
     data = load_training_data(workspace)
     chunks = data.chunks
@@ -93,7 +93,8 @@ def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> 
         Mark(query="q", relevant=False, chunk_id=chunks[5].id),
         Mark(query="only wrong", relevant=False, chunk_id=chunks[1].id),
     ]
-    rows = _rows(data, order, marks, {"q": list(range(len(chunks)))})
+    marked = _marked(marks, chunks, {chunk.id: i for i, chunk in enumerate(chunks)})
+    rows = _rows(data, order, marked, {"q": list(range(len(chunks)))})
     negatives = [f"negative_{k + 1}" for k in range(NEGATIVES)]
     assert set(rows) == {"query", "positive", *negatives}
     assert len(rows["query"]) == len(data.train) + 1
