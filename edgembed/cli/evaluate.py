@@ -64,12 +64,15 @@ def evaluate(state: CliState, /, allow_worse: bool, **options: object) -> None:
     and, with --questions,
     for real questions; reports NDCG@10, MRR@10, Accuracy@1/3/5 and Recall@10 for the base
     model, the fine-tuned model, BM25 and hybrid (BM25 + fine-tuned), plus the spec's mean
-    cosine similarity. Writes WORKSPACE/reports/evaluate.{json,md,png}. Exits 1 when the
-    fine-tuned model is worse than the base (decided on real questions when given).
+    cosine similarity; with --questions, the share of BM25 in the hybrid that suits your
+    questions (`serve --hybrid-weight`). Writes WORKSPACE/reports/evaluate.{json,md,png}.
+    Exits 1 when the fine-tuned model is worse than the base (decided on real questions when
+    given).
     """
     from edgembed.trainer.evaluate.compare import evaluate_models
     from edgembed.trainer.evaluate.report import (
         comparison_rows,
+        hybrid_line,
         verdict_line,
         write_evaluation_report,
     )
@@ -89,6 +92,8 @@ def evaluate(state: CliState, /, allow_worse: bool, **options: object) -> None:
                 f"{qs.improved_share:.0%} of queries improved"
             )
         click.echo(verdict_line(report))
+        if line := hybrid_line(report):
+            click.echo(line)
         click.echo("wrote " + ", ".join(str(p) for p in paths))
     if report.verdict == "worse" and not allow_worse:
         raise click.ClickException("the fine-tuned model is worse than the base model (see above)")

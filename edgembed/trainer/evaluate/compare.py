@@ -28,9 +28,9 @@ from edgembed.corpus import Chunk, read_chunks
 from edgembed.errors import InputError, ModelError
 from edgembed.evaluation.bm25 import BM25, reciprocal_rank_fusion
 from edgembed.evaluation.bootstrap import paired_bootstrap
-from edgembed.evaluation.hybrid import HYBRID_WEIGHT
+from edgembed.evaluation.hybrid import HYBRID_WEIGHT, WeightChoice, choose_weight
 from edgembed.evaluation.retrieval import RetrievalMetrics, ndcg_per_query, retrieval_metrics, top_k
-from edgembed.evaluation.task import RetrievalTask, load_tasks
+from edgembed.evaluation.task import REAL_QUESTIONS, RetrievalTask, load_tasks
 from edgembed.models import (
     Prompts,
     base_model_of,
@@ -73,6 +73,7 @@ class QuerySetResult:
     per_query_ndcg: dict[str, list[float]] = field(default_factory=dict)
     hybrid_weight: float = 0.0
     passages: int = 0
+    hybrid_choice: WeightChoice | None = None
 
     @property
     def delta_ndcg_at_10(self) -> float:
@@ -92,6 +93,7 @@ class QuerySetResult:
             "baseline": self.baseline,
             "hybrid_bm25_weight": self.hybrid_weight,
             "passages": self.passages,
+            "hybrid_choice": self.hybrid_choice.to_json() if self.hybrid_choice else None,
             "ndcg_at_10_delta": self.delta_ndcg_at_10,
             "ndcg_at_10_delta_ci95": list(self.ndcg_delta_ci),
             "samples": self.samples,
@@ -215,6 +217,12 @@ def _query_set(
         per_query_ndcg={s: [round(float(v), 4) for v in per_query[s]] for s in systems},
         hybrid_weight=HYBRID_WEIGHT,
         passages=len(task.corpus),
+        # Only people's questions can choose BM25's share (the eval pairs chose 0, see hybrid).
+        hybrid_choice=(
+            choose_weight(scores["bm25"], scores["fine-tuned"], relevant)
+            if task.name == REAL_QUESTIONS
+            else None
+        ),
     )
 
 

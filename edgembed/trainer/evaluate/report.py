@@ -12,7 +12,13 @@ from edgembed.trainer.evaluate.compare import SYSTEMS, EvaluationReport
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["chart_figure", "comparison_rows", "write_evaluation_report"]
+__all__ = [
+    "chart_figure",
+    "comparison_rows",
+    "hybrid_line",
+    "verdict_line",
+    "write_evaluation_report",
+]
 
 COLUMNS = ("NDCG@10", "MRR@10", "Acc@1", "Acc@3", "Acc@5", "Recall@10")
 
@@ -53,6 +59,29 @@ def verdict_line(report: EvaluationReport) -> str:
     return f"BETTER: the fine-tuned model beats {base} ({delta})."
 
 
+def hybrid_line(report: EvaluationReport) -> str | None:
+    """BM25's share in the hybrid that the real questions recommend, or None without them."""
+    choice = next((qs.hybrid_choice for qs in report.query_sets if qs.hybrid_choice), None)
+    if choice is None or not choice.ndcg:
+        return None
+    low, high = choice.gain_ci95
+    held_out = (
+        f"a weight chosen on one half of them moved the other half by {choice.gain:+.3f} "
+        f"NDCG@10, 95% interval {low:+.3f} to {high:+.3f}"
+    )
+    if not choice.changed:
+        return (
+            f"hybrid: no share of BM25 beats the default {choice.default} on your "
+            f"{choice.questions} questions beyond noise ({held_out})."
+        )
+    return (
+        f"hybrid: on your {choice.questions} questions BM25's share {choice.weight} ranks best "
+        f"(NDCG@10 {choice.ndcg[choice.weight]:.3f} against {choice.ndcg[choice.default]:.3f} "
+        f"at the default {choice.default}; {held_out}). Search with it: `edgembed serve "
+        f"EXPORT --corpus WORKSPACE --hybrid-weight {choice.weight}`."
+    )
+
+
 def _markdown(report: EvaluationReport) -> str:
     lines = [
         "# edgembed evaluation",
@@ -61,6 +90,7 @@ def _markdown(report: EvaluationReport) -> str:
         f"- Base: `{report.base_model}`",
         f"- Corpus: {report.chunks} chunks ({_retrieved_from(report)})",
         f"- Verdict: {verdict_line(report)}",
+        *([f"- {line}"] if (line := hybrid_line(report)) else []),
         "",
         "| query set | system | " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),

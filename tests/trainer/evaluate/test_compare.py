@@ -10,7 +10,7 @@ from edgembed.cli.main import cli
 from edgembed.config import EvaluateConfig, TrainConfig
 from edgembed.errors import InputError, ModelError
 from edgembed.trainer.evaluate.compare import _verdict, evaluate_models
-from edgembed.trainer.evaluate.report import verdict_line, write_evaluation_report
+from edgembed.trainer.evaluate.report import hybrid_line, verdict_line, write_evaluation_report
 from edgembed.trainer.train.finetune import train_model
 from edgembed.workspace import Workspace
 
@@ -47,6 +47,13 @@ def test_evaluate_compares_five_systems_on_both_query_sets(
     data = json.loads(paths[0].read_text())
     assert data["query_sets"]["real questions"]["metrics"]["bm25"]["queries"] == 8
     assert "| real questions | hybrid |" in paths[1].read_text()
+    # BM25's share is chosen on the real questions only, every weight measured.
+    assert report.query_sets[0].hybrid_choice is None and real.hybrid_choice is not None
+    choice = data["query_sets"]["real questions"]["hybrid_choice"]
+    assert choice["questions"] == 8 and len(choice["ndcg_at_10"]) == 10
+    assert choice["ndcg_at_10"]["0.3"] == pytest.approx(real.metrics["hybrid"].ndcg_at_10, abs=1e-4)
+    line = hybrid_line(report)
+    assert line is not None and line.startswith("hybrid: ") and line in paths[1].read_text()
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -76,7 +83,7 @@ def test_evaluate_cli(trained: Workspace, questions_file: Path) -> None:
     args = ["--workspace", str(trained.root), "evaluate", "--questions", str(questions_file)]
     result = CliRunner().invoke(cli, [*args, "--device", "cpu", "--allow-worse"])
     assert result.exit_code == 0, result.output
-    assert "real questions" in result.output and "hybrid" in result.output
+    assert "real questions" in result.output and "hybrid: " in result.output
     assert (trained.reports / "evaluate.md").exists()
 
 

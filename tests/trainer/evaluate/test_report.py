@@ -1,4 +1,5 @@
-"""The evaluation chart: every bar visible, nothing drawn over another."""
+"""The evaluation report: the chart (every bar visible, nothing drawn over another) and the
+hybrid line."""
 
 from __future__ import annotations
 
@@ -50,3 +51,23 @@ def test_the_legend_covers_no_bar_and_nothing_is_cut(query_sets: int) -> None:
     finally:
         plt.close(figure)
     assert covered == [] and outside == []
+
+
+@pytest.mark.parametrize("changed", [True, False])
+def test_the_hybrid_line_recommends_a_weight_only_on_evidence(changed: bool) -> None:
+    from dataclasses import replace
+
+    from edgembed.evaluation.hybrid import WeightChoice
+    from edgembed.trainer.evaluate.report import hybrid_line
+
+    report = _report()
+    assert hybrid_line(report) is None  # no real questions' choice: nothing to say
+    ndcg = {0.3: 0.774, 0.8: 0.805}
+    choice = WeightChoice(0.8 if changed else 0.3, 0.3, ndcg, 0.031, (0.013, 0.049), 488)
+    sets = [report.query_sets[0], replace(report.query_sets[1], hybrid_choice=choice)]
+    line = hybrid_line(replace(report, query_sets=sets))
+    assert line is not None and "488 questions" in line and "+0.013 to +0.049" in line
+    if changed:
+        assert "0.805 against 0.774" in line and "--hybrid-weight 0.8`" in line
+    else:
+        assert "no share of BM25 beats the default 0.3" in line and "--hybrid-weight" not in line
