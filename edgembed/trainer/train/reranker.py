@@ -15,6 +15,7 @@ embedder's own order.
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ import numpy as np
 from edgembed.atomic import staging_folder, swap_in
 from edgembed.config import TrainConfig, as_json
 from edgembed.corpus import Chunk
+from edgembed.corpus.sentences import body_sentences, strip_sentences
 from edgembed.errors import MissingExtraError, OutputExistsError, TrainingError
 from edgembed.evaluation.task import RetrievalTask, eval_pairs_task
 from edgembed.formats.feedback import Mark
@@ -80,6 +82,14 @@ POSITIVE_SHARE = 0.95
 negative (positive-aware mining, NV-Retriever's TopK-PercPos): on the sample half the top
 negatives outscored the answer they were set against, most of them passages that answer too,
 and the reranker learned to push the likeliest passages down (docs/findings.md)."""
+KEEP_SENTENCE = 0.5
+"""Share of the pairs whose answer keeps the sentence the query was taken from, and of the
+negatives that keep all theirs. An inverse-cloze answer lacks its query's sentence while the
+embedder's hard negatives share the query's words, and that alone taught the reranker that a
+passage with the question's words is not the answer: on fetchmailfaq, taking out the answer's
+sentence nearest the question raised its score for 64% of the questions (docs/findings.md).
+With half the answers whole and a sentence out of half the negatives, neither a missing
+sentence nor the query's words tells the answer by itself."""
 _MINED = 4 * FIRST_STAGE
 """How deep in each query's ranking negatives are looked for."""
 _DEFAULT_NAME = "edgembed-model-reranker"
@@ -137,7 +147,11 @@ def _ranked(
 
 
 def _training_rows(
-    model: SentenceTransformer, prompts: Prompts, data: TrainingData, marks: Sequence[Mark]
+    model: SentenceTransformer,
+    prompts: Prompts,
+    data: TrainingData,
+    marks: Sequence[Mark],
+    seed: int = 0,
 ) -> dict[str, list[str]]:
     """The training rows, the negatives ranked by the embedding model for the pairs' and the
     marks' queries, without the passages it scores nearly as high as the answer
@@ -156,7 +170,8 @@ def _training_rows(
     ]
     order = _below(scores, answer_scores)
     trained = len(data.train)
-    return _rows(data, order[:trained], marked, dict(zip(queries, order[trained:], strict=True)))
+    by_query = dict(zip(queries, order[trained:], strict=True))
+    return _rows(data, order[:trained], marked, by_query, random.Random(seed))
 
 
 def _below(scores: np.ndarray[Any, Any], answer_scores: Sequence[float]) -> list[list[int]]:
@@ -173,11 +188,13 @@ def _below(scores: np.ndarray[Any, Any], answer_scores: Sequence[float]) -> list
 def _rows(
     data: TrainingData, order: Sequence[Sequence[int]],
     marked: Mapping[str, tuple[list[str], list[str]]], mark_order: Mapping[str, Sequence[int]],
+    rng: random.Random | None = None,
 ) -> dict[str, list[str]]:  # fmt: skip
-    """(query, positive, NEGATIVES negatives) rows: each pair's positive and the passages the
-    embedder ranks highest (of those `order` keeps) outside its section; then each passage
-    people marked as answering (`marked`, from `_marked`), with those marked as not answering
-    the same query first."""
+    """(query, positive, NEGATIVES negatives) rows: each pair's positive (whole or without the
+    query's sentence, KEEP_SENTENCE) and the passages the embedder ranks highest (of those
+    `order` keeps) outside its section, some without one sentence; then each passage people
+    marked as answering (`marked`, from `_marked`), with those marked as not answering the same
+    query first. `rng`: None keeps every passage whole."""
     index = {chunk.id: i for i, chunk in enumerate(data.chunks)}
     rows: dict[str, list[str]] = {"query": [], "positive": []}
     rows.update({f"negative_{k + 1}": [] for k in range(NEGATIVES)})
@@ -195,12 +212,24 @@ def _rows(
         own = data.chunks[index[pair.positive_id]]
         top = [data.chunks[i] for i in ranked[: FIRST_STAGE + NEGATIVES]]
         others = [c for c in top if not _same_section(c, own)] + [c for c in top if c != own]
-        add(pair.query, pair.positive, [c.text for c in others])
+        others = list({c.id: c for c in others}.values())
+        whole = rng is None or rng.random() < KEEP_SENTENCE
+        add(pair.query, own.text if whole else pair.positive, [_cut(c, rng) for c in others])
     for query, (answers, wrong) in marked.items():
         ranked_texts = [data.chunks[i].text for i in mark_order[query]]
         for answer in answers:
             add(query, answer, [*wrong, *(t for t in ranked_texts if t not in answers)])
     return rows
+
+
+def _cut(chunk: Chunk, rng: random.Random | None) -> str:
+    """The chunk's text, without one of its sentences at random (1 - KEEP_SENTENCE of the
+    time, and only when it has two or more)."""
+    sentences = [s for line in body_sentences(chunk.body.split("\n")) for s in line]
+    if rng is None or len(sentences) < 2 or rng.random() < KEEP_SENTENCE:
+        return chunk.text
+    gone = rng.choice(sentences)
+    return strip_sentences(chunk, lambda sentence: sentence == gone)
 
 
 def _marked(
@@ -366,7 +395,7 @@ def train_reranker(config: TrainConfig, workspace: Workspace) -> RerankerResult:
     task = eval_pairs_task(data.chunks, data.eval)
     first_stage = load_sentence_transformer(embedder, device)
     prompts = Prompts.of(describe_model(resolve_model(embedder)))
-    rows = _training_rows(first_stage, prompts, data, used[1] if used else [])
+    rows = _training_rows(first_stage, prompts, data, used[1] if used else [], config.seed)
     eval_order = _ranked(first_stage, prompts, list(task.queries), list(task.corpus))
     del first_stage  # not needed while the cross-encoder trains
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -130,3 +131,41 @@ def test_a_new_head_starts_by_scoring_every_passage_the_same() -> None:
     pairs = [("vacation carry-over", "Unused days carry over."), ("vpn", "Install the client.")]
     scores = model.predict(pairs + [("x", "a longer passage about something else entirely")])
     assert len(set(scores.tolist())) == 1
+
+
+def test_half_the_answers_keep_their_querys_sentence(workspace: Workspace) -> None:
+    """An inverse-cloze answer lacks the query's sentence; if every answer did, and no
+    negative did, a passage missing a sentence would be the answer and one with the query's
+    words would not (the reranker learned that on fetchmailfaq). Half the answers are whole,
+    half the negatives lose a sentence, the same way for the same seed."""
+    import random
+    from dataclasses import replace
+    from statistics import mean
+
+    from edgembed.corpus.sentences import body_sentences, strip_sentences
+    from edgembed.trainer.train.data import load_training_data
+    from edgembed.trainer.train.reranker import NEGATIVES, _rows
+
+    data = load_training_data(workspace)
+    more = " It applies to every employee. Ask the people team when in doubt."
+    data = replace(data, chunks=tuple(replace(c, text=c.text + more) for c in data.chunks))
+    by_id = {chunk.id: chunk for chunk in data.chunks}
+
+    def inverse_cloze(pair: Any) -> Any:
+        chunk = by_id[pair.positive_id]
+        first = next(s for line in body_sentences(chunk.body.split("\n")) for s in line)
+        return replace(pair, query=first, positive=strip_sentences(chunk, lambda s: s == first))
+
+    data = replace(data, train=tuple(inverse_cloze(pair) for pair in data.train) * 10)
+    order = [list(range(len(data.chunks)))] * len(data.train)
+    rows = _rows(data, order, {}, {}, random.Random(0))
+    whole = {chunk.text for chunk in data.chunks}
+    assert len(rows["positive"]) == len(data.train) >= 100
+    kept = [answer in whole for answer in rows["positive"]]
+    assert 0.35 < mean(kept) < 0.65
+    for answer, pair, is_whole in zip(rows["positive"], data.train, kept, strict=True):
+        assert answer == (by_id[pair.positive_id].text if is_whole else pair.positive)
+    negatives = [text for k in range(NEGATIVES) for text in rows[f"negative_{k + 1}"]]
+    assert 0.2 < mean(text not in whole for text in negatives) < 0.65
+    assert _rows(data, order, {}, {}, random.Random(0)) == rows
+    assert all(answer in whole for answer in _rows(data, order, {}, {})["positive"])
