@@ -285,8 +285,10 @@ def _train_reranker(config: TrainConfig, state: CliState) -> None:
     )
     click.echo(
         "NDCG@10 of the held-out eval queries' top 20 by the embedding model, in its order and "
-        "reranked. Export it with `edgembed export MODEL_DIR`, serve it with `edgembed serve "
-        "EXPORT --reranker RERANKER_EXPORT`."
+        "reranked. Those queries are sentences taken out of their passages, which can flatter "
+        "or sink a reranker: judge it on your real questions (`edgembed evaluate --questions "
+        "FILE --reranker MODEL_DIR`). Export it with `edgembed export MODEL_DIR`, serve it "
+        "with `edgembed serve EXPORT --reranker RERANKER_EXPORT`."
     )
     if not result.helps:
         click.echo(
