@@ -116,18 +116,27 @@ def attention_dropout(path: Path, value: float | None) -> dict[str, float]:
     in half the memory (docs/findings.md). Only the keys the model's config has."""
     if value is None:
         return {}
+    config = _transformer_config(path)
+    return {key: value for key in _ATTENTION_DROPOUT_KEYS if hasattr(config, key)}
+
+
+def _transformer_config(path: Path) -> Any:
+    """The transformers config at `path`, or None where there is none to read (a
+    sentence-transformers folder of the older layout keeps it in a subfolder): then the
+    model trains with its own attention dropout."""
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(str(path), local_files_only=True)
-    return {key: value for key in _ATTENTION_DROPOUT_KEYS if hasattr(config, key)}
+    try:
+        return AutoConfig.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as error:
+        log.info("attention dropout: the model's own (%s)", error)
+        return None
 
 
 def restore_attention_dropout(config: Any, path: Path) -> None:
     """Put the attention dropout of the model at `path` back into `config` (a transformers
     config about to be saved), so a model trained with another one saves the model's own."""
-    from transformers import AutoConfig
-
-    original = AutoConfig.from_pretrained(str(path), local_files_only=True)
+    original = _transformer_config(path)
     for key in _ATTENTION_DROPOUT_KEYS:
         if hasattr(original, key) and hasattr(config, key):
             setattr(config, key, getattr(original, key))

@@ -68,6 +68,7 @@ def test_recomputed_activations_train_the_same_weights(
         config = TrainConfig(
             base_model=str(tiny_mean_model), name=f"m-{recompute}", epochs=1, batch_size=4,
             finetuned_weight=1.0, recompute_activations=recompute, device="cpu",
+            attention_dropout=None,  # the model's own: attention's dropout masks too
         )  # fmt: skip
         train_model(config, workspace)
         model = load_sentence_transformer(str(workspace.models / config.name), "cpu")
