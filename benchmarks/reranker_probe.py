@@ -1,7 +1,8 @@
 """Does a trained reranker reward the question's words? Each real question's answer passage is
-scored whole, without its sentence that shares the most words with the question, and with the
-question appended. A sane reranker scores the passage lower without that sentence; one that
-learned the inverse-cloze artefact (answers always lack their query's sentence) scores it higher.
+scored whole, without its body sentence that shares the most words with the question (split
+and taken out as `generate`'s inverse cloze does), and with the question appended. A sane
+reranker scores the passage lower without that sentence; one that learned the inverse-cloze
+artefact (answers always lack their query's sentence) scores it higher.
 
     .venv/bin/python benchmarks/reranker_probe.py WORKSPACE QUESTIONS [--reranker DIR]
 """
@@ -19,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edgembed.corpus import read_chunks  # noqa: E402
+from edgembed.corpus.sentences import body_sentences, strip_sentences  # noqa: E402
 from edgembed.evaluation.questions import load_real_questions  # noqa: E402
 
 _WORD = re.compile(r"\w+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def _words(text: str) -> set[str]:
@@ -48,17 +49,15 @@ def main() -> None:
     model = CrossEncoder(str(folder), local_files_only=True)
     whole, cut, plus = [], [], []
     for question in real[: args.limit]:
-        text = chunks[min(question.relevant)].text
-        sentences = _SENTENCE.split(text)
-        if len(sentences) < 3:
+        chunk = chunks[min(question.relevant)]
+        sentences = [s for line in body_sentences(chunk.body.split("\n")) for s in line]
+        if len(sentences) < 2:
             continue
         asked = _words(question.question)
-        nearest = max(range(len(sentences)), key=lambda i: len(_words(sentences[i]) & asked))
-        whole.append((question.question, text))
-        cut.append(
-            (question.question, " ".join(s for i, s in enumerate(sentences) if i != nearest))
-        )
-        plus.append((question.question, f"{text} {question.question}"))
+        nearest = max(sentences, key=lambda sentence: len(_words(sentence) & asked))
+        whole.append((question.question, chunk.text))
+        cut.append((question.question, strip_sentences(chunk, nearest.__eq__)))
+        plus.append((question.question, f"{chunk.text} {question.question}"))
     w, c, p = (np.asarray(model.predict(pairs, batch_size=16)) for pairs in (whole, cut, plus))
     print(
         f"{len(w)} questions: whole {w.mean():.3f}; without the sentence nearest the question "

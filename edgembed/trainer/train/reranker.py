@@ -87,7 +87,7 @@ KEEP_SENTENCE = 0.5
 negatives that keep all theirs. An inverse-cloze answer lacks its query's sentence while the
 embedder's hard negatives share the query's words, and that alone taught the reranker that a
 passage with the question's words is not the answer: on fetchmailfaq, taking out the answer's
-sentence nearest the question raised its score for 64% of the questions (docs/findings.md).
+sentence nearest the question raised its score for 57% of the questions (docs/findings.md).
 With half the answers whole and a sentence out of half the negatives, neither a missing
 sentence nor the query's words tells the answer by itself."""
 _MINED = 4 * FIRST_STAGE
