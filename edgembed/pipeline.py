@@ -277,20 +277,30 @@ def _export(runner: _Runner, model: Path, evaluation: dict[str, Any]) -> Path:
 def reranker_refusal(evaluation: Mapping[str, Any], helps: bool | None) -> str | None:
     """Why a trained reranker is not exported, or None to export it. The real questions decide
     when the evaluation had some (the eval pairs flatter a reranker: on the sample they said
-    0.417 -> 0.452 where the real questions said 0.746 -> 0.580); else its training's verdict
-    on the eval queries (`helps`, None when it has none)."""
+    0.417 -> 0.452 where the real questions said 0.746 -> 0.580), and only a gain beyond noise
+    counts (the 95% interval of the per-question change above zero, as evaluate's verdict);
+    else its training's verdict on the eval queries (`helps`, None when it has none)."""
+    import numpy as np
+
     from edgembed.evaluation import REAL_QUESTIONS
+    from edgembed.evaluation.bootstrap import paired_bootstrap
     from edgembed.trainer.evaluate.compare import RERANKED
 
     real = evaluation.get("query_sets", {}).get(REAL_QUESTIONS) or {}
     metrics = real.get("metrics", {})
     if RERANKED in metrics and "fine-tuned" in metrics:
         own, reranked = metrics["fine-tuned"]["ndcg_at_10"], metrics[RERANKED]["ndcg_at_10"]
-        if reranked > own:
+        per_query = real.get("per_query_ndcg_at_10", {})
+        low, high = paired_bootstrap(
+            np.asarray(per_query.get("fine-tuned", [own])),
+            np.asarray(per_query.get(RERANKED, [reranked])),
+        )
+        if reranked > own and low > 0:
             return None
         return (
             f"on your real questions the fine-tuned model's top 20 reranked score "
-            f"{reranked:.3f} NDCG@10 against {own:.3f} in its own order (reports/evaluate.md)"
+            f"{reranked:.3f} NDCG@10 against {own:.3f} in its own order (change 95% interval "
+            f"{low:+.3f} to {high:+.3f}; it must lie above zero; reports/evaluate.md)"
         )
     if helps is False:
         return (

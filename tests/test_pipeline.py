@@ -248,22 +248,31 @@ def test_force_starts_generate_over_only_when_its_options_changed(
     assert generate_report("--questions-per-chunk", "2", "--force")["chunks_resumed"] == 0
 
 
-def _evaluation(fine_tuned: float, reranked: float | None) -> dict[str, Any]:
+def _evaluation(fine_tuned: float, reranked: float | None, noise: float = 0.0) -> dict[str, Any]:
+    """An evaluation of 100 questions whose per-question NDCG@10 average to the figures given;
+    `noise` spreads the reranker's per-question change around its mean."""
     metrics = {"fine-tuned": {"ndcg_at_10": fine_tuned}}
+    per_query = {"fine-tuned": [fine_tuned] * 100}
     if reranked is not None:
         metrics["reranked"] = {"ndcg_at_10": reranked}
-    return {"query_sets": {"real questions": {"metrics": metrics}}}
+        spread = [noise if i % 2 else -noise for i in range(100)]
+        per_query["reranked"] = [reranked + d for d in spread]
+    real = {"metrics": metrics, "per_query_ndcg_at_10": per_query}
+    return {"query_sets": {"real questions": real}}
 
 
 def test_the_real_questions_decide_whether_a_trained_reranker_is_exported() -> None:
     """The eval pairs flatter a reranker: where real questions were given they decide, even
-    against its training's verdict on the eval queries; without them that verdict does."""
+    against its training's verdict on the eval queries, and only a gain beyond noise counts;
+    without them that verdict does."""
     from edgembed.pipeline import reranker_refusal
 
     loses = reranker_refusal(_evaluation(0.746, 0.580), helps=True)
     assert loses is not None and "0.580" in loses and "0.746" in loses
     assert reranker_refusal(_evaluation(0.597, 0.640), helps=False) is None
     assert reranker_refusal(_evaluation(0.597, 0.597), helps=True) is not None  # a tie: no
+    noisy = reranker_refusal(_evaluation(0.597, 0.610, noise=0.5), helps=True)
+    assert noisy is not None and "interval" in noisy  # +0.013 on average, within the noise
     no_questions: dict[str, Any] = {"query_sets": {"eval pairs": {"metrics": {}}}}
     assert reranker_refusal(no_questions, helps=True) is None
     assert "eval queries" in (reranker_refusal(no_questions, helps=False) or "")

@@ -2,10 +2,9 @@
 fused with the dense ranking by reciprocal rank) and rerank (a cross-encoder reads the query
 with each of the first stages' top candidates).
 
-Hybrid's BM25 weight is chosen from evidence, as `evaluate` chooses it: on the corpus
-workspace's held-out eval pairs (their sentences taken out of the passages), the weight that
-ranks them best, and 0 (hybrid off) unless its gain over dense alone is clear. An operator may
-also set it.
+Hybrid's BM25 weight is `HYBRID_WEIGHT` (measured on the real questions of five sets) unless
+the operator sets one (`serve --hybrid-weight`); `evaluate --questions` recommends another
+when the team's own questions give evidence for it.
 """
 
 from __future__ import annotations
