@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("questions", type=Path)
     parser.add_argument("--reranker", type=Path)
     parser.add_argument("--model", type=Path)
+    parser.add_argument(
+        "--stages", default="dense,hybrid", help="first stages to rerank (dense, hybrid)"
+    )
     args = parser.parse_args()
     from sentence_transformers import CrossEncoder
 
@@ -80,7 +83,8 @@ def main() -> None:
     )
     out: dict[str, object] = {"questions": len(relevant)}
     raw: dict[str, Any] = {"relevant": np.array([sorted(r) for r in relevant], dtype=object)}
-    for stage, scores in (("dense", dense), ("hybrid", hybrid)):
+    stages = args.stages.split(",")
+    for stage, scores in [(s, {"dense": dense, "hybrid": hybrid}[s]) for s in stages]:
         first = top_k(scores, DEPTH)
         pairs = [
             (q, task.corpus[int(i)])
@@ -107,6 +111,12 @@ def main() -> None:
             "held_out_gain_ci95": [round(x, 4) for x in held_out_ci],
         }
         print(stage, {s: round(float(v.mean()), 3) for s, v in per_share.items()})
+        low, high = paired_bootstrap(alone, per_share[1.0])
+        print(
+            f"  {stage}: reranked alone {per_share[1.0].mean():.3f} against "
+            f"{alone.mean():.3f} ({per_share[1.0].mean() - alone.mean():+.3f}; "
+            f"{low:+.3f}, {high:+.3f})"
+        )
         print(
             f"  {stage}: a share chosen on one half moved the other half by "
             f"{chosen.mean() - alone.mean():+.3f} ({held_out_ci[0]:+.3f}, {held_out_ci[1]:+.3f})"
