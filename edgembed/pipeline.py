@@ -211,7 +211,7 @@ def _questions(config: PipelineConfig) -> Path | None:
 
 def _evaluate(runner: _Runner, model: Path, reranker: Path | None) -> dict[str, Any]:
     from edgembed.trainer.evaluate.compare import evaluate_models
-    from edgembed.trainer.evaluate.report import hybrid_line, write_evaluation_report
+    from edgembed.trainer.evaluate.report import stage_lines, write_evaluation_report
 
     ws = runner.workspace
     questions = _questions(runner.config)
@@ -229,7 +229,7 @@ def _evaluate(runner: _Runner, model: Path, reranker: Path | None) -> dict[str, 
         )
         report = evaluate_models(config, ws)
         write_evaluation_report(report, ws.reports)
-        if line := hybrid_line(report):
+        for line in stage_lines(report):
             runner.echo(line)
         return f"{report.verdict} ({report.delta_ndcg_at_10:+.3f} NDCG@10 on {report.decided_on})"
 

@@ -53,7 +53,8 @@ __all__ = ["evaluate"]
     default=None,
     help="A cross-encoder (a folder, e.g. WORKSPACE/models/edgembed-model-reranker from "
     "`train --reranker`): the fine-tuned model's top 20 reranked by it are scored too, as "
-    "the 'reranked' system.",
+    "the 'reranked' system, and a line says whether to serve it (from the 95% interval of "
+    "its per-question change).",
 )
 @click.option("--allow-worse", is_flag=True, help="Exit 0 even when the fine-tuned model is worse.")
 @pass_state
@@ -72,7 +73,7 @@ def evaluate(state: CliState, /, allow_worse: bool, **options: object) -> None:
     from edgembed.trainer.evaluate.compare import evaluate_models
     from edgembed.trainer.evaluate.report import (
         comparison_rows,
-        hybrid_line,
+        stage_lines,
         verdict_line,
         write_evaluation_report,
     )
@@ -92,7 +93,7 @@ def evaluate(state: CliState, /, allow_worse: bool, **options: object) -> None:
                 f"{qs.improved_share:.0%} of queries improved"
             )
         click.echo(verdict_line(report))
-        if line := hybrid_line(report):
+        for line in stage_lines(report):
             click.echo(line)
         click.echo("wrote " + ", ".join(str(p) for p in paths))
     if report.verdict == "worse" and not allow_worse:

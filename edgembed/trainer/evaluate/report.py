@@ -6,8 +6,12 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from edgembed.atomic import write_bytes, write_json, write_text
-from edgembed.trainer.evaluate.compare import SYSTEMS, EvaluationReport
+from edgembed.evaluation.bootstrap import paired_bootstrap
+from edgembed.evaluation.task import REAL_QUESTIONS
+from edgembed.trainer.evaluate.compare import FIRST_STAGE, RERANKED, SYSTEMS, EvaluationReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -16,6 +20,8 @@ __all__ = [
     "chart_figure",
     "comparison_rows",
     "hybrid_line",
+    "reranker_line",
+    "stage_lines",
     "verdict_line",
     "write_evaluation_report",
 ]
@@ -82,6 +88,40 @@ def hybrid_line(report: EvaluationReport) -> str | None:
     )
 
 
+def reranker_line(report: EvaluationReport) -> str | None:
+    """What --reranker did to the fine-tuned model's order on the set the verdict is decided
+    on, with the 95% interval of the per-question change; None without a reranker."""
+    qs = report.query_sets[-1]
+    if RERANKED not in qs.per_query_ndcg:
+        return None
+    own, reranked = qs.per_query_ndcg["fine-tuned"], qs.per_query_ndcg[RERANKED]
+    low, high = paired_bootstrap(np.asarray(own), np.asarray(reranked))
+    change = (
+        f"the fine-tuned model's top {FIRST_STAGE} reranked score "
+        f"{qs.metrics[RERANKED].ndcg_at_10:.3f} NDCG@10 against "
+        f"{qs.metrics['fine-tuned'].ndcg_at_10:.3f} in its own order, 95% interval of the "
+        f"change {low:+.3f} to {high:+.3f}, over {len(own)} {qs.name}"
+    )
+    caveat = (
+        ""
+        if qs.name == REAL_QUESTIONS
+        else " (the eval pairs can flatter or sink a reranker: judge it with --questions)"
+    )
+    if low > 0:
+        advice = "it helps: serve it with `edgembed serve EXPORT --reranker RERANKER_EXPORT`"
+    elif high < 0:
+        advice = "it ranks worse: do not serve it"
+    else:
+        advice = "no difference beyond noise: leave it off, it only adds time"
+    return f"reranker: {change}; {advice}{caveat}."
+
+
+def stage_lines(report: EvaluationReport) -> list[str]:
+    """What the real questions say of the search stages after dense: hybrid's BM25 share and
+    the reranker, where measured."""
+    return [line for line in (hybrid_line(report), reranker_line(report)) if line]
+
+
 def _markdown(report: EvaluationReport) -> str:
     lines = [
         "# edgembed evaluation",
@@ -90,7 +130,7 @@ def _markdown(report: EvaluationReport) -> str:
         f"- Base: `{report.base_model}`",
         f"- Corpus: {report.chunks} chunks ({_retrieved_from(report)})",
         f"- Verdict: {verdict_line(report)}",
-        *([f"- {line}"] if (line := hybrid_line(report)) else []),
+        *(f"- {line}" for line in stage_lines(report)),
         "",
         "| query set | system | " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),

@@ -87,6 +87,22 @@ def test_evaluate_cli(trained: Workspace, questions_file: Path) -> None:
     assert (trained.reports / "evaluate.md").exists()
 
 
+def test_evaluate_cli_judges_a_reranker_on_the_real_questions(
+    trained: Workspace, questions_file: Path, zoo_models: dict[str, Path]
+) -> None:
+    """--reranker adds the 'reranked' system and a line that says, from the interval of the
+    per-question change, whether to serve it; the report's Markdown carries the same line."""
+    args = ["--workspace", str(trained.root), "evaluate", "--questions", str(questions_file)]
+    reranker = ["--reranker", str(zoo_models["cross-encoder"])]
+    result = CliRunner().invoke(cli, [*args, *reranker, "--device", "cpu", "--allow-worse"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("reranker: "))
+    assert "95% interval of the change" in line and "real questions" in line
+    assert line in (trained.reports / "evaluate.md").read_text()
+    report = json.loads((trained.reports / "evaluate.json").read_text())
+    assert "reranked" in report["query_sets"]["real questions"]["metrics"]
+
+
 def test_evaluate_cli_bad_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--workspace", str(tmp_path), "evaluate"])
     assert result.exit_code == 1 and "not found" in result.output

@@ -71,3 +71,33 @@ def test_the_hybrid_line_recommends_a_weight_only_on_evidence(changed: bool) -> 
         assert "0.805 against 0.774" in line and "--hybrid-weight 0.8`" in line
     else:
         assert "no share of BM25 beats the default 0.3" in line and "--hybrid-weight" not in line
+
+
+@pytest.mark.parametrize(
+    ("shift", "advice"),
+    [(0.1, "it helps: serve it"), (-0.1, "ranks worse: do not serve"), (0.0, "beyond noise")],
+)
+def test_the_reranker_line_says_what_the_per_question_change_supports(
+    shift: float, advice: str
+) -> None:
+    """The reranker's verdict is the 95% interval of its per-question change on the set the
+    verdict is decided on, not its mean alone: a +0.01 mean over noisy questions is no gain."""
+    from dataclasses import replace
+
+    from edgembed.trainer.evaluate.compare import RERANKED
+    from edgembed.trainer.evaluate.report import reranker_line, stage_lines
+
+    report = _report()
+    assert reranker_line(report) is None and stage_lines(report) == []
+    own = [0.5] * 100
+    noise = [0.4 if i % 2 else -0.4 for i in range(100)]
+    reranked = [v + shift + (d if shift == 0.0 else 0.0) + (0.01 if shift == 0.0 else 0.0)
+                for v, d in zip(own, noise, strict=True)]  # fmt: skip
+    real = report.query_sets[1]
+    metrics = {**real.metrics, RERANKED: _metrics(100, 0.5, 0.7, sum(reranked) / 100)}
+    per_query = {"fine-tuned": own, RERANKED: reranked}
+    sets = [report.query_sets[0], replace(real, metrics=metrics, per_query_ndcg=per_query)]
+    line = reranker_line(replace(report, query_sets=sets))
+    assert line is not None and advice in line and "over 100 real questions" in line
+    assert "judge it with --questions" not in line  # decided on real questions
+    assert stage_lines(replace(report, query_sets=sets)) == [line]
