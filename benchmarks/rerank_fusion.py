@@ -44,9 +44,8 @@ SHARES = tuple(round(0.1 * i, 1) for i in range(11))
 def fused_order(first: np.ndarray, rerank: np.ndarray, share: float) -> np.ndarray:
     """Each row's candidates (`first`, best first) reordered by reciprocal rank fusion of their
     first-stage rank and the reranker's rank (`rerank`: its scores, same layout)."""
-    first_rank = np.arange(1, first.shape[1] + 1)[None, :]
-    rerank_rank = np.argsort(np.argsort(-rerank, axis=1, kind="stable"), axis=1) + 1
-    fused = (1 - share) / (60 + first_rank) + share / (60 + rerank_rank)
+    position = -np.broadcast_to(np.arange(first.shape[1], dtype=np.float64), first.shape)
+    fused = reciprocal_rank_fusion(position, rerank, weights=(1 - share, share))
     return np.take_along_axis(first, np.argsort(-fused, axis=1, kind="stable"), axis=1)
 
 
@@ -93,16 +92,17 @@ def main() -> None:
         ]
         predicted = np.asarray(reranker.predict(pairs, batch_size=32)).reshape(first.shape)
         raw[f"{stage}_first"], raw[f"{stage}_rerank"] = first, predicted
-        alone = ndcg_per_query(first[:, :10], relevant)
         per_share = {
             s: ndcg_per_query(fused_order(first, predicted, s)[:, :10], relevant) for s in SHARES
         }
+        alone = per_share[0.0]  # share 0: the first stage's own order
+        versus = {s: paired_bootstrap(alone, v) for s, v in per_share.items()}
         chosen, best, held_out_ci = cross_fit(per_share, 0.0)
         out[stage] = {
             "shares": {
                 f"{s:.1f}": {
                     "ndcg_at_10": round(float(v.mean()), 4),
-                    "vs_first_stage_ci95": [round(x, 4) for x in paired_bootstrap(alone, v)],
+                    "vs_first_stage_ci95": [round(x, 4) for x in versus[s]],
                 }
                 for s, v in per_share.items()
             },
@@ -111,7 +111,7 @@ def main() -> None:
             "held_out_gain_ci95": [round(x, 4) for x in held_out_ci],
         }
         print(stage, {s: round(float(v.mean()), 3) for s, v in per_share.items()})
-        low, high = paired_bootstrap(alone, per_share[1.0])
+        low, high = versus[1.0]
         print(
             f"  {stage}: reranked alone {per_share[1.0].mean():.3f} against "
             f"{alone.mean():.3f} ({per_share[1.0].mean() - alone.mean():+.3f}; "
