@@ -9,6 +9,11 @@ A baseline is JSON::
                 "http.latency_ratio_c1":
                     {"expected": 1.5, "better": "lower", "rel_tol": 0.8, "optional": true}}}
 
+A check may also hold ``"expected_by_cpu": {"avx2-u8s8": 1.6}``: what the figure is on a
+kind of int8 arithmetic (runtime.cpu.INT8_PATHS) other than the baseline's own machine's.
+int8's speed-up over PyTorch is a property of the CPU (AVX2 multiplies int8 at about half the
+rate of AVX-512 VNNI), so a CI box of another kind is held to its own figure.
+
 Only ratios and accuracy differences are gated, never absolute times: machines differ, and
 a shared machine is noisy. A figure fails when it is worse than ``expected`` by more than
 its tolerance (``rel_tol`` x |expected| + ``abs_tol``); a missing figure fails unless the
@@ -19,12 +24,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from edgembed.atomic import write_json
 from edgembed.errors import ConfigError
+from edgembed.runtime.cpu import INT8_PATHS
 
 __all__ = [
     "BASELINE_FORMAT",
@@ -52,12 +58,27 @@ class Check:
     rel_tol: float = 0.0
     abs_tol: float = 0.0
     optional: bool = False
+    expected_by_cpu: Mapping[str, float] = field(default_factory=dict)
+    cpu: str | None = None
+    """The CPU class `expected` was taken for (None: the baseline's own machine)."""
 
     def __post_init__(self) -> None:
         if self.better not in ("higher", "lower"):
             raise ConfigError(f"check '{self.figure}': better must be 'higher' or 'lower'")
         if self.rel_tol < 0 or self.abs_tol < 0:
             raise ConfigError(f"check '{self.figure}': tolerances must not be negative")
+        unknown = set(self.expected_by_cpu) - set(INT8_PATHS)
+        if unknown:
+            raise ConfigError(
+                f"check '{self.figure}': expected_by_cpu names {sorted(unknown)}; the kinds "
+                f"are {', '.join(INT8_PATHS)}"
+            )
+
+    def for_cpu(self, cpu: str | None) -> Check:
+        """This check as it applies on a CPU of class `cpu`."""
+        if cpu is None or cpu not in self.expected_by_cpu:
+            return self
+        return replace(self, expected=self.expected_by_cpu[cpu], cpu=cpu)
 
     @property
     def margin(self) -> float:
@@ -87,6 +108,8 @@ class Check:
             data["abs_tol"] = self.abs_tol
         if self.optional:
             data["optional"] = True
+        if self.expected_by_cpu:
+            data["expected_by_cpu"] = dict(self.expected_by_cpu)
         return data
 
 
@@ -157,6 +180,9 @@ def _check(path: Path, name: str, spec: Any) -> Check:
             rel_tol=float(spec.get("rel_tol", 0.0)),
             abs_tol=float(spec.get("abs_tol", 0.0)),
             optional=bool(spec.get("optional", False)),
+            expected_by_cpu={
+                str(cpu): float(value) for cpu, value in spec.get("expected_by_cpu", {}).items()
+            },
         )
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ConfigError(
@@ -187,9 +213,10 @@ class GateRow:
                 f"(baseline {c.expected:.3f}, limit {bound})"
             )
         change = f", {(self.value - c.expected) / abs(c.expected):+.1%}" if c.expected else ""
+        on = f" on {c.cpu}" if c.cpu else ""
         return (
             f"{self.verdict.upper():8} {c.figure}: {self.value:.3f} "
-            f"(baseline {c.expected:.3f}{change}, limit {bound})"
+            f"(baseline {c.expected:.3f}{on}{change}, limit {bound})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -232,11 +259,12 @@ class BaselineCheck:
 
 
 def check_figures(
-    figures: Mapping[str, float | None], baseline: Baseline, path: Path
+    figures: Mapping[str, float | None], baseline: Baseline, path: Path, cpu: str | None = None
 ) -> BaselineCheck:
-    """Compare a run's figures with a baseline's checks."""
+    """Compare a run's figures with a baseline's checks, as they apply on a CPU of int8
+    class `cpu` (None: the baseline's own figures)."""
     rows = []
-    for check in baseline.checks:
+    for check in (c.for_cpu(cpu) for c in baseline.checks):
         value = figures.get(check.figure)
         if value is None:
             rows.append(GateRow(check, None, "skipped" if check.optional else "missing"))

@@ -37,7 +37,7 @@ from edgembed.config import BENCH_SECTIONS, BenchConfig
 from edgembed.evaluation.task import load_tasks
 from edgembed.formats.manifest import read_manifest, verify_file
 from edgembed.models import find_export
-from edgembed.runtime.cpu import cpu_model_name, physical_cores
+from edgembed.runtime.cpu import cpu_model_name, physical_cores, this_cpu_int8_path
 from edgembed.runtime.isa import detect_isa
 from edgembed.runtime.session import load_tokenizer
 from edgembed.workspace import Workspace
@@ -83,7 +83,7 @@ def bench(config: BenchConfig, workspace: Workspace) -> BenchOutcome:
     report = run_bench(config, workspace)
     gate = None
     if baseline is not None and config.check is not None:
-        gate = check_figures(report.figures(), baseline, config.check)
+        gate = check_figures(report.figures(), baseline, config.check, this_cpu_int8_path())
     paths = write_bench_report(report, workspace.reports, gate)
     if config.save_baseline is not None:
         about = (

@@ -26,6 +26,7 @@ COMMANDS = (
     "train",
     "evaluate",
     "export",
+    "check",
     "bench",
     "serve",
     "pipeline",

@@ -132,11 +132,12 @@ def choose_variant(manifest: Manifest, requested: str, cpu: str) -> tuple[str, s
     checked = ", ".join(validated)
     why = f"its int8 model was validated on {checked}, and this CPU's int8 path is {cpu}"
     if requested == "auto":
-        return "fp32", why
+        return "fp32", f"{why} (`edgembed check EXPORT` checks int8 on this CPU)"
     if cpu == "unknown":
         return "int8", why + " (not checked)"
     raise ConfigError(
         f"export '{manifest.name}': {why}, whose int8 arithmetic differs, so int8 may lose "
-        "accuracy here. Serve --variant fp32 (or auto, which picks fp32 here), or export again "
-        "on a CPU like this one."
+        "accuracy here. Serve --variant fp32 (or auto, which picks fp32 here), check int8 on "
+        "this CPU with `edgembed check EXPORT` (no PyTorch needed), or export again on a CPU "
+        "like this one."
     )

@@ -126,5 +126,36 @@ def test_the_committed_baseline_catches_a_two_times_regression() -> None:
         if check.figure.startswith("speedup."):
             halved = {**at_baseline, check.figure: check.expected / 2}
             assert not check_figures(halved, baseline, COMMITTED).passed, check.figure
+    for cpu in ("avx2-u8s8",):  # the CPU kinds the committed baseline has figures for
+        mine = [c.for_cpu(cpu) for c in baseline.checks]
+        assert any(c.cpu == cpu for c in mine)
+        at_mine = {c.figure: c.expected for c in mine}
+        assert check_figures(at_mine, baseline, COMMITTED, cpu).passed
+        for check in mine:
+            if check.cpu:
+                halved = {**at_mine, check.figure: check.expected / 2}
+                assert not check_figures(halved, baseline, COMMITTED, cpu).passed, check.figure
     data = json.loads(COMMITTED.read_text())
     assert data["about"]
+
+
+def test_a_cpu_kind_is_held_to_its_own_figure(tmp_path: Path) -> None:
+    """int8's speed-up is the CPU's: an AVX2 box is held to the AVX2 figure, a kind the
+    baseline has no figure for to the baseline's own, and the diff says which applied."""
+    check = Check("speedup.int8.32x128", 2.5, "higher", rel_tol=0.35,
+                  expected_by_cpu={"avx2-u8s8": 1.45})  # fmt: skip
+    baseline = Baseline((check,))
+    on_avx2 = check_figures({check.figure: 1.4}, baseline, Path("b.json"), "avx2-u8s8")
+    assert on_avx2.passed and "on avx2-u8s8" in on_avx2.diff()
+    assert not check_figures({check.figure: 1.4}, baseline, Path("b.json"), "amx").passed
+    assert not check_figures({check.figure: 1.4}, baseline, Path("b.json")).passed
+    path = tmp_path / "baseline.json"
+    save_baseline(baseline, path)
+    assert load_baseline(path).checks == (check,)
+    bad = {
+        "format_version": 1,
+        "checks": {check.figure: {**check.to_json(), "expected_by_cpu": {"avx3": 1.0}}},
+    }
+    path.write_text(json.dumps(bad))
+    with pytest.raises(ConfigError, match="expected_by_cpu names"):
+        load_baseline(path)

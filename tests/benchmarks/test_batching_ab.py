@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TINY_EXPORT
+
 REPO = Path(__file__).resolve().parents[2]
-EXPORT = REPO / "tests" / "fixtures" / "tiny-export"
+EXPORT = TINY_EXPORT
 
 
 @pytest.mark.slow

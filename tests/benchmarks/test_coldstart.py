@@ -11,9 +11,10 @@ import pytest
 
 from benchmarks.coldstart import measure_cold_start
 from edgembed.errors import ModelError
+from tests.conftest import TINY_EXPORT
 
 REPO = Path(__file__).resolve().parents[2]
-EXPORT = REPO / "tests" / "fixtures" / "tiny-export"
+EXPORT = TINY_EXPORT
 
 
 @pytest.mark.slow

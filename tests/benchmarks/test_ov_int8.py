@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from benchmarks.engines.ov_int8 import weight_only_int8
+from tests.conftest import TINY_EXPORT
 
-EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-export"
+EXPORT = TINY_EXPORT
 
 
 def _feeds(batch: int, tokens: int) -> dict[str, np.ndarray]:

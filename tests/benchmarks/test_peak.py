@@ -3,8 +3,6 @@ shares of the peak."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from benchmarks.peak import (
@@ -19,9 +17,10 @@ from benchmarks.peak import (
 )
 from edgembed.bench.inputs import Shape
 from edgembed.bench.stats import Interleaved, StopRule
+from tests.conftest import TINY_EXPORT
 
 # The committed tiny export: a 2-layer, 32-wide BERT with a feed-forward width of 64.
-EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-export"
+EXPORT = TINY_EXPORT
 TINY_MATMUL_PARAMS = 2 * (3 * 32 * 32 + 32 * 32 + 2 * 32 * 64)
 ONE_ROUND = StopRule(warmup=0, min_rounds=1, max_rounds=1, block_seconds=0, settle_seconds=0)
 

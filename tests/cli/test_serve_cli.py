@@ -80,7 +80,7 @@ def test_engine_becomes_settings(tmp_path: Path, served: dict[str, Any]) -> None
 
 def test_openvino_with_int8_is_refused_with_what_to_do(tmp_path: Path) -> None:
     """The real server loads the committed tiny export: OpenVINO cannot run its int8 file."""
-    export = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-export"
+    export = TINY_EXPORT
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])

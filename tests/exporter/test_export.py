@@ -22,6 +22,7 @@ from edgembed.exporter.parity import Int8GateResult, VariantParity
 from edgembed.formats.manifest import MANIFEST_NAME, read_manifest, sha256_file
 from edgembed.formats.pairs import Pair, write_pairs
 from edgembed.runtime import OnnxEmbedder
+from edgembed.runtime.cpu import this_cpu_int8_path
 from edgembed.workspace import Workspace
 
 POOLINGS = ("mean", "cls")
@@ -78,6 +79,7 @@ def test_manifest_describes_the_folder(tiny_exports: dict[str, ExportResult]) ->
         assert sha256_file(result.out / entry.path) == entry.sha256
     quantization = manifest.model_file("int8").quantization or {}
     assert quantization["recipe"] == "per-channel" and quantization["per_channel"] is True
+    assert quantization["validated_isa"] == [this_cpu_int8_path()]  # checked here, only here
     assert [p.recipe for p in result.int8_tried] == ["per-channel"]  # on target: no 2nd try
     assert set(manifest.parity) >= {"texts", "fp32", "int8", "gate", "int8_kept"}
     assert sorted(p.name for p in result.out.iterdir()) == [

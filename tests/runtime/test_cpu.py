@@ -59,8 +59,12 @@ def _validated_on(export: Path, validated: list[str] | None) -> None:
     path.write_text(json.dumps(data))
 
 
-def test_the_export_records_the_class_its_int8_was_validated_on(tiny_export: Path) -> None:
-    assert read_manifest(tiny_export).int8_validated_isa == (this_cpu_int8_path(),)
+def test_the_tests_serve_an_export_validated_on_this_cpu(tiny_export: Path) -> None:
+    """The committed export was made on an AVX-512 VNNI box; elsewhere conftest checks a copy
+    with `edgembed check`, so the tests serve int8 on every CPU."""
+    validated = read_manifest(tiny_export).int8_validated_isa or ()
+    assert validated[0] == "avx512-vnni"
+    assert this_cpu_int8_path() in validated or this_cpu_int8_path() == "unknown"
 
 
 def test_int8_is_served_on_the_validated_class(export_copy: Path) -> None:

@@ -1,0 +1,138 @@
+"""`edgembed check`: an export's int8 model checked on the CPU it is about to serve on.
+
+An export records the int8 class of the CPU its int8 file was checked against PyTorch on
+(runtime/cpu.py), and `serve` uses int8 only on that class. A container exported on an
+AVX-512 VNNI box and run on an AVX2 one (u8 x s8 products that saturate) therefore serves
+fp32, and cannot export again there: the serving image has no PyTorch. The fp32 file was
+checked against PyTorch at export and fp32 arithmetic is the same on every class, so it
+stands in for PyTorch here: int8 beside fp32 on this CPU, on the same texts, with the export
+gate's own floor (mean cosine 0.99 when there are no questions). When int8 holds, this CPU's
+class joins the manifest's validated list, with the figures that admitted it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from edgembed.atomic import write_json
+from edgembed.errors import ConfigError, InputError
+from edgembed.formats.manifest import MANIFEST_NAME, read_manifest
+from edgembed.runtime.cpu import this_cpu_int8_path
+from edgembed.runtime.embedder import OnnxEmbedder
+
+__all__ = ["MIN_COSINE", "MAX_TEXTS", "Int8Check", "check_int8", "read_texts", "record_check"]
+
+MIN_COSINE = 0.99
+"""The export gate's floor when it has no questions: int8's mean cosine to the reference."""
+MAX_TEXTS = 1000
+
+
+@dataclass(frozen=True)
+class Int8Check:
+    """What int8 computed beside fp32 on this CPU."""
+
+    cpu: str
+    validated: tuple[str, ...]
+    texts: int
+    source: str
+    cosine_mean: float
+    cosine_min: float
+    min_cosine: float
+
+    @property
+    def passed(self) -> bool:
+        return self.cosine_mean >= self.min_cosine
+
+    @property
+    def new_class(self) -> bool:
+        """True when this CPU's class is known and not yet in the validated list."""
+        return self.cpu != "unknown" and self.cpu not in self.validated
+
+
+def read_texts(path: Path) -> list[str]:
+    """The texts of a file to compare on: its lines (a .jsonl file's "text" or "question"
+    fields, as a workspace's chunks.jsonl holds), at most MAX_TEXTS."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if path.suffix == ".jsonl":
+        try:
+            rows = [json.loads(line) for line in lines]
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: not JSON lines ({exc})") from exc
+        lines = [str(r.get("text") or r.get("question") or "") for r in rows if isinstance(r, dict)]
+        lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise InputError(
+            f"{path} holds no texts: give a text file with one passage a line, or a JSONL "
+            'file whose lines have a "text" field (a workspace\'s chunks.jsonl).'
+        )
+    return lines[:MAX_TEXTS]
+
+
+def check_int8(
+    export_dir: Path, texts: Sequence[str], source: str, min_cosine: float = MIN_COSINE
+) -> Int8Check:
+    """Embed `texts` with the export's fp32 and int8 files on this CPU and compare them.
+
+    Raises:
+        ConfigError: the export is not an embedding export or has no int8 file.
+        ManifestError: the folder is not a whole, untouched export.
+    """
+    manifest = read_manifest(export_dir)
+    if manifest.kind != "embedder":
+        raise ConfigError(
+            f"{export_dir} holds a {manifest.kind}; `edgembed check` compares an embedding "
+            "export's int8 and fp32 vectors. Serve a reranker export with --variant fp32 on "
+            "this CPU, or export it again on one like it."
+        )
+    if "int8" not in manifest.variants:
+        raise ConfigError(
+            f"{export_dir} has no int8 model (exported with --no-quantize, or int8 failed its "
+            "gate): there is nothing to check; `serve` uses its fp32 model."
+        )
+    cpu = this_cpu_int8_path()
+    validated = manifest.int8_validated_isa or ()
+    fp32 = OnnxEmbedder(export_dir, "fp32", threads=1)
+    # Naming a class the export was validated on lifts the refusal this check exists to lift;
+    # the arithmetic is this CPU's whichever class is named.
+    int8 = OnnxEmbedder(export_dir, "int8", threads=1, cpu=validated[0] if validated else cpu)
+    cosines = np.sum(fp32.embed(texts) * int8.embed(texts), axis=1)
+    return Int8Check(
+        cpu=cpu,
+        validated=tuple(validated),
+        texts=len(texts),
+        source=source,
+        cosine_mean=round(float(cosines.mean()), 6),
+        cosine_min=round(float(cosines.min()), 6),
+        min_cosine=min_cosine,
+    )
+
+
+def record_check(export_dir: Path, check: Int8Check) -> None:
+    """Add this CPU's class to the int8 file's validated list in manifest.json, with the
+    figures that admitted it (one atomic write; the model files are not touched)."""
+    if not (check.passed and check.new_class):
+        raise ConfigError("only a passed check on a CPU class not yet validated is recorded")
+    path = export_dir / MANIFEST_NAME
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for entry in data["files"].values():
+        if entry.get("variant") == "int8":
+            quantization = entry["quantization"]
+            quantization["validated_isa"] = [*quantization.get("validated_isa", []), check.cpu]
+            figures = {
+                key: value
+                for key, value in asdict(check).items()
+                if key not in ("validated", "min_cosine")
+            }
+            checked = {**figures, "reference": "fp32", "threshold": check.min_cosine}
+            quantization["checked_on"] = [
+                *quantization.get("checked_on", []),
+                {**checked, "at": datetime.now(UTC).isoformat(timespec="seconds")},
+            ]
+    write_json(path, data)
+    read_manifest(export_dir)  # what was written still reads as a manifest
