@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from edgembed.cli.table import format_table
 from edgembed.errors import ParityError
+
+if TYPE_CHECKING:
+    from edgembed.runtime.int8_check import Int8Check
 
 __all__ = ["check"]
 
@@ -65,7 +69,7 @@ def check(export_dir: Path, texts: Path | None, min_cosine: float, record: bool)
             ["int8 vs fp32, worst text", f"{result.cosine_min:.6f}"],
             ["texts", f"{result.texts} ({result.source})"],
             ["this CPU's int8 kind", result.cpu],
-            ["validated on", ", ".join(result.validated) or "(not recorded)"]]  # fmt: skip
+            ["validated on", ", ".join(result.validated or ()) or "(not recorded)"]]  # fmt: skip
     click.echo(format_table(["", export_dir.name], rows))
     if not result.passed:
         raise ParityError(
@@ -75,7 +79,7 @@ def check(export_dir: Path, texts: Path | None, min_cosine: float, record: bool)
             "(`edgembed export --isa avx2` for AVX2 servers). Nothing was recorded."
         )
     if not result.new_class:
-        click.echo(f"PASSED. {_not_recorded(result.cpu)}")
+        click.echo(f"PASSED. {_not_recorded(result)}")
     elif record:
         record_check(export_dir, result)
         click.echo(f"PASSED and recorded: `serve` uses int8 on {result.cpu} CPUs now.")
@@ -83,7 +87,12 @@ def check(export_dir: Path, texts: Path | None, min_cosine: float, record: bool)
         click.echo("PASSED (not recorded: --no-record). `serve` still uses fp32 here.")
 
 
-def _not_recorded(cpu: str) -> str:
-    if cpu == "unknown":
+def _not_recorded(result: Int8Check) -> str:
+    if result.cpu == "unknown":
         return "This CPU's int8 kind is unknown, so nothing was recorded."
-    return f"{cpu} was already validated; nothing to record."
+    if result.validated is None:
+        return (
+            "The export predates the CPU record, so `serve` uses its int8 on every CPU; "
+            "nothing to record (export again to have int8 validated per kind of CPU)."
+        )
+    return f"{result.cpu} was already validated; nothing to record."

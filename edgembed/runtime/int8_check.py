@@ -38,7 +38,8 @@ class Int8Check:
     """What int8 computed beside fp32 on this CPU."""
 
     cpu: str
-    validated: tuple[str, ...]
+    validated: tuple[str, ...] | None
+    """None: the export predates the record, and `serve` uses its int8 on every CPU."""
     texts: int
     source: str
     cosine_mean: float
@@ -52,7 +53,9 @@ class Int8Check:
     @property
     def new_class(self) -> bool:
         """True when this CPU's class is known and not yet in the validated list."""
-        return self.cpu != "unknown" and self.cpu not in self.validated
+        return (
+            self.cpu != "unknown" and self.validated is not None and self.cpu not in self.validated
+        )
 
 
 def read_texts(path: Path) -> list[str]:
@@ -96,7 +99,7 @@ def check_int8(
             "gate): there is nothing to check; `serve` uses its fp32 model."
         )
     cpu = this_cpu_int8_path()
-    validated = manifest.int8_validated_isa or ()
+    validated = manifest.int8_validated_isa
     fp32 = OnnxEmbedder(export_dir, "fp32", threads=1)
     # Naming a class the export was validated on lifts the refusal this check exists to lift;
     # the arithmetic is this CPU's whichever class is named.
@@ -104,7 +107,7 @@ def check_int8(
     cosines = np.sum(fp32.embed(texts) * int8.embed(texts), axis=1)
     return Int8Check(
         cpu=cpu,
-        validated=tuple(validated),
+        validated=validated,
         texts=len(texts),
         source=source,
         cosine_mean=round(float(cosines.mean()), 6),

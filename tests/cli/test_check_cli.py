@@ -110,3 +110,15 @@ def test_an_export_without_int8_says_there_is_nothing_to_check(export_copy: Path
     (export_copy / "model.int8.onnx").unlink()
     result = _check(export_copy)
     assert result.exit_code == 1 and "has no int8 model" in result.output
+
+
+def test_an_export_from_before_the_cpu_record_is_left_as_it_is(export_copy: Path) -> None:
+    """Without validated_isa, serve uses int8 on every CPU; recording one kind would take it
+    from the others."""
+    data = _manifest(export_copy)
+    del data["files"]["model.int8.onnx"]["quantization"]["validated_isa"]
+    (export_copy / MANIFEST_NAME).write_text(json.dumps(data))
+    before = (export_copy / MANIFEST_NAME).read_bytes()
+    result = _check(export_copy)
+    assert result.exit_code == 0 and "predates the CPU record" in result.output
+    assert (export_copy / MANIFEST_NAME).read_bytes() == before
