@@ -146,8 +146,9 @@ class Manifest:
 
     @property
     def int8_validated_isa(self) -> tuple[str, ...] | None:
-        """The CPU int8 classes (runtime.cpu.INT8_PATHS) the int8 model was checked against
-        PyTorch on; None when the export predates that record or has no int8 model."""
+        """The CPU int8 classes (runtime.cpu.INT8_PATHS) the int8 model was checked on: against
+        PyTorch at export, then against the fp32 file by `edgembed check` (its figures under
+        "checked_on"); None when the export predates that record or has no int8 model."""
         for entry in self.files:
             if entry.variant == "int8" and entry.quantization:
                 validated = entry.quantization.get("validated_isa")
