@@ -262,6 +262,14 @@ def _promote(
         "base_model": service.base_model,
         "candidate": str(candidate),
         "feedback": str(config.feedback),
+        "recipe": {
+            "start": config.start,
+            "epochs": config.train.epochs,
+            "learning_rate": config.train.learning_rate,
+            "mark_weight": config.train.mark_weight,
+            "replay": config.train.replay,
+            "hard_negatives": config.train.hard_negatives,
+        },
         "judgements": {j.name: j.to_json() for j in judgements},
     }
     export = ExportConfig(

@@ -161,6 +161,8 @@ def test_true_marks_promote_version_2(tmp_path: Path, minilm_export: ExportResul
     assert manifest.version == 2 and manifest.name == minilm_export.manifest.name
     assert manifest.lineage["improved_from"] == f"{minilm_export.manifest.name}@v1"
     assert manifest.lineage["judgements"]["held-out marks"]["questions"] == 20
+    recipe = manifest.lineage["recipe"]
+    assert recipe["start"] == "service" and recipe["epochs"] == 3 and recipe["mark_weight"] == 8
     report = json.loads((ws / "reports" / "improve.json").read_text())
     assert report["trained_marks"] == 40 and report["held_out_marks"] == 20
 
@@ -180,3 +182,13 @@ def test_the_newest_marks_are_held_out_whole() -> None:
     trained, held = split_marks(marks, 0.4)
     assert {m.query for m in held} == {"q3", "q4"} and len(held) == 4
     assert not {m.query for m in trained} & {m.query for m in held}
+
+
+def test_hard_negatives_reach_the_candidates_recipe(tmp_path: Path) -> None:
+    from edgembed.cli.improve import _config, improve
+
+    db = tmp_path / "feedback.db"
+    db.touch()
+    for args, expected in (([], 0), (["--hard-negatives", "1"], 1)):
+        context = improve.make_context("improve", ["--feedback", str(db), *args])
+        assert _config(dict(context.params)).train.hard_negatives == expected

@@ -80,6 +80,16 @@ _T = defaults_of(TrainConfig)
     help="Share of the synthetic pairs trained on beside the marks.",
 )
 @click.option(
+    "--hard-negatives",
+    type=click.IntRange(0, 1),
+    default=_T.hard_negatives,
+    show_default=True,
+    help="Mine one hard negative per pair with the model training starts from (always done "
+    "when people marked passages as not answering: theirs are used where there are some). "
+    "With --start base --epochs 2 this gained most from 200 marks on editorfaq "
+    "(docs/findings.md).",
+)
+@click.option(
     "--max-minutes",
     type=click.FloatRange(min=0),
     default=_T.max_minutes,
@@ -136,6 +146,7 @@ def _config(options: dict[str, Any]) -> ImproveConfig:
         learning_rate=options.pop("learning_rate"),
         mark_weight=options.pop("mark_weight"),
         replay=options.pop("replay"),
+        hard_negatives=options.pop("hard_negatives"),
         max_minutes=options.pop("max_minutes"),
         seed=options.pop("seed"),
     )
