@@ -6,6 +6,8 @@ interval; the zero line is the model in service (synthetic pairs only), and the 
 
     .venv/bin/python benchmarks/marks_curve_plot.py OUT/marks_curve_summaries.jsonl \\
         docs/marks_curve.png [--labels pilot-base,default]
+
+docs/marks_curve.png is drawn from docs/marks_curve.jsonl (the summaries in docs/findings.md).
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7.5, 4.5))
-    for (name, strategy, label), rows in sorted(lines.items()):
-        marks = [row["marked"] for row in rows]
+    for line, ((name, strategy, label), rows) in enumerate(sorted(lines.items())):
+        # Lines side by side at each point, a little apart, so no interval hides another.
+        marks = [row["marked"] + 2.5 * (line - (len(lines) - 1) / 2) for row in rows]
         delta = [row["delta"] for row in rows]
         low = [row["delta"] - row["delta_ci95"][0] for row in rows]
         high = [row["delta_ci95"][1] - row["delta"] for row in rows]
