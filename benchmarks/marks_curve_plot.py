@@ -62,8 +62,8 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
         0, max([*TARGETS, *(row["marked"] for rows in lines.values() for row in rows)]) * 1.1
     )
     axes.scatter(list(TARGETS), list(TARGETS.values()), marker="x", color="black", zorder=5)
-    for marks, target in TARGETS.items():
-        axes.annotate(f"target +{target:.2f}", (marks, target), textcoords="offset points",
+    for count, target in TARGETS.items():
+        axes.annotate(f"target +{target:.2f}", (count, target), textcoords="offset points",
                       xytext=(4, 4))  # fmt: skip
     axes.set_xlabel("questions marked with the passage that answers them")
     axes.set_ylabel("held-out NDCG@10, change (95% interval)")
