@@ -23,6 +23,7 @@ from edgembed.server import create_app
 from tests.server.conftest import LOCAL_URL, MODEL
 from tests.server.fake import FakeEmbedder
 from tests.server.threaded import threaded_server
+from tests.server.waiting import wait_until
 
 TEXT = "how do I reset my password"
 
@@ -43,7 +44,16 @@ def _client(tmp_path: Path, *versions: int, **settings: Any) -> Iterator[TestCli
         versions=embedders[1:],
         load=_fake_export,
     )
+    key = settings.get("api_key")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     with TestClient(app, base_url=LOCAL_URL) as client:
+        # Versions warm up after start; a switch before that is refused (409), as clients are told.
+        wait_until(
+            lambda: all(
+                v["ready"] for v in client.get("/v1/versions", headers=headers).json()["data"]
+            ),
+            "every version to warm up",
+        )
         yield client
 
 
