@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.marks_curve import _write, halves, marks_for  # noqa: E402
+from benchmarks.marks_curve import SERVICE, _write, halves, marks_for, pool_order  # noqa: E402
 from benchmarks.quality import question_sets  # noqa: E402
 from edgembed.corpus import read_chunks  # noqa: E402
 from edgembed.evaluation.questions import load_real_questions  # noqa: E402
@@ -48,9 +47,9 @@ def main() -> None:
     )
     print("seed | marks | covered | beyond control: covered | not covered")
     for run in (r for r in runs if r["label"] == args.label and r["seed"] in control):
-        chunks = read_chunks(args.quality / args.set / f"seed{run['seed']}" / "chunks.jsonl")
-        order = list(range(len(load_real_questions(pool, chunks))))
-        random.Random(f"marks:{run['seed']}").shuffle(order)
+        workspace = args.quality / args.set / f"seed{run['seed']}"
+        chunks = read_chunks(workspace / "chunks.jsonl")
+        order = pool_order("random", workspace / "models" / SERVICE, chunks, pool, run["seed"])
         count = len(order) if run["marks"] == "all" else int(run["marks"])
         marked = {m.chunk_id for m in marks_for(pool, chunks, order, count)}
         covered = np.array(
