@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from edgembed.cli.options import (
 from edgembed.cli.table import format_table
 from edgembed.config import TrainConfig
 from edgembed.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edgembed.trainer.train.reranker import RerankerResult
 
 __all__ = ["train", "train_config", "train_options"]
 
@@ -299,3 +302,25 @@ def _train_reranker(config: TrainConfig, state: CliState) -> None:
             "trained cross-encoder of yours (--base-model CROSS_ENCODER_FOLDER).",
             err=True,
         )
+    _say_if_stuck(result, config)
+
+
+def _say_if_stuck(result: RerankerResult, config: TrainConfig) -> None:
+    """Tell a user whose reranker ran out of time before it began to learn what to give it."""
+    if result.stuck is None:
+        return
+    loss, constant = result.stuck
+    epoch = max(result.best_epoch, 1e-3)
+    minutes = result.seconds / epoch * config.epochs / 60
+    advice = (
+        f"Give it time: --max-minutes 0 trains all {config.epochs} epochs (about "
+        f"{minutes:.0f} minutes on this machine), or train it where there is a GPU."
+        if config.max_minutes
+        else "Give it more epochs (--epochs), or start from a trained cross-encoder."
+    )
+    click.echo(
+        f"It had barely begun to learn: its training loss stayed at {loss:.2f}, near the "
+        f"{constant:.2f} of scoring every passage alike, after {result.best_epoch:.2f} "
+        f"epoch(s); such near-equal scores shuffle the top 20. {advice}",
+        err=True,
+    )

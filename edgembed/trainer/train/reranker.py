@@ -15,6 +15,7 @@ embedder's own order.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import shutil
 import time
@@ -71,6 +72,10 @@ NEGATIVES = 2
 """Hard negatives per training query."""
 IN_BATCH = 4
 """Other queries' answers each query is also scored against."""
+STUCK_SHARE = 0.97
+"""A training loss above this share of a constant score's: not yet learning (cvsfaq after 0.4
+of an epoch on a 2-core AVX2 box: 1.94 against ln 7 = 1.95, its reranking at random's level;
+docs/findings.md)."""
 HEAD_LR_FACTOR = 10.0
 """How much faster a new head learns than the weights under it (a head on an embedding
 model's weights starts from nothing, and at the body's rate it did not learn: loss flat at its
@@ -110,6 +115,19 @@ class RerankerResult:
     def helps(self) -> bool:
         """Whether its reranking beats the embedder's own order on the eval queries."""
         return self.best_ndcg_at_10 > self.first_stage_ndcg_at_10
+
+    @property
+    def stuck(self) -> tuple[float, float] | None:
+        """(its last training loss, a constant score's loss) when the loss stayed near the
+        constant's: a reranker that has barely begun to learn, whose near-equal scores shuffle
+        the first stage's order. None when it moved away."""
+        losses = [row["train_loss"] for row in self.record.epochs if row.get("train_loss")]
+        batch = int(self.record.config.get("batch_size", TrainConfig().batch_size))
+        # every candidate (the answer, its negatives, the batch's other answers) alike
+        constant = math.log(1 + NEGATIVES + min(IN_BATCH, batch - 1))
+        if not losses or losses[-1] < STUCK_SHARE * constant:
+            return None
+        return float(losses[-1]), constant
 
 
 def reranker_helps(model_dir: Path) -> bool | None:

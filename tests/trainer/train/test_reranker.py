@@ -76,6 +76,36 @@ def test_a_new_head_on_minilm_learns(workspace: Workspace) -> None:
     candidates = 1 + NEGATIVES + min(IN_BATCH, config.batch_size - 1)
     assert losses[-1] < 0.7 * math.log(candidates), losses
     assert losses[-1] < losses[0], losses
+    assert result.stuck is None
+
+
+def test_a_reranker_whose_loss_stayed_at_a_constant_scores_is_told_what_to_give_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """cvsfaq's reranker after 0.4 of an epoch: loss 1.94 against ln 7 = 1.95 (findings)."""
+    import dataclasses
+    import math
+
+    from edgembed.cli.train import _say_if_stuck
+    from edgembed.trainer.train.reranker import RerankerResult
+    from tests.conftest import make_training_record
+
+    def result(loss: float) -> RerankerResult:
+        record = dataclasses.replace(
+            make_training_record(),
+            config={"batch_size": 16},
+            epochs=({"epoch": 0.4, "train_loss": loss},),
+        )
+        return RerankerResult(Path("r"), 0.27, 0.03, 0.4, 600.0, record)
+
+    assert result(1.94).stuck == pytest.approx((1.94, math.log(7)))
+    assert result(1.41).stuck is None  # the sample's after one epoch: learning
+    _say_if_stuck(result(1.94), TrainConfig(max_minutes=10))
+    said = capsys.readouterr().err
+    assert "barely begun to learn" in said and "--max-minutes 0" in said
+    assert "about 50 minutes" in said  # 600 s for 0.4 of an epoch, 2 epochs
+    _say_if_stuck(result(1.41), TrainConfig(max_minutes=10))
+    assert capsys.readouterr().err == ""
 
 
 def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> None:
