@@ -74,7 +74,7 @@ IN_BATCH = 4
 """Other queries' answers each query is also scored against."""
 STUCK_SHARE = 0.97
 """A training loss above this share of a constant score's: not yet learning (cvsfaq after 0.4
-of an epoch on a 2-core AVX2 box: 1.94 against ln 7 = 1.95, its reranking at random's level;
+of an epoch on a 2-core AVX2 box: 1.94 against ln 7 = 1.95, its reranking near random order's;
 docs/findings.md)."""
 HEAD_LR_FACTOR = 10.0
 """How much faster a new head learns than the weights under it (a head on an embedding
