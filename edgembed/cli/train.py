@@ -310,8 +310,8 @@ def _say_if_stuck(result: RerankerResult, config: TrainConfig) -> None:
     if result.stuck is None:
         return
     loss, constant = result.stuck
-    epoch = max(result.best_epoch, 1e-3)
-    minutes = result.seconds / epoch * config.epochs / 60
+    trained = float(result.record.epochs[-1]["epoch"])  # the loss is the last epoch's
+    minutes = result.seconds / max(trained, 1e-3) * config.epochs / 60
     advice = (
         f"Give it time: --max-minutes 0 trains all {config.epochs} epochs (about "
         f"{minutes:.0f} minutes on this machine), or train it where there is a GPU."
@@ -320,7 +320,7 @@ def _say_if_stuck(result: RerankerResult, config: TrainConfig) -> None:
     )
     click.echo(
         f"It had barely begun to learn: its training loss stayed at {loss:.2f}, near the "
-        f"{constant:.2f} of scoring every passage alike, after {result.best_epoch:.2f} "
+        f"{constant:.2f} of scoring every passage alike, after {trained:.2f} "
         f"epoch(s); such near-equal scores shuffle the top 20. {advice}",
         err=True,
     )

@@ -106,6 +106,19 @@ def test_a_reranker_whose_loss_stayed_at_a_constant_scores_is_told_what_to_give_
     assert "about 50 minutes" in said  # 600 s for 0.4 of an epoch, 2 epochs
     _say_if_stuck(result(1.41), TrainConfig(max_minutes=10))
     assert capsys.readouterr().err == ""
+    # two epochs trained, the first kept: the loss and the time are the last epoch's
+    two = result(1.94)
+    two = dataclasses.replace(
+        two,
+        best_epoch=1.0,
+        record=dataclasses.replace(
+            two.record,
+            epochs=({"epoch": 1.0, "train_loss": 1.95}, {"epoch": 2.0, "train_loss": 1.94}),
+        ),
+    )
+    _say_if_stuck(two, TrainConfig(max_minutes=0, epochs=2))
+    said = capsys.readouterr().err
+    assert "stayed at 1.94" in said and "after 2.00 epoch(s)" in said and "--epochs" in said
 
 
 def test_rows_put_a_querys_marked_wrong_passages_first(workspace: Workspace) -> None:
