@@ -309,8 +309,7 @@ def _say_if_stuck(result: RerankerResult, config: TrainConfig) -> None:
     """Tell a user whose reranker ran out of time before it began to learn what to give it."""
     if result.stuck is None:
         return
-    loss, constant = result.stuck
-    trained = float(result.record.epochs[-1]["epoch"])  # the loss is the last epoch's
+    loss, constant, trained = result.stuck
     minutes = result.seconds / max(trained, 1e-3) * config.epochs / 60
     advice = (
         f"Give it time: --max-minutes 0 trains all {config.epochs} epochs (about "

@@ -117,17 +117,18 @@ class RerankerResult:
         return self.best_ndcg_at_10 > self.first_stage_ndcg_at_10
 
     @property
-    def stuck(self) -> tuple[float, float] | None:
-        """(its last training loss, a constant score's loss) when the loss stayed near the
-        constant's: a reranker that has barely begun to learn, whose near-equal scores shuffle
-        the first stage's order. None when it moved away."""
-        losses = [row["train_loss"] for row in self.record.epochs if row.get("train_loss")]
+    def stuck(self) -> tuple[float, float, float] | None:
+        """(its last training loss, a constant score's loss, the epochs trained when that loss
+        was taken) when the loss stayed near the constant's: a reranker that has barely begun
+        to learn, whose near-equal scores shuffle the first stage's order. None when it moved
+        away."""
+        rows = [row for row in self.record.epochs if row.get("train_loss")]
         batch = int(self.record.config.get("batch_size", TrainConfig().batch_size))
         # every candidate (the answer, its negatives, the batch's other answers) alike
         constant = math.log(1 + NEGATIVES + min(IN_BATCH, batch - 1))
-        if not losses or losses[-1] < STUCK_SHARE * constant:
+        if not rows or rows[-1]["train_loss"] < STUCK_SHARE * constant:
             return None
-        return float(losses[-1]), constant
+        return float(rows[-1]["train_loss"]), constant, float(rows[-1]["epoch"])
 
 
 def reranker_helps(model_dir: Path) -> bool | None:

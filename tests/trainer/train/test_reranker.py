@@ -98,7 +98,7 @@ def test_a_reranker_whose_loss_stayed_at_a_constant_scores_is_told_what_to_give_
         )
         return RerankerResult(Path("r"), 0.27, 0.03, 0.4, 600.0, record)
 
-    assert result(1.94).stuck == pytest.approx((1.94, math.log(7)))
+    assert result(1.94).stuck == pytest.approx((1.94, math.log(7), 0.4))
     assert result(1.41).stuck is None  # the sample's after one epoch: learning
     _say_if_stuck(result(1.94), TrainConfig(max_minutes=10))
     said = capsys.readouterr().err
