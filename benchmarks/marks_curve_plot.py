@@ -58,9 +58,11 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
         "synthetic pairs only", xy=(1.0, 0), xycoords=("axes fraction", "data"),
         xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="grey",
     )  # fmt: skip
+    # Room right of the last point and above the highest target for the targets' labels.
     axes.set_xlim(
-        0, max([*TARGETS, *(row["marked"] for rows in lines.values() for row in rows)]) * 1.1
+        0, max([*TARGETS, *(row["marked"] for rows in lines.values() for row in rows)]) * 1.25
     )
+    axes.set_ylim(top=max([*TARGETS.values(), axes.get_ylim()[1]]) + 0.008)
     axes.scatter(list(TARGETS), list(TARGETS.values()), marker="x", color="black", zorder=5)
     for count, target in TARGETS.items():
         axes.annotate(f"target +{target:.2f}", (count, target), textcoords="offset points",

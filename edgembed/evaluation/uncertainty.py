@@ -1,9 +1,10 @@
 """Which questions most need a person's mark: those the model is least sure how to answer.
 
 A query whose best passage scores barely above its second is one the model cannot tell
-between; a mark there teaches it most. With a second model (the base beside the tuned one),
-queries on whose best passage the two disagree come first. `edgembed improve`'s curve measures
-whether marks chosen this way are worth more than marks taken at random (docs/findings.md).
+between. With a second model (the base beside the tuned one), queries on whose best passage
+the two disagree come first. `benchmarks/marks_curve.py --strategies least-sure` measures
+whether marks chosen this way are worth more than marks taken at random: on editorfaq's 100
+marks they were not (docs/findings.md).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 From the query log (``serve --log-queries``), the newest distinct queries nobody has marked yet
 are ranked over the served corpus (``--corpus``) by the default version: those on whose best
 passage the ``--compare`` model disagrees come first, then those whose best passage scores
-barely above the second (`edgembed.evaluation.uncertainty`). A mark there is worth more than
-one on a query the model already answers with confidence (docs/findings.md measures how much).
+barely above the second (`edgembed.evaluation.uncertainty`). On editorfaq, 100 marks taken
+this way taught no more than 100 taken at random (docs/findings.md, "Least sure first"); the
+order still puts first the queries the model cannot tell between.
 The playground lists them; a click searches the query, ready to mark.
 
 Each query is embedded once per version and kept (up to `_CACHE` of them), so asking again
