@@ -41,7 +41,7 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7.5, 4.5))
+    figure, axes = plt.subplots(figsize=(8, 5.5))
     for line, ((name, strategy, label), rows) in enumerate(sorted(lines.items())):
         # Lines side by side at each point, a little apart, so no interval hides another.
         marks = [row["marked"] + 2.5 * (line - (len(lines) - 1) / 2) for row in rows]
@@ -70,7 +70,8 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
     axes.set_xlabel("questions marked with the passage that answers them")
     axes.set_ylabel("held-out NDCG@10, change (95% interval)")
     axes.set_title("What marks buy: a candidate trained on them against the model in service")
-    axes.legend(fontsize=8, loc="lower left")
+    # Below the axes: inside, it hides the intervals of the points near 100 marks.
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
