@@ -307,9 +307,10 @@ def _train_reranker(config: TrainConfig, state: CliState) -> None:
 
 def _say_if_stuck(result: RerankerResult, config: TrainConfig) -> None:
     """Tell a user whose reranker ran out of time before it began to learn what to give it."""
-    if result.stuck is None:
+    stuck = result.stuck
+    if stuck is None:
         return
-    loss, constant, trained = result.stuck
+    loss, constant, trained = stuck
     minutes = result.seconds / max(trained, 1e-3) * config.epochs / 60
     advice = (
         f"Give it time: --max-minutes 0 trains all {config.epochs} epochs (about "

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -100,6 +100,14 @@ _MINED = 4 * FIRST_STAGE
 _DEFAULT_NAME = "edgembed-model-reranker"
 
 
+class Stuck(NamedTuple):
+    """A reranker's training loss that stayed near a constant score's (`RerankerResult.stuck`)."""
+
+    loss: float  # the last epoch's
+    constant: float  # every candidate scored alike
+    epochs: float  # trained when `loss` was taken
+
+
 @dataclass(frozen=True)
 class RerankerResult:
     """Where the reranker went, and how the embedder's top 20 rank before and after it."""
@@ -117,18 +125,17 @@ class RerankerResult:
         return self.best_ndcg_at_10 > self.first_stage_ndcg_at_10
 
     @property
-    def stuck(self) -> tuple[float, float, float] | None:
-        """(its last training loss, a constant score's loss, the epochs trained when that loss
-        was taken) when the loss stayed near the constant's: a reranker that has barely begun
-        to learn, whose near-equal scores shuffle the first stage's order. None when it moved
-        away."""
+    def stuck(self) -> Stuck | None:
+        """Its last training loss beside a constant score's, when the loss stayed near the
+        constant's: a reranker that has barely begun to learn, whose near-equal scores shuffle
+        the first stage's order. None when it moved away."""
         rows = [row for row in self.record.epochs if row.get("train_loss")]
         batch = int(self.record.config.get("batch_size", TrainConfig().batch_size))
         # every candidate (the answer, its negatives, the batch's other answers) alike
         constant = math.log(1 + NEGATIVES + min(IN_BATCH, batch - 1))
         if not rows or rows[-1]["train_loss"] < STUCK_SHARE * constant:
             return None
-        return float(rows[-1]["train_loss"]), constant, float(rows[-1]["epoch"])
+        return Stuck(float(rows[-1]["train_loss"]), constant, float(rows[-1]["epoch"]))
 
 
 def reranker_helps(model_dir: Path) -> bool | None:
