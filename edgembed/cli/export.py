@@ -116,7 +116,8 @@ def export(
     must keep at least 99% of PyTorch's NDCG@10, or lose less than the eval questions can tell
     from noise (95% interval reaching zero) down to 97% (without eval pairs: mean cosine >= 0.99);
     otherwise the export keeps the fp32 model only and the command exits with status 1.
-    int8 tries per-channel weights everywhere first; when that keeps under 99.5%, it measures
+    int8 tries per-channel weights everywhere first; when that keeps under 99.5%, the same with
+    each feed-forward's largest GELU channels in an int8 product of their own; then it measures
     which feed-forward output projections lose the most in int8 (one extra quantization each)
     and keeps the 1, 2, 4, ... most sensitive of them in fp32 until a recipe reaches 99.5%
     (with a mean cosine of at least 0.995 to PyTorch).

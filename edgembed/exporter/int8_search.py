@@ -2,10 +2,12 @@
 `Judge` says how close a variant comes to PyTorch (an embedder's cosines and retrieval, a
 reranker's score correlation and reranking).
 
-Order of the tries: every quantizable op in int8; when that misses the target, rank the
-feed-forward down projections (the MatMuls after GELU) by how much of the int8 loss each one
-causes, measured by quantizing everything but that one projection, then keep the 1, 2, 4, ...
-most sensitive in fp32 until a recipe reaches the target. See quantize.py for the figures.
+Order of the tries: every quantizable op in int8; when that misses the target, the same with
+each feed-forward's outlier channels in a product of their own (ffn_split.py); when that misses
+too, rank the feed-forward down projections (the MatMuls after GELU) by how much of the int8
+loss each one causes, measured by quantizing everything but that one projection, then keep the
+1, 2, 4, ... most sensitive in fp32 until a recipe reaches the target. See quantize.py for the
+figures.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from edgembed.exporter.ffn_split import gelu_outputs
 from edgembed.exporter.folder import FP32_FILE, INT8_FILE, ExportFolder
 from edgembed.exporter.parity import (
     Int8GateResult,
@@ -32,6 +35,7 @@ from edgembed.exporter.parity import (
 from edgembed.exporter.parity_texts import ParityTexts
 from edgembed.exporter.quantize import (
     ALL_INT8,
+    SPLIT_FFN,
     QuantRecipe,
     ffn_output_nodes,
     keep_ffn_fp32,
@@ -39,7 +43,7 @@ from edgembed.exporter.quantize import (
     optimize_graph,
     quantize_int8,
 )
-from edgembed.exporter.smoothing import layer_norm_peaks
+from edgembed.exporter.smoothing import activation_peaks, layer_norm_outputs
 from edgembed.runtime import OnnxEmbedder
 
 __all__ = ["EmbedderJudge", "Int8Outcome", "Judge", "Sensitivity", "describe", "search_int8"]
@@ -139,13 +143,15 @@ class _Trials:
         self.judge = judge
         self.candidates: list[_Candidate] = []
         self._probe: _Probe | None = None
-        self.peaks = layer_norm_peaks(source, judge.calibration_ids(staging))
+        self.peaks, self.ffn_peaks = activation_peaks(
+            source, judge.calibration_ids(staging), layer_norm_outputs, gelu_outputs
+        )
 
     def measure(
         self, recipe: QuantRecipe, desc: str | None = None
     ) -> tuple[Parity, dict[str, Any]]:
         quantization = quantize_int8(
-            self.source, self.staging / INT8_FILE, self.isa, recipe, self.peaks
+            self.source, self.staging / INT8_FILE, self.isa, recipe, self.peaks, self.ffn_peaks
         )
         # The runtime checks the file against the manifest, so the manifest follows each try.
         self.folder.write_manifest(quantization, {})
@@ -195,7 +201,7 @@ def search_int8(
     trials = _Trials(staging, source, isa, folder, judge)
     sensitivity: tuple[Sensitivity, ...] = ()
     try:
-        if not trials.try_recipe(ALL_INT8).gate.meets_target:
+        if not trials.try_recipe(ALL_INT8).gate.meets_target and not _split_meets(trials):
             nodes = ffn_output_nodes(source)
             sensitivity = trials.rank(nodes)
             order = [s.node for s in sensitivity] or nodes
@@ -220,6 +226,11 @@ def search_int8(
         kept=best.gate.passed or accept_loss,
         sensitivity=sensitivity,
     )
+
+
+def _split_meets(trials: _Trials) -> bool:
+    """Whether the feed-forwards split (when the graph has any to split) reach the target."""
+    return bool(trials.ffn_peaks) and trials.try_recipe(SPLIT_FFN).gate.meets_target
 
 
 def describe(ranked: tuple[Sensitivity, ...]) -> str:

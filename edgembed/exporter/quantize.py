@@ -4,7 +4,8 @@ Weights are quantized per channel and activations with a scale per token row (pe
 a text embeds the same alone and in any batch; the outlier channels of layer-norm outputs are
 first moved into the weights that read them (smoothing.py). The feed-forward output
 projections (the MatMuls after GELU, whose activations carry outliers) lose the most in int8:
-`ladder` gives the recipes that keep the 1, 2, 4, ... most sensitive of them in fp32, which
+SPLIT_FFN gives each feed-forward's outlier channels a product of their own (ffn_split.py), and
+`ladder` gives the recipes that keep the 1, 2, 4, ... most sensitive projections in fp32, which
 the exporter tries in turn until one reaches the accuracy target. The measurements behind the
 recipe are in docs/findings.md.
 """
@@ -18,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from edgembed.errors import ExportError, MissingExtraError
+from edgembed.exporter.ffn_split import SHARE, split_ffn_outliers
 from edgembed.exporter.per_row import quantize_matmuls_per_row
 from edgembed.exporter.smoothing import ALPHA, Peaks, smooth_layer_norm_inputs
 from edgembed.runtime.cpu import this_cpu_int8_path
 
 __all__ = [
     "ALL_INT8",
+    "SPLIT_FFN",
     "QuantRecipe",
     "ffn_output_nodes",
     "keep_ffn_fp32",
@@ -46,10 +49,21 @@ class QuantRecipe:
     name: str
     fp32_nodes: tuple[str, ...]
     description: str
+    split_ffn: bool = False
+    """Each feed-forward's outlier channels in an int8 product of their own (ffn_split.py)."""
 
 
 ALL_INT8 = QuantRecipe(
     "per-channel", (), "int8 per-row activations, per-channel weights, every MatMul (fused graph)"
+)
+
+
+SPLIT_FFN = QuantRecipe(
+    "per-channel-ffn-split",
+    (),
+    "int8 per-row activations, per-channel weights, every MatMul; each feed-forward's "
+    "largest GELU channels in an int8 product of their own",
+    split_ffn=True,
 )
 
 
@@ -124,12 +138,18 @@ def optimize_graph(src: Path, dst: Path) -> bool:
 
 
 def quantize_int8(
-    src: Path, dst: Path, isa: str, recipe: QuantRecipe, peaks: Peaks | None = None
+    src: Path,
+    dst: Path,
+    isa: str,
+    recipe: QuantRecipe,
+    peaks: Peaks | None = None,
+    ffn_peaks: Peaks | None = None,
 ) -> dict[str, Any]:
     """Quantize `src` to int8 for `isa` with `recipe`, writing `dst`: the embedding tables
     weight-only, every MatMul with per-row activation scales (see per_row.py) except the
     recipe's fp32 nodes; with `peaks` (layer_norm_peaks of `src`), the layer-norm outputs
-    smoothed first (smoothing.py).
+    smoothed first (smoothing.py); for a recipe that splits the feed-forwards, their GELU
+    outputs' peaks in `ffn_peaks` choose the channels (ffn_split.py).
 
     Returns:
         The quantization settings, as recorded in manifest.json.
@@ -156,6 +176,7 @@ def quantize_int8(
         )
         model = onnx.load(str(tables))
         smoothed = smooth_layer_norm_inputs(model, peaks) if peaks else 0
+        split = split_ffn_outliers(model, ffn_peaks) if recipe.split_ffn and ffn_peaks else 0
         # u8 x s8 saturates on AVX2 without VNNI; u8 weights avoid it at a small speed cost.
         quantize_matmuls_per_row(model, recipe.fp32_nodes, unsigned_weights=isa == "avx2")
         onnx.save(model, str(dst))
@@ -175,6 +196,7 @@ def quantize_int8(
         "reduce_range": False,
         "fp32_nodes": list(recipe.fp32_nodes),
         "smoothing": {"alpha": ALPHA, "activations": smoothed} if smoothed else None,
+        "ffn_split": {"share": round(SHARE, 6), "feed_forwards": split} if split else None,
         # The parity check that decides on this file runs here, so it validates this CPU's
         # int8 class only; the runtime serves fp32 on others (edgembed.runtime.cpu).
         "validated_isa": [this_cpu_int8_path()],

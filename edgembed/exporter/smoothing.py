@@ -11,7 +11,7 @@ scaling is the same for every call and a text still embeds the same in any batch
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,13 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["ALPHA", "layer_norm_peaks", "smooth_layer_norm_inputs"]
+__all__ = [
+    "ALPHA",
+    "activation_peaks",
+    "layer_norm_outputs",
+    "layer_norm_peaks",
+    "smooth_layer_norm_inputs",
+]
 
 # Half of the outlier moves into the weights: SmoothQuant's default, and on MiniLM the
 # short inputs' mean cosine to PyTorch measured 0.9962 at 0.5 and 0.9964 at 0.8.
@@ -38,8 +44,23 @@ _LAYER_NORMS = {
 }
 
 
+def layer_norm_outputs(model: onnx.ModelProto) -> list[str]:
+    """The graph's layer-norm outputs: what smoothing scales."""
+    return [node.output[0] for node in model.graph.node if node.op_type in _LAYER_NORMS]
+
+
 def layer_norm_peaks(model_path: Path, token_ids: Sequence[Sequence[int]]) -> Peaks:
-    """Per channel, the largest |value| of every LayerNormalization output over the texts.
+    """Per channel, the largest |value| of every LayerNormalization output over the texts."""
+    return activation_peaks(model_path, token_ids, layer_norm_outputs)[0]
+
+
+def activation_peaks(
+    model_path: Path,
+    token_ids: Sequence[Sequence[int]],
+    *pickers: Callable[[onnx.ModelProto], list[str]],
+) -> list[Peaks]:
+    """Per channel, the largest |value| over the texts of the tensors each picker names; one
+    run of the texts for all pickers, one dict per picker.
 
     Each text runs alone, so padding never adds a peak. Token type ids are all zero, as the
     runtime sends them.
@@ -48,7 +69,8 @@ def layer_norm_peaks(model_path: Path, token_ids: Sequence[Sequence[int]]) -> Pe
     import onnxruntime as ort
 
     model = onnx.load(str(model_path))
-    names = [node.output[0] for node in model.graph.node if node.op_type in _LAYER_NORMS]
+    groups = [picker(model) for picker in pickers]
+    names = list(dict.fromkeys(name for group in groups for name in group))
     known = {output.name for output in model.graph.output}
     for name in names:
         if name not in known:
@@ -67,7 +89,7 @@ def layer_norm_peaks(model_path: Path, token_ids: Sequence[Sequence[int]]) -> Pe
         for name, value in zip(names, values, strict=True):
             peak = np.abs(np.asarray(value)).reshape(-1, value.shape[-1]).max(axis=0)
             peaks[name] = np.maximum(peaks[name], peak) if name in peaks else peak
-    return peaks
+    return [{name: peaks[name] for name in group if name in peaks} for group in groups]
 
 
 def smooth_layer_norm_inputs(model: onnx.ModelProto, peaks: Peaks, alpha: float = ALPHA) -> int:

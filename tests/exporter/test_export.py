@@ -133,6 +133,7 @@ def test_failed_gate_keeps_a_valid_fp32_export(
     assert result.int8_rejected and not result.int8_kept
     assert [p.recipe for p in result.int8_tried] == [
         "per-channel",
+        "per-channel-ffn-split",
         "per-channel-ffn-fp32-1of2",
         "per-channel-ffn-fp32",
     ]
@@ -180,10 +181,15 @@ def test_search_keeps_the_most_sensitive_projections_in_fp32_first(
 
     monkeypatch.setattr(int8_search, "quantize_int8", counting_quantize)
     result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
-    # all-int8 misses, the two projections are ranked, the first ladder step is kept.
-    assert [p.recipe for p in result.int8_tried] == ["per-channel", "per-channel-ffn-fp32-1of2"]
+    # all-int8 and the split feed-forwards miss, the two projections are ranked, the first
+    # ladder step is kept.
+    assert [p.recipe for p in result.int8_tried] == [
+        "per-channel",
+        "per-channel-ffn-split",
+        "per-channel-ffn-fp32-1of2",
+    ]
     # The first ladder step is the top probe's recipe: reused, not quantized a second time.
-    assert quantized == ["per-channel"] + ["per-channel-ffn-fp32-1of2"] * 2
+    assert quantized == ["per-channel", "per-channel-ffn-split"] + ["per-channel-ffn-fp32-1of2"] * 2
     ranked = result.sensitivity
     assert sorted(s.layer for s in ranked) == [0, 1]
     assert ranked[0].closeness >= ranked[1].closeness
@@ -215,11 +221,12 @@ def test_a_recipe_that_meets_the_target_beats_one_that_only_passes_the_gate(
         int8_search, "int8_gate", all_int8_passes_with_more_ndcg_but_misses_the_cosine_target
     )
     result = export_model(ExportConfig(model=str(tiny_mean_model)), workspace)
-    assert [p.recipe for p in result.int8_tried] == ["per-channel", "per-channel-ffn-fp32-1of2"]
-    assert result.int8 is not None and result.int8.recipe == "per-channel-ffn-fp32-1of2"
+    assert [p.recipe for p in result.int8_tried] == ["per-channel", "per-channel-ffn-split"]
+    assert result.int8 is not None and result.int8.recipe == "per-channel-ffn-split"
     assert result.gate is not None and result.gate.meets_target
     quantization = result.manifest.model_file("int8").quantization or {}
-    assert quantization["recipe"] == "per-channel-ffn-fp32-1of2"
+    assert quantization["recipe"] == "per-channel-ffn-split"
+    assert quantization["ffn_split"]["feed_forwards"] == 2
 
 
 def test_refuses_to_overwrite_without_force(tiny_cls_model: Path, workspace: Workspace) -> None:

@@ -91,7 +91,12 @@ def test_prints_the_recipes_tried_and_the_sensitivity_ranking(
     monkeypatch.setattr(parity_module, "TARGET_MEAN_COSINE", 1.01)  # every recipe is tried
     result = _export_verbose(tmp_path, str(tiny_mean_model))
     assert result.exit_code == 0, result.output
-    for recipe in ("per-channel ", "per-channel-ffn-fp32-1of2", "per-channel-ffn-fp32 "):
+    for recipe in (
+        "per-channel ",
+        "per-channel-ffn-split",
+        "per-channel-ffn-fp32-1of2",
+        "per-channel-ffn-fp32 ",
+    ):
         assert recipe in result.output
     ranking = result.output.split("most sensitive first): ")[1].splitlines()[0]
     assert sorted(ranking.split(", ")[i].split(" (")[0] for i in range(2)) == [

@@ -10,14 +10,21 @@ import onnxruntime as ort
 import pytest
 
 from edgembed.exporter import ALL_INT8, ISAS, ExportResult, detect_isa
+from edgembed.exporter.ffn_split import SHARE, gelu_outputs, split_ffn_outliers
 from edgembed.exporter.quantize import (
+    SPLIT_FFN,
     ffn_output_nodes,
     keep_ffn_fp32,
     ladder,
     optimize_graph,
     quantize_int8,
 )
-from edgembed.exporter.smoothing import layer_norm_peaks, smooth_layer_norm_inputs
+from edgembed.exporter.smoothing import (
+    activation_peaks,
+    layer_norm_outputs,
+    layer_norm_peaks,
+    smooth_layer_norm_inputs,
+)
 
 
 def test_detect_isa_names_a_known_family() -> None:
@@ -38,8 +45,13 @@ def test_a_row_gets_the_same_int8_vector_in_any_batch(
     fused = tmp_path / "fused.onnx"
     assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
     quantize_int8(fused, tmp_path / "int8.onnx", isa, ALL_INT8)
-    ops = {node.op_type for node in onnx.load(str(tmp_path / "int8.onnx")).graph.node}
+    graph = onnx.load(str(tmp_path / "int8.onnx")).graph
+    ops = {node.op_type for node in graph.node}
     assert not {"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "QAttention"} & ops
+    # Each product takes its rows' scales as its activation scale (no constant per call).
+    constants = {init.name for init in graph.initializer}
+    products = [node for node in graph.node if node.op_type == "MatMulIntegerToFloat"]
+    assert products and not any(node.input[2] in constants for node in products)
     session = ort.InferenceSession(str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"])
     row = [101, 2129, 2116, 1052, 3406, 2420, 102]
     alone = _embed(session, [row])[0]
@@ -131,3 +143,49 @@ def test_fusion_leaves_residual_layer_norms_and_gelu_bias_plain(
 )
 def test_ladder_tries_few_recipes_cheapest_first(total: int, counts: list[int]) -> None:
     assert ladder(total) == counts
+
+
+def test_split_feed_forwards_keep_fp32_and_batch_invariance(
+    tiny_exports: dict[str, ExportResult], tmp_path: Path
+) -> None:
+    """The largest GELU channels go to a product of their own: the fp32 sum is unchanged, the
+    channels are the ones with the highest peaks, and int8 stays per row."""
+    fused, split = tmp_path / "fused.onnx", tmp_path / "split.onnx"
+    assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
+    texts = [[101, 7592, 2088, 102], [101, 2023, 2003, 1037, 102]]
+    peaks, ffn_peaks = activation_peaks(fused, texts, layer_norm_outputs, gelu_outputs)
+    assert len(ffn_peaks) == 2 and set(peaks).isdisjoint(ffn_peaks)
+    model = onnx.load(str(fused))
+    assert split_ffn_outliers(model, ffn_peaks) == 2
+    onnx.save(model, str(split))
+    np.testing.assert_allclose(_run(split), _run(fused), atol=1e-5)
+    # The top side's up-projection columns are the weight's columns with the largest peaks.
+    first = next(iter(ffn_peaks.values()))
+    count = max(1, round(len(first) * SHARE))
+    weights = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
+    top = [node for node in model.graph.node if node.name.endswith("/split/top/up")]
+    assert len(top) == 2 and weights[top[0].input[1]].shape[1] == count
+    original = onnx.load(str(fused))
+    up = next(
+        onnx.numpy_helper.to_array(init)
+        for init in original.graph.initializer
+        if init.name in {n.input[1] for n in original.graph.node if n.op_type == "MatMul"}
+        and onnx.numpy_helper.to_array(init).shape[1] == len(first)
+    )
+    largest = np.sort(np.argsort(-first)[:count])
+    np.testing.assert_array_equal(weights[top[0].input[1]], up[:, largest])
+    settings = quantize_int8(
+        fused, tmp_path / "int8.onnx", "avx512_vnni", SPLIT_FFN, peaks, ffn_peaks
+    )
+    assert settings["recipe"] == "per-channel-ffn-split"
+    assert settings["ffn_split"] == {"share": round(SHARE, 6), "feed_forwards": 2}
+    graph = onnx.load(str(tmp_path / "int8.onnx")).graph
+    products = [node for node in graph.node if node.op_type == "MatMulIntegerToFloat"]
+    assert len(products) == 2 * (4 + 4)  # per layer: Q, K, V, output; two ups, two downs
+    session = ort.InferenceSession(str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"])
+    row = [101, 2129, 2116, 1052, 3406, 2420, 102]
+    alone = _embed(session, [row])[0]
+    beside = _embed(session, [row, *[[101, *range(2000, 2040), 102]] * 7])[0]
+    assert float(beside @ alone) >= 0.9999
+    fp32_vectors, int8_vectors = _run(split), _run(tmp_path / "int8.onnx")
+    assert (fp32_vectors * int8_vectors).sum(axis=1).min() > 0.99
