@@ -145,8 +145,9 @@ def test_ladder_tries_few_recipes_cheapest_first(total: int, counts: list[int]) 
     assert ladder(total) == counts
 
 
+@pytest.mark.parametrize("isa", ISAS)
 def test_split_feed_forwards_keep_fp32_and_batch_invariance(
-    tiny_exports: dict[str, ExportResult], tmp_path: Path
+    isa: str, tiny_exports: dict[str, ExportResult], tmp_path: Path
 ) -> None:
     """The largest GELU channels go to a product of their own: the fp32 sum is unchanged, the
     channels are the ones with the highest peaks, and int8 stays per row."""
@@ -174,9 +175,7 @@ def test_split_feed_forwards_keep_fp32_and_batch_invariance(
     )
     largest = np.sort(np.argsort(-first)[:count])
     np.testing.assert_array_equal(weights[top[0].input[1]], up[:, largest])
-    settings = quantize_int8(
-        fused, tmp_path / "int8.onnx", "avx512_vnni", SPLIT_FFN, peaks, ffn_peaks
-    )
+    settings = quantize_int8(fused, tmp_path / "int8.onnx", isa, SPLIT_FFN, peaks, ffn_peaks)
     assert settings["recipe"] == "per-channel-ffn-split"
     assert settings["ffn_split"] == {"share": round(SHARE, 6), "feed_forwards": 2}
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
