@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgembed.exporter.per_row import replace_nodes
 from edgembed.exporter.smoothing import Peaks
 
 if TYPE_CHECKING:
@@ -94,12 +95,7 @@ def split_ffn_outliers(model: onnx.ModelProto, peaks: Peaks, share: float = SHAR
         kept.extend(replaced.get(node.output[0], []))
         if node.output[0] not in dropped:
             kept.append(node)
-    del graph.node[:]
-    graph.node.extend(kept)
-    used = {name for node in graph.node for name in node.input}
-    initializers = [init for init in graph.initializer if init.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(initializers)
+    replace_nodes(graph, kept)
     return len(replaced)
 
 

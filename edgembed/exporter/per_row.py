@@ -25,7 +25,7 @@ import numpy as np
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["quantize_matmuls_per_row", "quantized_weight"]
+__all__ = ["quantize_matmuls_per_row", "quantized_weight", "replace_nodes"]
 
 _MS_DOMAIN = "com.microsoft"
 
@@ -64,15 +64,20 @@ def quantize_matmuls_per_row(
             quantized.add(node.input[0])
         nodes.extend(_matmul(node, weight, const, unsigned_weights))
         rewritten.append(node.name)
+    replace_nodes(graph, nodes)
+    if all(opset.domain != _MS_DOMAIN for opset in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(_MS_DOMAIN, 1))
+    return rewritten
+
+
+def replace_nodes(graph: Any, nodes: list[Any]) -> None:
+    """Give `graph` these nodes, in this order, and drop the initializers none of them reads."""
     del graph.node[:]
     graph.node.extend(nodes)
     used = {name for node in graph.node for name in node.input}
     kept = [init for init in graph.initializer if init.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    if all(opset.domain != _MS_DOMAIN for opset in model.opset_import):
-        model.opset_import.append(helper.make_opsetid(_MS_DOMAIN, 1))
-    return rewritten
 
 
 class _Constants:
