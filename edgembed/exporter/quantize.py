@@ -185,6 +185,11 @@ def quantize_int8(
     finally:
         logging.getLogger().removeFilter(hint)
         tables.unlink(missing_ok=True)
+    return _settings(recipe, isa, smoothed, split)
+
+
+def _settings(recipe: QuantRecipe, isa: str, smoothed: int, split: int) -> dict[str, Any]:
+    """The quantization settings manifest.json records for a file quantize_int8 wrote."""
     return {
         "method": "dynamic-per-row",
         "recipe": recipe.name,
