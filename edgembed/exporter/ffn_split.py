@@ -42,15 +42,13 @@ MiniLM's 1536; 16 measured 0.99900, 64 0.99903)."""
 
 @dataclass(frozen=True)
 class _Ffn:
-    """One feed-forward in the graph: its nodes and constants."""
+    """One feed-forward in the graph: its nodes and the names of its constants."""
 
     up: Any
     bias_add: Any | None
+    bias: str | None
     gelu: Any
     down: Any
-    up_weight: np.ndarray
-    bias: np.ndarray | None
-    down_weight: np.ndarray
 
 
 def gelu_outputs(model: onnx.ModelProto) -> list[str]:
@@ -65,7 +63,14 @@ def split_ffn_outliers(model: onnx.ModelProto, peaks: Peaks, share: float = SHAR
     Returns:
         How many feed-forwards were cut.
     """
+    from onnx import numpy_helper
+
     graph = model.graph
+    weights = {init.name: init for init in graph.initializer}
+
+    def array(name: str) -> np.ndarray:
+        return numpy_helper.to_array(weights[name]).astype(np.float32)
+
     # Nodes are known by their first output: protobuf may hand out a new wrapper each time.
     replaced: dict[str, list[Any]] = {}
     dropped: set[str] = set()
@@ -77,7 +82,10 @@ def split_ffn_outliers(model: onnx.ModelProto, peaks: Peaks, share: float = SHAR
         count = min(width - 1, max(1, round(width * share)))
         top = np.sort(np.argsort(-peak, kind="stable")[:count])
         rest = np.setdiff1d(np.arange(width), top)
-        nodes = _branch(graph, ffn, rest, "rest") + _branch(graph, ffn, top, "top")
+        parts = (array(ffn.up.input[1]), array(ffn.down.input[1]))
+        bias = array(ffn.bias) if ffn.bias is not None else None
+        nodes = _branch(graph, ffn, parts, bias, rest, "rest")
+        nodes += _branch(graph, ffn, parts, bias, top, "top")
         nodes.append(
             _node(
                 "Add",
@@ -100,50 +108,49 @@ def split_ffn_outliers(model: onnx.ModelProto, peaks: Peaks, share: float = SHAR
 
 
 def _feed_forwards(graph: Any) -> list[_Ffn]:
-    from onnx import numpy_helper
-
-    weights = {init.name: init for init in graph.initializer}
+    """The plain feed-forwards, found from the nodes and the weights' shapes alone."""
+    dims = {init.name: len(init.dims) for init in graph.initializer}
     producers = {output: node for node in graph.node for output in node.output}
     readers: dict[str, list[Any]] = {}
     for node in graph.node:
         for name in node.input:
             readers.setdefault(name, []).append(node)
 
-    def constant(name: str) -> np.ndarray | None:
-        init = weights.get(name)
-        return None if init is None else numpy_helper.to_array(init).astype(np.float32)
+    def only_reader(tensor: str) -> Any | None:
+        found = readers.get(tensor, [])
+        return found[0] if len(found) == 1 else None
 
-    found = []
+    feed_forwards = []
     for gelu in graph.node:
-        if gelu.op_type != "Gelu" or len(readers.get(gelu.output[0], [])) != 1:
+        down = only_reader(gelu.output[0]) if gelu.op_type == "Gelu" else None
+        if down is None or down.op_type != "MatMul" or down.input[0] != gelu.output[0]:
             continue
-        down = readers[gelu.output[0]][0]
         before = producers.get(gelu.input[0])
         bias_add, bias = None, None
         if before is not None and before.op_type == "Add":
-            if len(readers.get(before.output[0], [])) != 1:
+            biases = [name for name in before.input if dims.get(name) == 1]
+            products = [name for name in before.input if name in producers]
+            if only_reader(before.output[0]) is None or len(biases) != 1 or len(products) != 1:
                 continue
-            values = [constant(name) for name in before.input]
-            matmuls = [n for n in before.input if n in producers and constant(n) is None]
-            if len(matmuls) != 1 or not any(v is not None and v.ndim == 1 for v in values):
-                continue
-            bias_add = before
-            bias = next(v for v in values if v is not None)
-            before = producers[matmuls[0]]
-        if before is None or before.op_type != "MatMul" or down.op_type != "MatMul":
+            bias_add, bias, before = before, biases[0], producers[products[0]]
+        if before is None or before.op_type != "MatMul" or only_reader(before.output[0]) is None:
             continue
-        if len(readers.get(before.output[0], [])) != 1:
+        if dims.get(before.input[1]) != 2 or dims.get(down.input[1]) != 2:
             continue
-        up_weight, down_weight = constant(before.input[1]), constant(down.input[1])
-        if up_weight is None or down_weight is None or up_weight.ndim != 2:
-            continue
-        if down_weight.ndim != 2 or down.input[0] != gelu.output[0]:
-            continue
-        found.append(_Ffn(before, bias_add, gelu, down, up_weight, bias, down_weight))
-    return found
+        feed_forwards.append(_Ffn(before, bias_add, bias, gelu, down))
+    return feed_forwards
 
 
-def _branch(graph: Any, ffn: _Ffn, channels: np.ndarray, side: str) -> list[Any]:
+def _branch(
+    graph: Any,
+    ffn: _Ffn,
+    weights: tuple[np.ndarray, np.ndarray],
+    bias: np.ndarray | None,
+    channels: np.ndarray,
+    side: str,
+) -> list[Any]:
+    """One side of the cut: the up projection's columns, the bias's entries and the down
+    projection's rows of `channels`."""
     from onnx import numpy_helper
 
     def constant(part: str, values: np.ndarray) -> str:
@@ -152,22 +159,19 @@ def _branch(graph: Any, ffn: _Ffn, channels: np.ndarray, side: str) -> list[Any]
         graph.initializer.append(numpy_helper.from_array(array, name))
         return name
 
+    up_weight, down_weight = weights
     up = _name(ffn, side, "up")
-    nodes = [
-        _node("MatMul", [ffn.up.input[0], constant("up", ffn.up_weight[:, channels])], [up], up)
-    ]
-    if ffn.bias is not None:
+    nodes = [_node("MatMul", [ffn.up.input[0], constant("up", up_weight[:, channels])], [up], up)]
+    if bias is not None:
         biased = _name(ffn, side, "bias")
-        nodes.append(_node("Add", [up, constant("bias", ffn.bias[channels])], [biased], biased))
+        nodes.append(_node("Add", [up, constant("bias", bias[channels])], [biased], biased))
         up = biased
     gelu = _name(ffn, side, "gelu")
     activation = _node("Gelu", [up], [gelu], gelu, domain=ffn.gelu.domain)
     activation.attribute.extend(ffn.gelu.attribute)
     nodes.append(activation)
     down = _name(ffn, side, "down")
-    nodes.append(
-        _node("MatMul", [gelu, constant("down", ffn.down_weight[channels, :])], [down], down)
-    )
+    nodes.append(_node("MatMul", [gelu, constant("down", down_weight[channels, :])], [down], down))
     return nodes
 
 

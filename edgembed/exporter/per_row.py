@@ -12,7 +12,7 @@ batch and beside any padding. The activations are symmetric around the zero poin
 keeps onnxruntime on its u8 x s8 kernels (MatMulInteger refuses a zero point per row). The
 row scales go in as MatMulIntegerToFloat's activation scale, shaped [M, 1], which onnxruntime
 applies to the product inside the op (the same values as a Mul after it, one op fewer per
-product: 1% at 32x128; docs/findings.md).
+product: 1% at 4x128, a lane's call; docs/findings.md).
 """
 
 from __future__ import annotations
