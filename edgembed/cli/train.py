@@ -310,8 +310,7 @@ def _say_if_stuck(result: RerankerResult, config: TrainConfig) -> None:
     stuck = result.stuck
     if stuck is None:
         return
-    loss, constant, trained = stuck
-    minutes = result.seconds / max(trained, 1e-3) * config.epochs / 60
+    minutes = result.seconds / max(stuck.epochs, 1e-3) * config.epochs / 60
     advice = (
         f"Give it time: --max-minutes 0 trains all {config.epochs} epochs (about "
         f"{minutes:.0f} minutes on this machine), or train it where there is a GPU."
@@ -319,8 +318,8 @@ def _say_if_stuck(result: RerankerResult, config: TrainConfig) -> None:
         else "Give it more epochs (--epochs), or start from a trained cross-encoder."
     )
     click.echo(
-        f"It had barely begun to learn: its training loss stayed at {loss:.2f}, near the "
-        f"{constant:.2f} of scoring every passage alike, after {trained:.2f} "
+        f"It had barely begun to learn: its training loss stayed at {stuck.loss:.2f}, near "
+        f"the {stuck.constant:.2f} of scoring every passage alike, after {stuck.epochs:.2f} "
         f"epoch(s); such near-equal scores shuffle the top 20. {advice}",
         err=True,
     )
