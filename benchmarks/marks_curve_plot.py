@@ -59,8 +59,9 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
         xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="grey",
     )  # fmt: skip
     # Room right of the last point and above the highest target for the targets' labels.
+    # Left of zero for the no-mark points, which sit a little apart like the others.
     axes.set_xlim(
-        0, max([*TARGETS, *(row["marked"] for rows in lines.values() for row in rows)]) * 1.25
+        -12, max([*TARGETS, *(row["marked"] for rows in lines.values() for row in rows)]) * 1.25
     )
     axes.set_ylim(top=max([*TARGETS.values(), axes.get_ylim()[1]]) + 0.008)
     axes.scatter(list(TARGETS), list(TARGETS.values()), marker="x", color="black", zorder=5)
