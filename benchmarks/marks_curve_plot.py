@@ -42,9 +42,11 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 5.5))
+    leftmost = 0.0
     for line, ((name, strategy, label), rows) in enumerate(sorted(lines.items())):
         # Lines side by side at each point, a little apart, so no interval hides another.
         marks = [row["marked"] + 2.5 * (line - (len(lines) - 1) / 2) for row in rows]
+        leftmost = min(leftmost, *marks)
         delta = [row["delta"] for row in rows]
         low = [row["delta"] - row["delta_ci95"][0] for row in rows]
         high = [row["delta_ci95"][1] - row["delta"] for row in rows]
@@ -59,10 +61,9 @@ def draw(lines: dict[tuple[str, str, str], list[dict[str, Any]]], out: Path) -> 
         xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8, color="grey",
     )  # fmt: skip
     # Room right of the last point and above the highest target for the targets' labels.
-    # Left of zero for the no-mark points, which sit a little apart like the others.
-    axes.set_xlim(
-        -12, max([*TARGETS, *(row["marked"] for rows in lines.values() for row in rows)]) * 1.25
-    )
+    # Left of zero when a no-mark point sits there, set apart like the others.
+    rightmost = max([*TARGETS, *(row["marked"] for rows in lines.values() for row in rows)])
+    axes.set_xlim(min(0.0, leftmost - 4), rightmost * 1.25)
     axes.set_ylim(top=max([*TARGETS.values(), axes.get_ylim()[1]]) + 0.008)
     axes.scatter(list(TARGETS), list(TARGETS.values()), marker="x", color="black", zorder=5)
     for count, target in TARGETS.items():
