@@ -186,7 +186,9 @@ def main() -> None:
     args = parser.parse_args()
     loads = workloads(args.export)
     with contextlib.ExitStack() as stack:
-        urls = {EDGEMBED: stack.enter_context(local_server(args.export, "int8", None)).url}
+        # Both servers answer to MODEL, whatever the export is called.
+        served = local_server(args.export, "int8", None, ["--model-name", MODEL])
+        urls = {EDGEMBED: stack.enter_context(served).url}
         for offset, engine in enumerate(args.engines):
             port = 8391 + offset
             urls[f"infinity-{engine}"] = stack.enter_context(
