@@ -122,9 +122,12 @@ class OnnxModel:
         )
 
     def _check_kind(self) -> None:
+        if not self.kind:
+            raise TypeError("OnnxModel is the base of OnnxEmbedder and OnnxReranker: use one")
         if self.manifest.kind != self.kind:
             raise ManifestError(
-                f"{self.export_dir} holds a {self.manifest.kind}, not a {self.kind}: serve an "
+                f"{self.export_dir} holds a model of kind '{self.manifest.kind}', not "
+                f"'{self.kind}': serve an "
                 "embedding export as the server's model and a reranker export with --reranker."
             )
 

@@ -17,6 +17,7 @@ from edgembed.errors import ManifestError
 from edgembed.exporter import ExportResult, export_model
 from edgembed.formats.pairs import Pair, write_pairs
 from edgembed.runtime import OnnxEmbedder, OnnxReranker
+from edgembed.runtime.onnx_model import OnnxModel
 from edgembed.workspace import Workspace
 from tests.conftest import TINY_EXPORT
 from tests.server.live import live_server
@@ -95,8 +96,10 @@ def test_a_tampered_reranker_is_refused(exported: ExportResult, tmp_path: Path) 
         handle.write(b"\x00\x01\x02")
     with pytest.raises(ManifestError, match="sha256"):
         OnnxReranker(copy, variant="fp32")
-    with pytest.raises(ManifestError, match="holds a reranker"):
+    with pytest.raises(ManifestError, match="of kind 'reranker', not 'embedder'"):
         OnnxEmbedder(exported.out, variant="fp32")
+    with pytest.raises(TypeError, match="base"):
+        OnnxModel(exported.out, variant="fp32")
 
 
 def test_the_cohere_sdk_reranks_against_edgembed(
