@@ -6,10 +6,11 @@ set's synthetic-only model of a quality run (`benchmarks/quality.py --work WORK 
 For N marks (25, 50, 100, 200, the whole pool), taken at random or least-sure first (what the
 playground offers: `edgembed.evaluation.uncertainty`), each pool question becomes a mark of the
 passage that answers it, and a candidate is trained as `edgembed improve` trains it
-(`train_model` with the marks, from the model in service); both are scored on the held-out half.
-Every run's figures go to OUT/marks_curve.jsonl; the summary is the change against the model in
-service (synthetic only), mean of the seeds, with a 95% interval (paired bootstrap over the
-held-out questions, each question's change averaged over the seeds).
+(`train_model` with the marks, from the model in service); both are scored on the held-out half,
+and so is their soup (`improve --soup 0.5`: the two averaged weight by weight). Every run's
+figures go to OUT/marks_curve.jsonl; the summary is the change against the model in service
+(synthetic only), mean of the seeds, with a 95% interval (paired bootstrap over the held-out
+questions, each question's change averaged over the seeds).
 
     .venv/bin/python benchmarks/marks_curve.py --quality /tmp/q9/wave9 --sets editorfaq \\
         --seeds 1 --marks 100,200 --recipe "--mark-weight 4 --replay 0.25"
@@ -41,6 +42,7 @@ from edgembed.evaluation.retrieval import ndcg_per_query, top_k  # noqa: E402
 from edgembed.evaluation.uncertainty import least_sure_first  # noqa: E402
 from edgembed.formats.feedback import Mark  # noqa: E402
 from edgembed.models import Prompts, describe_model, encode, load_sentence_transformer  # noqa: E402
+from edgembed.trainer.train.soup import average_into  # noqa: E402
 from edgembed.workspace import Workspace  # noqa: E402
 
 SERVICE = "edgembed-model"
@@ -108,16 +110,27 @@ def pool_order(
 
 def run_once(
     workspace: Path, chunks: list[Chunk], marks: list[Mark], recipe: TrainConfig, heldout: Path
-) -> np.ndarray[Any, Any]:
-    """Train a candidate from the model in service on the pairs and `marks`; its held-out
-    NDCG@10 per question (the candidate is deleted after)."""
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Train a candidate from the model in service on the pairs and `marks`; the held-out
+    NDCG@10 per question of the candidate and of its soup with the model in service (see
+    `soup`). Both models are deleted after."""
     from edgembed.trainer.train import train_model
 
     result = train_model(recipe, Workspace(workspace), marks=marks)
+    souped = result.model_dir.with_name(result.model_dir.name + "-soup")
     try:
-        return heldout_ndcg(result.model_dir, chunks, heldout)
+        after = heldout_ndcg(result.model_dir, chunks, heldout)
+        soup(workspace / "models" / SERVICE, result.model_dir, souped)
+        return after, heldout_ndcg(souped, chunks, heldout)
     finally:
         shutil.rmtree(result.model_dir, ignore_errors=True)
+        shutil.rmtree(souped, ignore_errors=True)
+
+
+def soup(service: Path, candidate: Path, out: Path, share: float = 0.5) -> None:
+    """The candidate's folder with its weights averaged with the service's (`improve --soup`)."""
+    shutil.copytree(candidate, out, dirs_exist_ok=True)
+    average_into(out, service, share)
 
 
 def recipe_config(recipe: str, service: Path, seed: int) -> TrainConfig:
@@ -220,20 +233,22 @@ def _one_set_seed(args: Any, questions: Path, name: str, seed: int) -> list[dict
             marks = marks_for(pool, chunks, order, count)
             started = time.perf_counter()
             recipe = recipe_config(args.recipe, service, seed)
-            after = run_once(workspace, chunks, marks, recipe, heldout)
+            after, souped = run_once(workspace, chunks, marks, recipe, heldout)
             run = {
                 "label": args.label, "recipe": args.recipe, "set": name, "seed": seed,
                 "strategy": strategy, "marks": count_text,
                 "marked": len({m.query for m in marks}),
                 "service": float(service_ndcg.mean()), "candidate": float(after.mean()),
                 "service_per_query": service_ndcg.tolist(), "candidate_per_query": after.tolist(),
+                "soup": float(souped.mean()), "soup_per_query": souped.tolist(),
                 "seconds": round(time.perf_counter() - started, 1),
             }  # fmt: skip
             with (args.out / "marks_curve.jsonl").open("a") as out:
                 out.write(json.dumps(run) + "\n")
             print(
                 f"{name} seed {seed} {strategy} {count_text}: {run['service']:.3f} -> "
-                f"{run['candidate']:.3f} ({run['candidate'] - run['service']:+.3f}) in "
+                f"{run['candidate']:.3f} ({run['candidate'] - run['service']:+.3f}; soup "
+                f"{run['soup'] - run['service']:+.3f}) in "
                 f"{run['seconds']} s",
                 flush=True,
             )

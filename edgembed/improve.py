@@ -51,6 +51,8 @@ class ImproveConfig:
         min_holdout: fewer held-out questions than this say nothing: improve refuses.
         start: ``service`` (continue from the model in service) or ``base`` (train again from
             its base model).
+        soup: the trained candidate's share of the weights of the model judged and promoted;
+            the rest is the model in service's (trainer/train/soup.py). 1: as trained.
         train: the training recipe (its base model and name are improve's to set).
         tolerance: a change smaller than this is a tie, as in `evaluate`.
         device: where PyTorch runs.
@@ -62,6 +64,7 @@ class ImproveConfig:
     holdout: float = 0.25
     min_holdout: int = 10
     start: str = "service"
+    soup: float = 1.0
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=1, mark_weight=4, max_minutes=10.0)
     )
@@ -191,10 +194,12 @@ def _next_version(workspace: Workspace, service: Manifest) -> int:
 
 def _candidate(
     config: ImproveConfig, workspace: Workspace, service: Manifest, start: str,
-    trained: Sequence[Mark], version: int,
+    trained: Sequence[Mark], version: int, service_dir: Path,
 ) -> Path:  # fmt: skip
-    """Train the candidate on the pairs and the training marks, from `start`."""
+    """Train the candidate on the pairs and the training marks, from `start`; average it with
+    the model in service by `config.soup`."""
     from edgembed.trainer.train import train_model
+    from edgembed.trainer.train.soup import average_into
 
     recipe = replace(
         config.train, base_model=start, name=f"{service.name}-v{version}", force=True,
@@ -203,10 +208,14 @@ def _candidate(
     lineage = {
         "improved_from": f"{service.name}@v{service.version}",
         "start": config.start,
+        "soup": config.soup,
         "marks": len(trained),
         "newest_mark_id": max((m.id for m in trained), default=0),
     }
-    return train_model(recipe, workspace, marks=trained, lineage=lineage).model_dir
+    model_dir = train_model(recipe, workspace, marks=trained, lineage=lineage).model_dir
+    if config.soup < 1:
+        average_into(model_dir, service_dir, config.soup)
+    return model_dir
 
 
 def improve(config: ImproveConfig, workspace: Workspace) -> ImproveResult:
@@ -233,7 +242,7 @@ def improve(config: ImproveConfig, workspace: Workspace) -> ImproveResult:
             "(the playground offers first the questions the model is least sure of)."
         )
     version = _next_version(workspace, service)
-    candidate = _candidate(config, workspace, service, start, trained, version)
+    candidate = _candidate(config, workspace, service, start, trained, version, service_dir)
     judgements = [_judge("held-out marks", task, service_dir, candidate, config.device)]
     if config.questions is not None:
         real = real_questions_task(chunks, config.questions)
@@ -264,6 +273,7 @@ def _promote(
         "feedback": str(config.feedback),
         "recipe": {
             "start": config.start,
+            "soup": config.soup,
             "epochs": config.train.epochs,
             "learning_rate": config.train.learning_rate,
             "mark_weight": config.train.mark_weight,

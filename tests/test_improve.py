@@ -9,7 +9,9 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner, Result
+from safetensors.torch import load_file
 
 from edgembed.cli.main import cli
 from edgembed.corpus import read_chunks
@@ -17,6 +19,7 @@ from edgembed.exporter import ExportResult
 from edgembed.formats.feedback import Mark, insert_mark, open_feedback_db
 from edgembed.formats.manifest import read_manifest
 from edgembed.improve import split_marks
+from edgembed.trainer.train.soup import WEIGHTS
 
 pytestmark = pytest.mark.slow
 
@@ -142,10 +145,10 @@ def _questions(ws: Path, path: Path) -> Path:
     return path
 
 
-def _improve(ws: Path, db: Path, export: Path, questions: Path) -> Result:
+def _improve(ws: Path, db: Path, export: Path, questions: Path, *extra: str) -> Result:
     args = ["--workspace", str(ws), "improve", "--feedback", str(db), "--export", str(export)]
     args += ["--questions", str(questions), "--holdout", "0.33", "--epochs", "3"]
-    args += ["--mark-weight", "8", "--device", "cpu", "--seed", "1"]
+    args += ["--mark-weight", "8", "--device", "cpu", "--seed", "1", *extra]
     return CliRunner().invoke(cli, args)
 
 
@@ -165,6 +168,31 @@ def test_true_marks_promote_version_2(tmp_path: Path, minilm_export: ExportResul
     assert recipe["start"] == "service" and recipe["epochs"] == 3 and recipe["mark_weight"] == 8
     report = json.loads((ws / "reports" / "improve.json").read_text())
     assert report["trained_marks"] == 40 and report["held_out_marks"] == 20
+
+
+def test_a_soup_is_the_average_of_the_trained_candidate_and_the_model_in_service(
+    tmp_path: Path, minilm_export: ExportResult
+) -> None:
+    ws = _workspace(tmp_path)
+    db = tmp_path / "feedback.db"
+    _mark_all(ws, db, sabotage=False)
+    questions = _questions(ws, tmp_path / "q.jsonl")
+    # The same seed trains the same candidate twice (no time budget to thin the pairs by).
+    for extra in ([], ["--soup", "0.5"]):
+        result = _improve(ws, db, minilm_export.out, questions, "--max-minutes", "0", *extra)
+        assert result.exit_code == 0 and "PROMOTED" in result.output, result.output
+    name = minilm_export.manifest.name
+    trained, souped = (read_manifest(ws / "exports" / f"{name}-v{v}").lineage for v in (2, 3))
+    assert trained["recipe"]["soup"] == 1.0 and souped["recipe"]["soup"] == 0.5
+    source = minilm_export.manifest.source_model
+    after, soup, before = (
+        load_file(Path(folder) / WEIGHTS)
+        for folder in (trained["candidate"], souped["candidate"], source)
+    )
+    for key in before:
+        if before[key].is_floating_point():
+            torch.testing.assert_close(soup[key], (after[key] + before[key]) / 2)
+    assert max(float((after[k] - before[k]).abs().max()) for k in before) > 1e-3
 
 
 def test_sabotaged_marks_are_refused(tmp_path: Path, minilm_export: ExportResult) -> None:

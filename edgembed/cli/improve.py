@@ -90,6 +90,15 @@ _T = defaults_of(TrainConfig)
     "retraining itself: +0.011 without marks, +0.015 with 200 (docs/findings.md).",
 )
 @click.option(
+    "--soup",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Share of the trained candidate's weights in the model judged and promoted; the rest "
+    "is the model in service's, averaged weight by weight (0.5: their average, a 'model soup'; "
+    "1: the candidate as trained).",
+)
+@click.option(
     "--max-minutes",
     type=click.FloatRange(min=0),
     default=_T.max_minutes,
@@ -157,6 +166,7 @@ def _config(options: dict[str, Any]) -> ImproveConfig:
         holdout=options["holdout"],
         min_holdout=options["min_holdout"],
         start=options["start"],
+        soup=options["soup"],
         train=train,
         device=options["device"],
     )
