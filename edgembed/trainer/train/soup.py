@@ -1,9 +1,11 @@
 """Weight averaging: two fine-tunes of one base model, averaged weight by weight ("model soup").
 
 Two models fine-tuned from the same pretrained weights stay close enough that their average is
-a model too, and usually a better one than either: the noise each training run's data order and
-sampling put into the weights partly cancels. `improve` averages its candidate with the model in
-service this way (docs/findings.md, "A soup of the candidate and the model in service").
+a model too, and the noise each run's data order and sampling put into the weights partly
+cancels: on cvsfaq two seeds averaged beat both, on perlfaq the soup of candidate and model in
+service gained as much as the candidate with half the spread. `improve --soup` averages its
+candidate with the model in service this way (docs/findings.md, "perlfaq: its whole pool marked,
+and a soup of candidate and model in service").
 """
 
 from __future__ import annotations
