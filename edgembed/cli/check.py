@@ -31,8 +31,9 @@ __all__ = ["check"]
     type=click.FloatRange(0.0, 1.0),
     default=0.99,
     show_default=True,
-    help="int8 passes when its vectors' mean cosine to fp32's is at least this (the export "
-    "gate's floor without questions).",
+    help="int8 passes when its vectors' mean cosine to fp32's is at least this (a reranker's: "
+    "the mean Pearson correlation of a query's scores); the export gate's floor without "
+    "questions.",
 )
 @click.option(
     "--record/--no-record",
@@ -51,11 +52,16 @@ def check(export_dir: Path, texts: Path | None, min_cosine: float, record: bool)
     manifest.json (the model files are not touched). Exit status 1 when int8 fails here:
     serve fp32, or export again on a CPU like this one.
 
+    A reranker export is checked the same way on its scores: built-in questions each score
+    the texts (--texts: your passages) with int8 and fp32, and int8 passes on the mean
+    Pearson correlation of a question's scores.
+
     \b
     Examples:
       edgembed check exports/edgembed-model
       edgembed check exports/edgembed-model --texts workspace/chunks.jsonl
       edgembed check /models/edgembed-model --no-record   # a read-only mount: report only
+      edgembed check exports/edgembed-reranker --texts workspace/chunks.jsonl
     """
     from edgembed.evaluation.texts import BUILTIN_TEXTS, SHORT_TEXTS
     from edgembed.runtime.int8_check import check_int8, read_texts, record_check
@@ -64,17 +70,23 @@ def check(export_dir: Path, texts: Path | None, min_cosine: float, record: bool)
         inputs, source = [*BUILTIN_TEXTS, *SHORT_TEXTS], "built-in sentences"
     else:
         inputs, source = read_texts(texts), str(texts)
-    result = check_int8(export_dir, inputs, source, min_cosine)
-    rows = [["int8 vs fp32, mean cosine", f"{result.cosine_mean:.6f}"],
-            ["int8 vs fp32, worst text", f"{result.cosine_min:.6f}"],
-            ["texts", f"{result.texts} ({result.source})"],
+    questions = [text for text in BUILTIN_TEXTS if text.endswith("?")]  # a reranker's queries
+    result = check_int8(export_dir, inputs, source, min_cosine, queries=questions)
+    if result.measure == "cosine":
+        mean, worst, counted = "mean cosine", "worst text", "texts"
+    else:
+        mean, worst, counted = "mean Pearson of a query's scores", "worst query", "pairs"
+    rows = [[f"int8 vs fp32, {mean}", f"{result.mean:.6f}"],
+            [f"int8 vs fp32, {worst}", f"{result.worst:.6f}"],
+            [counted, f"{result.texts} ({result.source})"],
             ["this CPU's int8 kind", result.cpu],
             ["validated on", ", ".join(result.validated or ()) or "(not recorded)"]]  # fmt: skip
     click.echo(format_table(["", export_dir.name], rows))
     if not result.passed:
         raise ParityError(
-            f"int8 on this CPU ({result.cpu}) keeps a mean cosine of {result.cosine_mean:.6f} "
-            f"to fp32, under {min_cosine}: its int8 arithmetic loses accuracy with this file. "
+            f"int8 on this CPU ({result.cpu}) keeps a mean {result.measure_name} of "
+            f"{result.mean:.6f} to fp32, under {min_cosine}: its int8 arithmetic loses accuracy "
+            "with this file. "
             "Serve --variant fp32 (auto does), or export again on a CPU like this one "
             "(`edgembed export --isa avx2` for AVX2 servers). Nothing was recorded."
         )

@@ -28,6 +28,7 @@ from edgembed.evaluation.texts import BUILTIN_TEXTS
 from edgembed.exporter.parity import rounded_json
 from edgembed.progress import progress
 from edgembed.runtime import OnnxReranker
+from edgembed.runtime.reranker import pearson as score_pearson
 from edgembed.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -150,12 +151,6 @@ def reference_scores(model: CrossEncoder, texts: RerankTexts) -> RerankReference
     return RerankReference(scores, _ndcg(scores, texts))
 
 
-def _pearson(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
-    if a.std() == 0 or b.std() == 0:
-        return 1.0 if np.allclose(a, b, atol=1e-5) else 0.0
-    return float(np.corrcoef(a, b)[0, 1])
-
-
 class RerankJudge:
     """A reranker against PyTorch: score correlation per query and reranking quality."""
 
@@ -170,7 +165,8 @@ class RerankJudge:
         pairs = list(zip(self.texts.queries, self.texts.candidates, strict=True))
         label = desc or f"parity {recipe or variant}"
         scores = [reranker.score(q, list(c)) for q, c in progress(pairs, desc=label)]
-        pearson = [_pearson(a, b) for a, b in zip(scores, self.reference.scores, strict=True)]
+        references = self.reference.scores
+        pearson = [score_pearson(a, b) for a, b in zip(scores, references, strict=True)]
         diff = max(
             float(np.abs(a - b).max()) for a, b in zip(scores, self.reference.scores, strict=True)
         )

@@ -6,30 +6,36 @@ AVX-512 VNNI box and run on an AVX2 one (u8 x s8 products that saturate) therefo
 fp32, and cannot export again there: the serving image has no PyTorch. The fp32 file was
 checked against PyTorch at export and fp32 arithmetic is the same on every class, so it
 stands in for PyTorch here: int8 beside fp32 on this CPU, on the same texts, with the export
-gate's own floor (mean cosine 0.99 when there are no questions). When int8 holds, this CPU's
-class joins the manifest's validated list, with the figures that admitted it.
+gate's own floor (mean cosine 0.99 when there are no questions). A reranker export is held to
+the same floor on its scores: the mean, over queries, of the Pearson correlation between int8's
+and fp32's scores of the query's candidates (the figure its export gate reads without
+questions). When int8 holds, this CPU's class joins the manifest's validated list, with the
+figures that admitted it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from edgembed.atomic import write_json
 from edgembed.errors import ConfigError, InputError
 from edgembed.formats.manifest import MANIFEST_NAME, read_manifest
 from edgembed.runtime.cpu import this_cpu_int8_path
 from edgembed.runtime.embedder import OnnxEmbedder
+from edgembed.runtime.reranker import OnnxReranker, pearson
 
 __all__ = ["MIN_COSINE", "MAX_TEXTS", "Int8Check", "check_int8", "read_texts", "record_check"]
 
 MIN_COSINE = 0.99
-"""The export gate's floor when it has no questions: int8's mean cosine to the reference."""
+"""The export gate's floor when it has no questions: int8's mean cosine to the reference (a
+reranker's mean Pearson correlation of a query's scores)."""
 MAX_TEXTS = 1000
 
 
@@ -41,14 +47,31 @@ class Int8Check:
     validated: tuple[str, ...] | None
     """None: the export predates the record, and `serve` uses its int8 on every CPU."""
     texts: int
+    """Texts embedded, or (query, passage) pairs scored by a reranker."""
     source: str
-    cosine_mean: float
-    cosine_min: float
+    measure: str
+    """``cosine`` (an embedder's vectors) or ``pearson`` (a reranker's scores, per query)."""
+    mean: float
+    worst: float
     min_cosine: float
 
     @property
     def passed(self) -> bool:
-        return self.cosine_mean >= self.min_cosine
+        return self.mean >= self.min_cosine
+
+    @property
+    def measure_name(self) -> str:
+        return "cosine" if self.measure == "cosine" else "Pearson correlation of a query's scores"
+
+    def figures(self) -> dict[str, object]:
+        """What the manifest records of the check (cosine_mean, or pearson_mean, ...)."""
+        return {
+            "cpu": self.cpu,
+            "texts" if self.measure == "cosine" else "pairs": self.texts,
+            "source": self.source,
+            f"{self.measure}_mean": self.mean,
+            f"{self.measure}_min": self.worst,
+        }
 
     @property
     def new_class(self) -> bool:
@@ -78,21 +101,22 @@ def read_texts(path: Path) -> list[str]:
 
 
 def check_int8(
-    export_dir: Path, texts: Sequence[str], source: str, min_cosine: float = MIN_COSINE
+    export_dir: Path,
+    texts: Sequence[str],
+    source: str,
+    min_cosine: float = MIN_COSINE,
+    queries: Sequence[str] = (),
 ) -> Int8Check:
-    """Embed `texts` with the export's fp32 and int8 files on this CPU and compare them.
+    """Run the export's fp32 and int8 files on this CPU on the same inputs and compare them:
+    an embedder's vectors of `texts`; a reranker's scores of `texts` as the passages of each
+    of `queries` (up to MAX_TEXTS pairs in all).
 
     Raises:
-        ConfigError: the export is not an embedding export or has no int8 file.
+        ConfigError: the export has no int8 file.
+        InputError: a reranker with no queries or fewer than two passages.
         ManifestError: the folder is not a whole, untouched export.
     """
     manifest = read_manifest(export_dir)
-    if manifest.kind != "embedder":
-        raise ConfigError(
-            f"{export_dir} holds a {manifest.kind}; `edgembed check` compares an embedding "
-            "export's int8 and fp32 vectors. Serve a reranker export with --variant fp32 on "
-            "this CPU, or export it again on one like it."
-        )
     if "int8" not in manifest.variants:
         raise ConfigError(
             f"{export_dir} has no int8 model (exported with --no-quantize, or int8 failed its "
@@ -100,20 +124,45 @@ def check_int8(
         )
     cpu = this_cpu_int8_path()
     validated = manifest.int8_validated_isa
-    fp32 = OnnxEmbedder(export_dir, "fp32", threads=1)
     # Naming a class the export was validated on lifts the refusal this check exists to lift;
     # the arithmetic is this CPU's whichever class is named.
-    int8 = OnnxEmbedder(export_dir, "int8", threads=1, cpu=validated[0] if validated else cpu)
-    cosines = np.sum(fp32.embed(texts) * int8.embed(texts), axis=1)
+    as_validated = validated[0] if validated else cpu
+    if manifest.kind == "reranker":
+        count, closeness = _score_correlations(export_dir, queries, texts, as_validated)
+        measure = "pearson"
+    else:
+        fp32 = OnnxEmbedder(export_dir, "fp32", threads=1)
+        int8 = OnnxEmbedder(export_dir, "int8", threads=1, cpu=as_validated)
+        measure, count = "cosine", len(texts)
+        closeness = np.sum(fp32.embed(texts) * int8.embed(texts), axis=1)
     return Int8Check(
         cpu=cpu,
         validated=validated,
-        texts=len(texts),
+        texts=count,
         source=source,
-        cosine_mean=round(float(cosines.mean()), 6),
-        cosine_min=round(float(cosines.min()), 6),
+        measure=measure,
+        mean=round(float(closeness.mean()), 6),
+        worst=round(float(closeness.min()), 6),
         min_cosine=min_cosine,
     )
+
+
+def _score_correlations(
+    export_dir: Path, queries: Sequence[str], passages: Sequence[str], cpu: str
+) -> tuple[int, NDArray[np.float64]]:
+    """Pairs scored, and per query the Pearson correlation of int8's scores with fp32's."""
+    asked = set(queries)
+    passages = [text for text in passages if text not in asked]
+    passages = passages[: max(2, MAX_TEXTS // max(1, len(queries)))]
+    if not queries or len(passages) < 2:
+        raise InputError(
+            "a reranker is checked on queries each scoring at least two passages: give a "
+            "--texts file with two or more passages."
+        )
+    fp32 = OnnxReranker(export_dir, "fp32", threads=1)
+    int8 = OnnxReranker(export_dir, "int8", threads=1, cpu=cpu)
+    correlations = [pearson(int8.score(q, passages), fp32.score(q, passages)) for q in queries]
+    return len(queries) * len(passages), np.array(correlations)
 
 
 def record_check(export_dir: Path, check: Int8Check) -> None:
@@ -127,12 +176,7 @@ def record_check(export_dir: Path, check: Int8Check) -> None:
         if entry.get("variant") == "int8":
             quantization = entry["quantization"]
             quantization["validated_isa"] = [*quantization.get("validated_isa", []), check.cpu]
-            figures = {
-                key: value
-                for key, value in asdict(check).items()
-                if key not in ("validated", "min_cosine")
-            }
-            checked = {**figures, "reference": "fp32", "threshold": check.min_cosine}
+            checked = {**check.figures(), "reference": "fp32", "threshold": check.min_cosine}
             quantization["checked_on"] = [
                 *quantization.get("checked_on", []),
                 {**checked, "at": datetime.now(UTC).isoformat(timespec="seconds")},

@@ -18,7 +18,15 @@ from numpy.typing import NDArray
 from edgembed.errors import InputError
 from edgembed.runtime.onnx_model import OnnxModel, prefix
 
-__all__ = ["OnnxReranker", "PairTokens"]
+__all__ = ["OnnxReranker", "PairTokens", "pearson"]
+
+
+def pearson(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    """How alike two scorings of the same candidates are: their Pearson correlation (1.0 when
+    both are flat and equal, 0.0 when one is flat and they differ)."""
+    if a.std() == 0 or b.std() == 0:
+        return 1.0 if np.allclose(a, b, atol=1e-5) else 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from onnx import numpy_helper
 
 from edgembed.cli.main import cli
 from edgembed.formats.manifest import MANIFEST_NAME, read_manifest, sha256_file
-from edgembed.runtime import OnnxEmbedder
+from edgembed.runtime import OnnxEmbedder, OnnxReranker
 from edgembed.runtime.cpu import this_cpu_int8_path
 
 CPU = this_cpu_int8_path()
@@ -56,23 +57,10 @@ def test_a_passed_check_is_recorded_and_serve_then_uses_int8(export_copy: Path) 
 def test_an_int8_file_that_computes_wrong_here_fails_and_nothing_is_recorded(
     export_copy: Path,
 ) -> None:
-    """A damaged int8 file with honest checksums: what a CPU whose int8 arithmetic differs
-    would compute. The check must see it in the vectors."""
-    path = export_copy / "model.int8.onnx"
-    model = onnx.load(str(path))
-    weights = max(
-        (t for t in model.graph.initializer if t.data_type in (onnx.TensorProto.INT8,
-                                                               onnx.TensorProto.UINT8)),
-        key=lambda t: int(np.prod(t.dims)),
-    )  # fmt: skip
-    values = numpy_helper.to_array(weights)
-    weights.CopyFrom(numpy_helper.from_array(values[::-1].copy(), weights.name))
-    onnx.save(model, str(path))
-    data = _manifest(export_copy)
-    data["files"]["model.int8.onnx"]["sha256"] = sha256_file(path)
-    data["files"]["model.int8.onnx"]["bytes"] = path.stat().st_size
-    data["files"]["model.int8.onnx"]["quantization"]["validated_isa"] = [OTHER]
-    (export_copy / MANIFEST_NAME).write_text(json.dumps(data))
+    """The check must see a damaged int8 file (what another CPU's arithmetic would compute) in
+    the vectors."""
+    _reverse_largest_int8_weights(export_copy)
+    _validated_elsewhere(export_copy)
     before = (export_copy / MANIFEST_NAME).read_bytes()
     result = _check(export_copy)
     assert result.exit_code == 1
@@ -122,3 +110,73 @@ def test_an_export_from_before_the_cpu_record_is_left_as_it_is(export_copy: Path
     result = _check(export_copy)
     assert result.exit_code == 0 and "predates the CPU record" in result.output
     assert (export_copy / MANIFEST_NAME).read_bytes() == before
+
+
+@pytest.fixture(scope="module")
+def reranker_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The zoo's tiny cross-encoder exported with its int8 file (checked on built-in texts)."""
+    from edgembed.config import ExportConfig
+    from edgembed.exporter import export_model
+    from edgembed.workspace import Workspace
+    from tests.zoo import build
+
+    root = tmp_path_factory.mktemp("reranker-check")
+    model = build("cross-encoder", root)
+    result = export_model(ExportConfig(model=str(model), out=root / "export"), Workspace(root))
+    assert result.int8_kept, "the check needs an int8 file to check"
+    return result.out
+
+
+@pytest.fixture()
+def reranker_copy(reranker_export: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(reranker_export, tmp_path / "reranker"))
+
+
+def _reverse_largest_int8_weights(export: Path) -> None:
+    """A damaged int8 file with honest checksums: what a CPU whose int8 arithmetic differs
+    would compute."""
+    path = export / "model.int8.onnx"
+    model = onnx.load(str(path))
+    weights = max(
+        (t for t in model.graph.initializer if t.data_type in (onnx.TensorProto.INT8,
+                                                               onnx.TensorProto.UINT8)),
+        key=lambda t: int(np.prod(t.dims)),
+    )  # fmt: skip
+    values = numpy_helper.to_array(weights)
+    weights.CopyFrom(numpy_helper.from_array(values[::-1].copy(), weights.name))
+    onnx.save(model, str(path))
+    data = _manifest(export)
+    data["files"]["model.int8.onnx"]["sha256"] = sha256_file(path)
+    data["files"]["model.int8.onnx"]["bytes"] = path.stat().st_size
+    (export / MANIFEST_NAME).write_text(json.dumps(data))
+
+
+def test_a_reranker_is_checked_on_its_scores_and_then_served_in_int8(reranker_copy: Path) -> None:
+    _validated_elsewhere(reranker_copy)
+    assert OnnxReranker(reranker_copy).variant == "fp32"
+    result = _check(reranker_copy)
+    assert result.exit_code == 0, result.output
+    assert "mean Pearson of a query's scores" in result.output
+    assert f"recorded: `serve` uses int8 on {CPU}" in result.output
+    checked = _manifest(reranker_copy)["files"]["model.int8.onnx"]["quantization"]["checked_on"]
+    # 8 built-in questions, each scoring the 44 built-in texts that are not questions
+    assert checked[-1]["pairs"] == 8 * 44 and checked[-1]["pearson_mean"] >= 0.99
+    assert "cosine_mean" not in checked[-1]
+    assert OnnxReranker(reranker_copy).variant == "int8"
+
+
+def test_a_reranker_whose_int8_scores_differ_here_fails(
+    reranker_copy: Path, tmp_path: Path
+) -> None:
+    _reverse_largest_int8_weights(reranker_copy)
+    _validated_elsewhere(reranker_copy)
+    before = (reranker_copy / MANIFEST_NAME).read_bytes()
+    result = _check(reranker_copy)
+    assert result.exit_code == 1, result.output
+    assert "mean Pearson correlation of a query's scores" in result.output
+    assert "Nothing was recorded" in result.output
+    assert (reranker_copy / MANIFEST_NAME).read_bytes() == before
+    one = tmp_path / "one.txt"
+    one.write_text("a single passage\n")
+    refused = _check(reranker_copy, "--texts", str(one))
+    assert refused.exit_code == 1 and "at least two passages" in refused.output
