@@ -19,6 +19,10 @@ nothing, keeps it forever. `guarded_protocol` wraps uvicorn's httptools protocol
 
 A request that is fully received is never cut while it waits for its answer: the model may take
 as long as it takes.
+
+It also sends each answer in one write: uvicorn writes a response's headers and its body as two
+sends, each a system call and, with Nagle's algorithm off, a packet that wakes the client; the
+writes of one turn of the event loop are held and leave together at its end.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -81,7 +85,7 @@ class _GuardedProtocol(HttpToolsProtocol):
         if len(self.connections) >= self.limits.max_connections:
             self._refuse_connection(transport)
             return
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, _OneWritePerTurn(transport, self.loop)))
         self._await_request()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -246,6 +250,52 @@ class _GuardedProtocol(HttpToolsProtocol):
         if now - _GuardedProtocol._last_refusal_warning > _WARN_EVERY_S:
             _GuardedProtocol._last_refusal_warning = now
             logger.warning("refusing connections: %d are open (--max-connections)", limit)
+
+
+class _OneWritePerTurn:
+    """A transport whose writes in one turn of the event loop leave as one send at its end
+    (a response's headers and body: one system call and one packet instead of two). Everything
+    else is the transport's; closing sends what is held first, aborting drops it."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport, self._loop = transport, loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._held:
+            self._loop.call_soon(self._send)
+        self._held.append(bytes(data))
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+
+    def write_eof(self) -> None:
+        self._send()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self._send()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held.clear()
+        self._transport.abort()
+
+    def _send(self) -> None:
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        if not self._transport.is_closing():
+            self._transport.writelines(held)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 _TOO_SLOW = (

@@ -233,3 +233,41 @@ def test_clients_that_do_not_read_do_not_hold_the_shutdown() -> None:
             for sock in socks:
                 sock.close()
     assert took < 4
+
+
+# struct tcp_info (linux/tcp.h): tcpi_data_segs_in, the segments with data a socket received,
+# is the u32 at byte 152 (Linux 4.6 and later).
+_DATA_SEGS_IN = 152
+
+
+def _data_segments_in(sock: socket.socket) -> int:
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    if len(info) < _DATA_SEGS_IN + 4:
+        pytest.skip("this kernel's TCP_INFO does not count data segments")
+    return int.from_bytes(info[_DATA_SEGS_IN : _DATA_SEGS_IN + 4], "little")
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )  # fmt: skip
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="TCP_INFO is Linux's")
+def test_an_answer_leaves_in_one_packet(fake: FakeEmbedder) -> None:
+    """uvicorn writes a response's headers and body apart: two sends, two packets, two wake-ups
+    of the client. The server holds them and sends one (a single query's latency)."""
+    with threaded_server(fake) as server, connect(server) as sock:
+        for _ in range(3):  # keep-alive: every answer on the connection, not only the first
+            before = _data_segments_in(sock)
+            sock.sendall(HEADERS + BODY)
+            assert _read_response(sock).startswith(b"HTTP/1.1 200")
+            assert _data_segments_in(sock) - before == 1
