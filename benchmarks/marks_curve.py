@@ -245,7 +245,7 @@ def _one_set_seed(args: Any, questions: Path, name: str, seed: int) -> list[dict
             started = time.perf_counter()
             recipe = recipe_config(args.recipe, service, seed)
             after, soups = run_once(workspace, chunks, marks, recipe, heldout)
-            souped = soups[0.5]
+            souped = soups[SOUP_SHARES[0]]
             run = {
                 "label": args.label, "recipe": args.recipe, "set": name, "seed": seed,
                 "strategy": strategy, "marks": count_text,

@@ -167,9 +167,7 @@ class RerankJudge:
         scores = [reranker.score(q, list(c)) for q, c in progress(pairs, desc=label)]
         references = self.reference.scores
         pearson = [score_pearson(a, b) for a, b in zip(scores, references, strict=True)]
-        diff = max(
-            float(np.abs(a - b).max()) for a, b in zip(scores, self.reference.scores, strict=True)
-        )
+        diff = max(float(np.abs(a - b).max()) for a, b in zip(scores, references, strict=True))
         per_query = _ndcg(scores, self.texts)
         ndcg = ratio = interval = None
         if per_query is not None and self.reference.ndcg_per_query is not None:
