@@ -146,7 +146,8 @@ def soup(service: Path, candidate: Path, out: Path, share: float = 0.5) -> None:
 
 def recipe_config(recipe: str, service: Path, seed: int) -> TrainConfig:
     """The improve recipe from its command-line form (--epochs, --lr, --mark-weight,
-    --replay, --finetuned-weight, --hard-negatives, --start base)."""
+    --replay, --finetuned-weight, --hard-negatives, --start base; and --batch-size, --loss,
+    which improve does not offer)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=TrainConfig().learning_rate)
@@ -155,12 +156,15 @@ def recipe_config(recipe: str, service: Path, seed: int) -> TrainConfig:
     parser.add_argument("--finetuned-weight", type=float, default=TrainConfig().finetuned_weight)
     parser.add_argument("--start", choices=["service", "base"], default="service")
     parser.add_argument("--hard-negatives", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
+    parser.add_argument("--loss", default=TrainConfig().loss)
     args = parser.parse_args(shlex.split(recipe))
     base = str(service) if args.start == "service" else TrainConfig().base_model
     return TrainConfig(
         base_model=base, name="curve-candidate", epochs=args.epochs, learning_rate=args.lr,
         mark_weight=args.mark_weight, replay=args.replay, finetuned_weight=args.finetuned_weight,
-        hard_negatives=args.hard_negatives, max_minutes=0, seed=seed, device="cpu", force=True,
+        hard_negatives=args.hard_negatives, batch_size=args.batch_size, loss=args.loss,
+        max_minutes=0, seed=seed, device="cpu", force=True,
     )  # fmt: skip
 
 

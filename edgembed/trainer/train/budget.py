@@ -184,11 +184,11 @@ def time_training_step(
     *,
     batch_size: int,
     bf16: bool,
-    negatives: bool,
+    negatives: int,
 ) -> float:
     """Seconds of one training step's forward and backward pass on `batch_size` of `pairs`
     (spread over the file, so passage lengths are typical), at the run's precision; with
-    `negatives`, a third column of passages as the hard negatives add. The
+    `negatives`, that many more columns of passages, as the hard negatives add. The
     gradients are dropped and no weight changes; the model stays in eval mode (no dropout), so
     the random state the trainer seeds is not touched."""
     import torch
@@ -203,8 +203,8 @@ def time_training_step(
 
     passages = [p.positive for p in batch]
     inputs = [features([p.query for p in batch]), features(passages)]
-    if negatives:
-        inputs.append(features(passages[1:] + passages[:1]))
+    for shift in range(1, negatives + 1):
+        inputs.append(features(passages[shift:] + passages[:shift]))
     times = []
     model.eval()
     for _ in range(3):  # the first call pays one-off set-up; the two after it are timed
@@ -243,7 +243,7 @@ def plan_budget(
     eval_seconds: float,
     begun: float,
     device: str,
-    hard_negatives: bool,
+    hard_negatives: int,
 ) -> BudgetPlan | None:
     """Time a step and plan how many pairs fit --max-minutes (None: no limit)."""
     if not config.max_minutes:

@@ -78,25 +78,27 @@ def mine_hard_negatives(
     chunks: Sequence[Chunk],
     prompts: Prompts = NO_PROMPTS,
     *,
+    count: int = 1,
     skip_top: int = 2,
     depth: int = 30,
     margin: float = 0.95,
-) -> list[str]:
-    """Pick one hard negative passage per pair with the base model.
+) -> list[list[str]]:
+    """Pick `count` hard negative passages per pair with the base model.
 
     A negative is a chunk ranked below the first `skip_top` results (the very top is too often
     a second correct answer in policy documents), scoring under `margin` times the positive's
-    score, and never a chunk of the positive's own section.
+    score, and never a chunk of the positive's own section; the highest ranked such chunks
+    are taken, and the lowest ranked of the `depth` looked at make up any shortfall.
 
     Returns:
-        one chunk text per pair.
+        `count` chunk texts per pair.
     """
     texts = [chunk.text for chunk in chunks]
     corpus = encode(model, texts, prompts.document)
     queries = encode(model, [p.query for p in pairs], prompts.query, batch_size=64)
     index = {chunk.id: i for i, chunk in enumerate(chunks)}
     scores = queries @ corpus.T
-    negatives: list[str] = []
+    negatives: list[list[str]] = []
     for row, pair in zip(scores, pairs, strict=True):
         positive = index.get(pair.positive_id)
         pos_score = row[positive] if positive is not None else float(row.max())
@@ -109,6 +111,7 @@ def mine_hard_negatives(
             and (chunks[int(i)].doc, chunks[int(i)].section) != section
             and row[i] < margin * pos_score
         ]
-        choice = candidates[0] if candidates else int(order[-1])
-        negatives.append(texts[choice])
+        fill = [int(i) for i in order[::-1] if int(i) != positive and int(i) not in candidates]
+        chosen = (candidates + fill)[:count]
+        negatives.append([texts[i] for i in chosen])
     return negatives

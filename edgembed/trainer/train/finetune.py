@@ -38,7 +38,7 @@ from edgembed.trainer.train.budget import (
 )
 from edgembed.trainer.train.data import TrainingData, load_training_data
 from edgembed.trainer.train.evaluator import corpus_evaluator
-from edgembed.trainer.train.loop import FitJob, FitOutcome, build_loss, fit
+from edgembed.trainer.train.loop import FitJob, FitOutcome, build_loss, fit, negative_columns
 from edgembed.trainer.train.marks import add_usage, read_usage
 from edgembed.trainer.train.model_card import write_model_card
 from edgembed.trainer.train.model_setup import (
@@ -133,7 +133,7 @@ def _start(
 
 def _budget(run: _Run, loss: Any, eval_seconds: float) -> BudgetPlan | None:
     """Plan the pairs that fit the time budget and thin the run's pairs to them."""
-    hard = bool(run.config.hard_negatives or run.negatives)
+    hard = negative_columns(run.config, run.negatives)
     plan = plan_budget(
         run.config, run.model, loss, run.data.train, eval_seconds, run.begun, run.device, hard
     )

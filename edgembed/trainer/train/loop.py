@@ -60,21 +60,32 @@ def _dataset(
     prompts: Prompts,
 ) -> Any:
     """The training table; with hard negatives (asked for, or marked by people in feedback)
-    every row gets one: a person's where there is one, else one mined with the base model."""
+    every row gets `negative_columns(config, negatives)` of them: a person's first where there
+    is one, then those mined with the base model."""
     from datasets import Dataset
 
     columns = {
         "anchor": [p.query for p in data.train],
         "positive": [p.positive for p in data.train],
     }
-    if config.hard_negatives or negatives:
-        log.info("mining hard negatives with the base model")
-        mined = mine_hard_negatives(model, data.train, data.chunks, prompts)
-        columns["negative"] = [
-            negatives[p.query][0] if p.query in negatives else negative
-            for p, negative in zip(data.train, mined, strict=True)
+    count = negative_columns(config, negatives)
+    if count:
+        log.info("mining %d hard negative(s) a pair with the base model", count)
+        mined = mine_hard_negatives(model, data.train, data.chunks, prompts, count=count)
+        rows = [
+            ([negatives[p.query][0]] + found)[:count] if p.query in negatives else found
+            for p, found in zip(data.train, mined, strict=True)
         ]
+        for column in range(count):
+            name = "negative" if column == 0 else f"negative_{column + 1}"
+            columns[name] = [row[column] for row in rows]
     return Dataset.from_dict(columns)
+
+
+def negative_columns(config: TrainConfig, negatives: dict[str, list[str]]) -> int:
+    """Hard negatives a training row carries: --hard-negatives, and at least one when people
+    marked passages as not answering."""
+    return max(config.hard_negatives, 1 if negatives else 0)
 
 
 def epoch_arguments(config: TrainConfig, output: Path, metric: str, device: str) -> dict[str, Any]:

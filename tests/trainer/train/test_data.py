@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from edgembed.cli.main import cli
 from edgembed.errors import InputError
 from edgembed.formats.pairs import write_pairs
-from edgembed.trainer.train.data import load_training_data
+from edgembed.models.encode import NO_PROMPTS
+from edgembed.trainer.train.data import load_training_data, mine_hard_negatives
 from edgembed.workspace import Workspace
 
 
@@ -49,3 +50,37 @@ def test_train_after_generate_without_eval_pairs_says_what_to_do(
     assert "has no pairs" in trained.output and "--eval-fraction" in trained.output
     assert "Traceback" not in trained.output
     assert not (tmp_path / "ws" / "models").exists()
+
+
+def test_several_hard_negatives_a_pair_start_with_the_one_mined_alone(
+    workspace: Workspace, tiny_mean_model: Path
+) -> None:
+    from edgembed.models import load_sentence_transformer
+
+    data = load_training_data(workspace)
+    model = load_sentence_transformer(str(tiny_mean_model), "cpu")
+    one = mine_hard_negatives(model, data.train, data.chunks)
+    three = mine_hard_negatives(model, data.train, data.chunks, count=3)
+    for pair, alone, negatives in zip(data.train, one, three, strict=True):
+        assert len(alone) == 1 and len(negatives) == 3 and len(set(negatives)) == 3
+        assert negatives[0] == alone[0] and pair.positive not in negatives
+
+
+def test_a_training_row_carries_each_negative_a_column_a_persons_first(
+    workspace: Workspace, tiny_mean_model: Path
+) -> None:
+    from edgembed.config import TrainConfig
+    from edgembed.models import load_sentence_transformer
+    from edgembed.trainer.train.loop import _dataset
+
+    data = load_training_data(workspace)
+    model = load_sentence_transformer(str(tiny_mean_model), "cpu")
+    marked = {data.train[0].query: ["a passage a person marked as not answering"]}
+    table = _dataset(model, data, TrainConfig(hard_negatives=2), marked, NO_PROMPTS)
+    assert table.column_names == ["anchor", "positive", "negative", "negative_2"]
+    assert table["negative"][0] == "a passage a person marked as not answering"
+    assert table["negative_2"][0] != table["negative"][0]
+    assert _dataset(model, data, TrainConfig(), {}, NO_PROMPTS).column_names == [
+        "anchor",
+        "positive",
+    ]
