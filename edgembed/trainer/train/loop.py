@@ -73,13 +73,19 @@ def _dataset(
         log.info("mining %d hard negative(s) a pair with the base model", count)
         mined = mine_hard_negatives(model, data.train, data.chunks, prompts, count=count)
         rows = [
-            ([negatives[p.query][0]] + found)[:count] if p.query in negatives else found
+            _persons_first(negatives[p.query][0], found) if p.query in negatives else found
             for p, found in zip(data.train, mined, strict=True)
         ]
         for column in range(count):
             name = "negative" if column == 0 else f"negative_{column + 1}"
             columns[name] = [row[column] for row in rows]
     return Dataset.from_dict(columns)
+
+
+def _persons_first(marked: str, mined: list[str]) -> list[str]:
+    """A person's negative, then the mined ones that are not the same passage, as many as
+    were mined."""
+    return ([marked] + [text for text in mined if text != marked])[: len(mined)]
 
 
 def negative_columns(config: TrainConfig, negatives: dict[str, list[str]]) -> int:
