@@ -42,27 +42,25 @@ from edgembed.corpus import read_chunks  # noqa: E402
 from edgembed.evaluation.bootstrap import paired_bootstrap  # noqa: E402
 from edgembed.evaluation.questions import load_real_questions  # noqa: E402
 from edgembed.evaluation.retrieval import ndcg_per_query, top_k  # noqa: E402
-from edgembed.formats.feedback import Mark  # noqa: E402
 
 Array = np.ndarray[Any, Any]
 
 
 def expanded_scores(
-    queries: Array, corpus: Array, marked: Array, marks: list[Mark], ids: dict[str, int],
-    alpha: float, mode: str,
-) -> Array:  # fmt: skip
+    queries: Array, corpus: Array, marked: Array, passages: list[int], alpha: float, mode: str
+) -> Array:
     """Held-out queries against passages expanded by their marked questions (`marked`: the
-    vectors of the marks' questions, in the order of `marks`)."""
+    vectors of the marks' questions; `passages`: the corpus row each mark names, in order)."""
     if mode == "sum":
         moved = corpus.copy()
-        for vector, mark in zip(marked, marks, strict=True):
-            moved[ids[str(mark.chunk_id)]] += alpha * vector
+        for vector, passage in zip(marked, passages, strict=True):
+            moved[passage] += alpha * vector
         moved /= np.linalg.norm(moved, axis=1, keepdims=True)
         return queries @ moved.T
     scores = queries @ corpus.T
     by_passage: dict[int, list[int]] = {}
-    for row, mark in enumerate(marks):
-        by_passage.setdefault(ids[str(mark.chunk_id)], []).append(row)
+    for row, passage in enumerate(passages):
+        by_passage.setdefault(passage, []).append(row)
     for passage, rows in by_passage.items():
         best = (queries @ marked[rows].T).max(axis=1)
         own = scores[:, passage]
@@ -87,7 +85,10 @@ def main() -> None:
     held = _write(held_rows, args.out / "heldout.jsonl")
     counts = [int(n) for n in args.marks.split(",")]
     alphas = [float(a) for a in args.alphas.split(",")]
-    ndcg: dict[Any, list[Array]] = {}
+    pool_questions = [row["question"] for row in pool_rows]
+    at = {question: i for i, question in enumerate(pool_questions)}
+    service_ndcg: list[Array] = []
+    ndcg: dict[tuple[int, str, float], list[Array]] = {}
     for seed in map(int, args.seeds.split(",")):
         workspace = args.quality / args.set / f"seed{seed}"
         service = workspace / "models" / SERVICE
@@ -95,13 +96,9 @@ def main() -> None:
         ids = {chunk.id: i for i, chunk in enumerate(chunks)}
         real = load_real_questions(held, chunks)
         relevant = [set(q.relevant) for q in real]
-        pool_questions = [row["question"] for row in pool_rows]
         vectors, corpus = _vectors(service, chunks, [q.question for q in real] + pool_questions)
         queries, pooled = vectors[: len(real)], vectors[len(real) :]
-        at = {question: i for i, question in enumerate(pool_questions)}
-        ndcg.setdefault("service", []).append(
-            ndcg_per_query(top_k(queries @ corpus.T, 10), relevant)
-        )
+        service_ndcg.append(ndcg_per_query(top_k(queries @ corpus.T, 10), relevant))
         order = pool_order("random", service, chunks, pool, seed)
         for count in counts:
             marks = marks_for(pool, chunks, order, count)
@@ -118,10 +115,10 @@ def main() -> None:
             )
             for alpha in alphas:
                 for mode in ("sum", "max"):
-                    scores = expanded_scores(queries, corpus, marked, marks, ids, alpha, mode)
+                    scores = expanded_scores(queries, corpus, marked, passages, alpha, mode)
                     found = ndcg_per_query(top_k(scores, 10), relevant)
                     ndcg.setdefault((count, mode, alpha), []).append(found)
-    before = np.mean(ndcg.pop("service"), axis=0)
+    before = np.mean(service_ndcg, axis=0)
     print(f"held-out NDCG@10 of the model in service: {before.mean():.3f}")
     print("marks | expansion | alpha | change (95% interval)")
     for (count, mode, alpha), runs in ndcg.items():
