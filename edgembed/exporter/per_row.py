@@ -8,11 +8,12 @@ padding included, moves a text's vector. Here each MatMul with a constant weight
     point 128) -> MatMulIntegerToFloat(x_q, W_q, row scales [M, 1], per-column weight scales)
 
 so a row's int8 values depend on that row alone, and a text gets the same vector alone, in any
-batch and beside any padding. The activations are symmetric around the zero point 128, which
-keeps onnxruntime on its u8 x s8 kernels (MatMulInteger refuses a zero point per row). The
-row scales go in as MatMulIntegerToFloat's activation scale, shaped [M, 1], which onnxruntime
-applies to the product inside the op (the same values as a Mul after it, one op fewer per
-product: 1% at 4x128, a lane's call; docs/findings.md).
+batch and beside any padding (given one attention kernel: see unpadded.py). The activations are
+symmetric around the zero point 128, which keeps onnxruntime on its u8 x s8 kernels
+(MatMulInteger refuses a zero point per row). The row scales go in as MatMulIntegerToFloat's
+activation scale, shaped [M, 1], which onnxruntime applies to the product inside the op (the
+same values as a Mul after it, one op fewer per product: 1% at 4x128, a lane's call;
+docs/findings.md).
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ first moved into the weights that read them (smoothing.py). The feed-forward out
 projections (the MatMuls after GELU, whose activations carry outliers) lose the most in int8:
 SPLIT_FFN gives each feed-forward's outlier channels a product of their own (ffn_split.py), and
 `ladder` gives the recipes that keep the 1, 2, 4, ... most sensitive projections in fp32, which
-the exporter tries in turn until one reaches the accuracy target. The measurements behind the
-recipe are in docs/findings.md.
+the exporter tries in turn until one reaches the accuracy target. Attention skips its padding
+mask on calls that have none (unpadded.py). The measurements behind the recipe are in
+docs/findings.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from edgembed.errors import ExportError, MissingExtraError
 from edgembed.exporter.ffn_split import SHARE, split_ffn_outliers
 from edgembed.exporter.per_row import quantize_matmuls_per_row
 from edgembed.exporter.smoothing import ALPHA, Peaks, smooth_layer_norm_inputs
+from edgembed.exporter.unpadded import skip_mask_when_unpadded
 from edgembed.runtime.cpu import this_cpu_int8_path
 
 __all__ = [
@@ -179,16 +181,19 @@ def quantize_int8(
         split = split_ffn_outliers(model, ffn_peaks) if recipe.split_ffn and ffn_peaks else 0
         # u8 x s8 saturates on AVX2 without VNNI; u8 weights avoid it at a small speed cost.
         quantize_matmuls_per_row(model, recipe.fp32_nodes, unsigned_weights=isa == "avx2")
+        unmasked = skip_mask_when_unpadded(model)
         onnx.save(model, str(dst))
     except Exception as exc:  # onnxruntime's quantizer and onnx raise bare exceptions
         raise ExportError(f"int8 quantization failed: {exc}") from exc
     finally:
         logging.getLogger().removeFilter(hint)
         tables.unlink(missing_ok=True)
-    return _settings(recipe, isa, smoothed, split)
+    return _settings(recipe, isa, smoothed, split, unmasked)
 
 
-def _settings(recipe: QuantRecipe, isa: str, smoothed: int, split: int) -> dict[str, Any]:
+def _settings(
+    recipe: QuantRecipe, isa: str, smoothed: int, split: int, unmasked: int
+) -> dict[str, Any]:
     """The quantization settings manifest.json records for a file quantize_int8 wrote."""
     return {
         "method": "dynamic-per-row",
@@ -202,6 +207,8 @@ def _settings(recipe: QuantRecipe, isa: str, smoothed: int, split: int) -> dict[
         "fp32_nodes": list(recipe.fp32_nodes),
         "smoothing": {"alpha": ALPHA, "activations": smoothed} if smoothed else None,
         "ffn_split": {"share": round(SHARE, 6), "feed_forwards": split} if split else None,
+        # Attention layers that skip their padding mask on calls with no padding (unpadded.py).
+        "unmasked_when_unpadded": unmasked,
         # The parity check that decides on this file runs here, so it validates this CPU's
         # int8 class only; the runtime serves fp32 on others (edgembed.runtime.cpu).
         "validated_isa": [this_cpu_int8_path()],

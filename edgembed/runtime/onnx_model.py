@@ -37,7 +37,6 @@ __all__ = ["CALL_TOKENS", "OnnxModel", "length_batches", "prefix"]
 
 log = logging.getLogger(__name__)
 
-_PAD_SLACK = 16
 # Padded tokens per onnxruntime call. Bigger calls do not run faster on a CPU: their
 # activations fall out of the cache and the memory-bound ops (layer norms, GELU, the
 # quantization of activations) slow down. Measured with the int8 MiniLM on 2 cores (32
@@ -345,19 +344,21 @@ def _at_least(count: int, batches: list[list[int]]) -> list[list[int]]:
 def length_batches(
     lengths: Sequence[int], batch_size: int, call_tokens: int = CALL_TOKENS
 ) -> Iterator[list[int]]:
-    """Indices sorted by length, cut into batches of at most `batch_size` and at most
-    `call_tokens` padded tokens, whose longest member is at most twice (or 16 tokens more
-    than) the shortest.
+    """Indices sorted by length, cut into batches of texts of one length each, of at most
+    `batch_size` texts and `call_tokens` tokens (a single longer text still goes alone).
 
-    Padding costs time. (With int8 exports made before per-row activation scales it also
-    costs accuracy: there the padded positions widen the range each product scales to.)
+    No call is ever padded. Padding costs time, and an export's attention runs without its
+    mask on calls with no padding (exporter/unpadded.py: 1.05x faster, a slightly different
+    rounding): with every call unpadded, every text takes that one path, alone or in any
+    batch. Batches of one length cost little: a call of 512 tokens holds at most four texts
+    of 128, and on the sample's chunks (58 lengths among 96) the unpadded calls took 4% less
+    CPU than padded ones grouped within 16 tokens (docs/findings.md, 2026-12-07).
     """
     batch: list[int] = []
     for index in sorted(range(len(lengths)), key=lengths.__getitem__):
-        shortest = lengths[batch[0]] if batch else 0
-        too_long = lengths[index] > max(2 * shortest, shortest + _PAD_SLACK)
+        other_length = bool(batch) and lengths[index] != lengths[batch[0]]
         too_many_tokens = (len(batch) + 1) * lengths[index] > call_tokens
-        if batch and (len(batch) == batch_size or too_long or too_many_tokens):
+        if batch and (len(batch) == batch_size or other_length or too_many_tokens):
             yield batch
             batch = []
         batch.append(index)

@@ -188,3 +188,53 @@ def test_split_feed_forwards_keep_fp32_and_batch_invariance(
     assert float(beside @ alone) >= 0.9999
     fp32_vectors, int8_vectors = _run(split), _run(tmp_path / "int8.onnx")
     assert (fp32_vectors * int8_vectors).sum(axis=1).min() > 0.99
+
+
+def test_attention_skips_its_mask_only_on_unpadded_calls(
+    tiny_exports: dict[str, ExportResult], tmp_path: Path
+) -> None:
+    """Each MultiHeadAttention becomes an If: unmasked (faster) when the call has no padding,
+    masked otherwise, so a padded call from any program still attends to real tokens only."""
+    fused = tmp_path / "fused.onnx"
+    assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
+    settings = quantize_int8(fused, tmp_path / "int8.onnx", "avx512_vnni", ALL_INT8)
+    assert settings["unmasked_when_unpadded"] == 2
+    model = onnx.load(str(tmp_path / "int8.onnx"))
+    branches = [node for node in model.graph.node if node.op_type == "If"]
+    assert len(branches) == 2
+    assert not any(node.op_type == "MultiHeadAttention" for node in model.graph.node)
+    variants = {}
+    for taken in ("then_branch", "else_branch"):
+        one = onnx.load(str(tmp_path / "int8.onnx"))
+        nodes = [
+            onnx.helper.get_attribute_value(
+                next(a for a in node.attribute if a.name == taken)
+            ).node[0]
+            if node.op_type == "If"
+            else node
+            for node in one.graph.node
+        ]
+        for node, outer in zip(nodes, one.graph.node, strict=True):
+            if outer.op_type == "If":
+                node.output[0] = outer.output[0]
+        del one.graph.node[:]
+        one.graph.node.extend(nodes)
+        variants[taken] = tmp_path / f"{taken}.onnx"
+        onnx.save(one, str(variants[taken]))
+    sessions = {
+        name: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        for name, path in {"file": tmp_path / "int8.onnx", **variants}.items()
+    }
+    unpadded = [[101, 7592, 2088, 102], [101, 2023, 2003, 102]]
+    padded = [[101, 7592, 2088, 102], [101, *range(2000, 2060), 102]]
+    np.testing.assert_array_equal(
+        _embed(sessions["file"], unpadded), _embed(sessions["then_branch"], unpadded)
+    )
+    np.testing.assert_array_equal(
+        _embed(sessions["file"], padded), _embed(sessions["else_branch"], padded)
+    )
+    # Beside a longer text the short one keeps its vector (within 1e-8 here); without the
+    # mask it would attend to the padding and move 1e5 times further: the If prevents it.
+    alone = _embed(sessions["file"], padded[:1])[0]
+    np.testing.assert_allclose(_embed(sessions["file"], padded)[0], alone, atol=1e-6)
+    assert np.abs(_embed(sessions["then_branch"], padded)[0] - alone).max() > 1e-3
