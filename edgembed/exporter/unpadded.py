@@ -1,13 +1,15 @@
-"""Attention without its padding mask on calls that have no padding.
+"""Attention without its padding mask on long calls that have no padding.
 
-onnxruntime's MultiHeadAttention runs about 1.35x faster with no key padding mask (on CPU it
-then takes its flash-attention path), which made the whole int8 MiniLM 1.05-1.06x faster
-(docs/findings.md, 2026-12-07). The two kernels differ by about 1e-6, and per-row int8 turns
-that into a different rounding later on: the same text through one and through the other is
-0.9998 to itself. So the graph takes the unmasked path only when the call has no padding at
-all (every attention mask value 1), and edgembed's runtime never pads (it groups texts of one
-length per call, runtime/onnx_model.py): every text then takes the same path, alone or in any
+onnxruntime's MultiHeadAttention runs faster with no key padding mask, which made the whole
+int8 MiniLM 1.04-1.07x faster on documents (docs/findings.md, 2026-12-07). The two kernels
+differ by about 1e-6, and per-row int8 turns that into a different rounding later on: the same
+text through one and through the other is 0.9998 to itself. So the graph takes the unmasked
+path only on calls with no padding at all (every attention mask value 1) whose texts have at
+least `MIN_TOKENS` tokens, and edgembed's runtime never pads texts that long (it groups them
+one length per call, runtime/onnx_model.py): every text then takes one path, alone or in any
 batch, and a padded call from another program still gets the masked, correct attention.
+Shorter texts (queries) always take the masked path: batched one length per call they ran in
+more, smaller calls that cost 3-6% more CPU than padded ones.
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["skip_mask_when_unpadded"]
+__all__ = ["MIN_TOKENS", "skip_mask_when_unpadded"]
 
-_NO_PADDING = "edgembed_no_padding"
+MIN_TOKENS = 64
+"""Calls of texts at least this long (special tokens included) skip the mask when unpadded."""
+_UNMASKED = "edgembed_unmasked"
 
 
-def skip_mask_when_unpadded(model: onnx.ModelProto, mask_input: str = "attention_mask") -> int:
+def skip_mask_when_unpadded(
+    model: onnx.ModelProto, mask_input: str = "attention_mask", min_tokens: int = MIN_TOKENS
+) -> int:
     """Rewrite, in place, every MultiHeadAttention with a key padding mask into an If that runs
-    it without the mask when `mask_input` holds no zero. The graph's answers on padded calls
-    are unchanged.
+    it without the mask when `mask_input` holds no zero and is at least `min_tokens` long. The
+    graph's answers on padded calls are unchanged.
 
     Returns:
         How many attention nodes were rewritten (0: the graph has no masked MultiHeadAttention
@@ -37,9 +43,23 @@ def skip_mask_when_unpadded(model: onnx.ModelProto, mask_input: str = "attention
     masked = [node for node in graph.node if _masked_attention(node)]
     if not masked or all(graph_input.name != mask_input for graph_input in graph.input):
         return 0
+    graph.initializer.extend([
+        helper.make_tensor(f"{_UNMASKED}_axis", TensorProto.INT64, [], [1]),
+        helper.make_tensor(f"{_UNMASKED}_min_tokens", TensorProto.INT64, [], [min_tokens]),
+    ])  # fmt: skip
     nodes: list[Any] = [
-        helper.make_node("ReduceMin", [mask_input], [f"{_NO_PADDING}_min"], keepdims=0),
-        helper.make_node("Cast", [f"{_NO_PADDING}_min"], [_NO_PADDING], to=TensorProto.BOOL),
+        helper.make_node("ReduceMin", [mask_input], [f"{_UNMASKED}_min"], keepdims=0),
+        helper.make_node("Cast", [f"{_UNMASKED}_min"], [f"{_UNMASKED}_full"], to=TensorProto.BOOL),
+        helper.make_node("Shape", [mask_input], [f"{_UNMASKED}_shape"]),
+        helper.make_node(
+            "Gather", [f"{_UNMASKED}_shape", f"{_UNMASKED}_axis"], [f"{_UNMASKED}_length"]
+        ),
+        helper.make_node(
+            "GreaterOrEqual",
+            [f"{_UNMASKED}_length", f"{_UNMASKED}_min_tokens"],
+            [f"{_UNMASKED}_long"],
+        ),
+        helper.make_node("And", [f"{_UNMASKED}_full", f"{_UNMASKED}_long"], [_UNMASKED]),
     ]
     for node in graph.node:
         nodes.append(_branched(node) if node in masked else node)
@@ -67,7 +87,7 @@ def _branched(node: Any) -> Any:
 
     return helper.make_node(
         "If",
-        [_NO_PADDING],
+        [_UNMASKED],
         list(node.output),
         name=f"{node.name}_if_unpadded",
         then_branch=branch("unmasked", list(node.input[:4])),

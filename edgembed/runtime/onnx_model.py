@@ -37,6 +37,7 @@ __all__ = ["CALL_TOKENS", "OnnxModel", "length_batches", "prefix"]
 
 log = logging.getLogger(__name__)
 
+_PAD_SLACK = 16
 # Padded tokens per onnxruntime call. Bigger calls do not run faster on a CPU: their
 # activations fall out of the cache and the memory-bound ops (layer norms, GELU, the
 # quantization of activations) slow down. Measured with the int8 MiniLM on 2 cores (32
@@ -96,6 +97,7 @@ class OnnxModel:
         self._check_kind()
         self.engine = engine
         self.variant = self._choose_variant(variant, cpu)
+        self._unpadded_from = _unpadded_from(self.manifest, self.variant)
         model_path = verify_file(self.export_dir, self.manifest.model_file(self.variant))
         tokenizer_path = verify_file(self.export_dir, self.manifest.tokenizer_file)
         self._truncating = load_tokenizer(tokenizer_path, self.manifest.max_seq_length)
@@ -282,7 +284,8 @@ class OnnxModel:
         """Run `ids` in length-sorted batches (see `length_batches`); rows in input order."""
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        batches = list(length_batches([len(row) for row in ids], batch_size, self.call_tokens))
+        lengths = [len(row) for row in ids]
+        batches = list(length_batches(lengths, batch_size, self.call_tokens, self._unpadded_from))
         if self._lanes is not None:
             batches = _at_least(LANES, batches)
         if len(batches) > 1 and self._lanes is not None:
@@ -310,6 +313,13 @@ def _check_arguments(variant: str, threads: int | None, call_tokens: int, engine
         raise ConfigError(f"threads must be at least 1, got {threads}")
     if call_tokens < 1:
         raise ConfigError(f"call_tokens must be at least 1, got {call_tokens}")
+
+
+def _unpadded_from(manifest: Manifest, variant: str) -> int | None:
+    """The length from which the variant's attention skips its mask on unpadded calls (so the
+    runtime must never pad texts that long); None when it never does."""
+    unmasked = (manifest.model_file(variant).quantization or {}).get("unmasked_when_unpadded")
+    return int(unmasked["min_tokens"]) if isinstance(unmasked, dict) else None
 
 
 def prefix(text: str, budget: int) -> str:
@@ -342,22 +352,30 @@ def _at_least(count: int, batches: list[list[int]]) -> list[list[int]]:
 
 
 def length_batches(
-    lengths: Sequence[int], batch_size: int, call_tokens: int = CALL_TOKENS
+    lengths: Sequence[int],
+    batch_size: int,
+    call_tokens: int = CALL_TOKENS,
+    unpadded_from: int | None = None,
 ) -> Iterator[list[int]]:
-    """Indices sorted by length, cut into batches of texts of one length each, of at most
-    `batch_size` texts and `call_tokens` tokens (a single longer text still goes alone).
+    """Indices sorted by length, cut into batches of at most `batch_size` texts and
+    `call_tokens` padded tokens (a single longer text still goes alone). Texts of at least
+    `unpadded_from` tokens are batched one length per batch, never padded; shorter ones with
+    texts whose longest is at most twice (or 16 tokens more than) the shortest.
 
-    No call is ever padded. Padding costs time, and an export's attention runs without its
-    mask on calls with no padding (exporter/unpadded.py: 1.05x faster, a slightly different
-    rounding): with every call unpadded, every text takes that one path, alone or in any
-    batch. Batches of one length cost little: a call of 512 tokens holds at most four texts
-    of 128, and on the sample's chunks (58 lengths among 96) the unpadded calls took 4% less
-    CPU than padded ones grouped within 16 tokens (docs/findings.md, 2026-12-07).
+    Padding costs time, and an int8 export's attention skips its mask on unpadded calls of
+    long texts (exporter/unpadded.py: 1.04-1.07x faster on documents, a slightly different
+    rounding): since long texts are never padded, each takes that one path alone or in any
+    batch. Short ones (queries) pad a little instead: one length per call, they ran in more,
+    smaller calls that cost 3-6% more CPU (docs/findings.md, 2026-12-07).
     """
     batch: list[int] = []
     for index in sorted(range(len(lengths)), key=lengths.__getitem__):
-        other_length = bool(batch) and lengths[index] != lengths[batch[0]]
-        too_many_tokens = (len(batch) + 1) * lengths[index] > call_tokens
+        shortest, length = (lengths[batch[0]] if batch else 0), lengths[index]
+        if unpadded_from is not None and length >= unpadded_from:
+            other_length = length != shortest
+        else:
+            other_length = length > max(2 * shortest, shortest + _PAD_SLACK)
+        too_many_tokens = (len(batch) + 1) * length > call_tokens
         if batch and (len(batch) == batch_size or other_length or too_many_tokens):
             yield batch
             batch = []

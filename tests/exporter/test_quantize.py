@@ -190,51 +190,51 @@ def test_split_feed_forwards_keep_fp32_and_batch_invariance(
     assert (fp32_vectors * int8_vectors).sum(axis=1).min() > 0.99
 
 
-def test_attention_skips_its_mask_only_on_unpadded_calls(
+def test_attention_skips_its_mask_only_on_long_unpadded_calls(
     tiny_exports: dict[str, ExportResult], tmp_path: Path
 ) -> None:
-    """Each MultiHeadAttention becomes an If: unmasked (faster) when the call has no padding,
-    masked otherwise, so a padded call from any program still attends to real tokens only."""
+    """Each MultiHeadAttention becomes an If: unmasked (faster) when the call has no padding
+    and its texts are at least 64 tokens long, masked otherwise, so a padded call from any
+    program still attends to real tokens only."""
     fused = tmp_path / "fused.onnx"
     assert optimize_graph(tiny_exports["mean"].out / "model.onnx", fused)
     settings = quantize_int8(fused, tmp_path / "int8.onnx", "avx512_vnni", ALL_INT8)
-    assert settings["unmasked_when_unpadded"] == 2
+    assert settings["unmasked_when_unpadded"] == {"attention_layers": 2, "min_tokens": 64}
     model = onnx.load(str(tmp_path / "int8.onnx"))
-    branches = [node for node in model.graph.node if node.op_type == "If"]
-    assert len(branches) == 2
+    assert sum(node.op_type == "If" for node in model.graph.node) == 2
     assert not any(node.op_type == "MultiHeadAttention" for node in model.graph.node)
-    variants = {}
-    for taken in ("then_branch", "else_branch"):
-        one = onnx.load(str(tmp_path / "int8.onnx"))
-        nodes = [
-            onnx.helper.get_attribute_value(
-                next(a for a in node.attribute if a.name == taken)
-            ).node[0]
-            if node.op_type == "If"
-            else node
-            for node in one.graph.node
-        ]
-        for node, outer in zip(nodes, one.graph.node, strict=True):
-            if outer.op_type == "If":
-                node.output[0] = outer.output[0]
-        del one.graph.node[:]
-        one.graph.node.extend(nodes)
-        variants[taken] = tmp_path / f"{taken}.onnx"
-        onnx.save(one, str(variants[taken]))
     sessions = {
-        name: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        for name, path in {"file": tmp_path / "int8.onnx", **variants}.items()
+        "file": ort.InferenceSession(
+            str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"]
+        )
     }
-    unpadded = [[101, 7592, 2088, 102], [101, 2023, 2003, 102]]
-    padded = [[101, 7592, 2088, 102], [101, *range(2000, 2060), 102]]
-    np.testing.assert_array_equal(
-        _embed(sessions["file"], unpadded), _embed(sessions["then_branch"], unpadded)
-    )
-    np.testing.assert_array_equal(
-        _embed(sessions["file"], padded), _embed(sessions["else_branch"], padded)
-    )
+    for taken in ("then_branch", "else_branch"):
+        sessions[taken] = ort.InferenceSession(
+            _one_branch(tmp_path / "int8.onnx", taken), providers=["CPUExecutionProvider"]
+        )
+    short = [[101, 7592, 2088, 102], [101, 2023, 2003, 102]]
+    long = [[101, *range(2000 + row, 2068 + row), 102] for row in range(2)]
+    padded = [[101, 7592, 2088, 102], [101, *range(2000, 2068), 102]]
+    for rows, taken in ((long, "then_branch"), (short, "else_branch"), (padded, "else_branch")):
+        np.testing.assert_array_equal(_embed(sessions["file"], rows), _embed(sessions[taken], rows))
     # Beside a longer text the short one keeps its vector (within 1e-8 here); without the
     # mask it would attend to the padding and move 1e5 times further: the If prevents it.
     alone = _embed(sessions["file"], padded[:1])[0]
     np.testing.assert_allclose(_embed(sessions["file"], padded)[0], alone, atol=1e-6)
     assert np.abs(_embed(sessions["then_branch"], padded)[0] - alone).max() > 1e-3
+
+
+def _one_branch(path: Path, taken: str) -> bytes:
+    """The graph at `path` with each If replaced by the attention of one of its branches."""
+    model = onnx.load(str(path))
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type == "If":
+            branch = next(a for a in node.attribute if a.name == taken)
+            inner = onnx.helper.get_attribute_value(branch).node[0]
+            inner.output[0] = node.output[0]
+            node = inner
+        nodes.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model.SerializeToString()

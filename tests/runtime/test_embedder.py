@@ -146,11 +146,20 @@ def test_graph_that_disagrees_with_the_manifest_is_refused(export_copy: Path) ->
         OnnxEmbedder(export_copy, variant="fp32")
 
 
-def test_batches_hold_sequences_of_one_length() -> None:
-    # No call is padded: texts of one length per batch, shortest first.
-    assert list(length_batches([5, 100, 6, 5, 201, 6], 32)) == [[0, 3], [2, 5], [1], [4]]
+def test_batches_hold_sequences_of_similar_length() -> None:
+    assert list(length_batches([5, 100, 6, 7, 201, 8], 32)) == [[0, 2, 3, 5], [1], [4]]
     assert list(length_batches([3] * 5, 2)) == [[0, 1], [2, 3], [4]]
     assert list(length_batches([], 4)) == []
+
+
+def test_long_texts_are_never_padded_when_the_export_skips_their_mask() -> None:
+    # From 64 tokens on, one length per batch; shorter texts pad a little, and no batch
+    # holds texts from both sides.
+    lengths = [5, 64, 6, 70, 64, 63, 70, 71]
+    assert list(length_batches(lengths, 32, 4096, unpadded_from=64)) == [
+        [0, 2], [5], [1, 4], [3, 6], [7]
+    ]  # fmt: skip
+    assert list(length_batches(lengths, 32, 4096)) == [[0, 2], [5, 1, 4, 3, 6, 7]]
 
 
 def test_batches_are_cut_at_the_call_token_budget() -> None:
