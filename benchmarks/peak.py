@@ -238,7 +238,7 @@ def model_cost(path: Path) -> ModelCost:
     shapes = {init.name: tuple(init.dims) for init in graph.initializer}
     int8 = fp32 = layers = hidden = 0
     for node in graph.node:
-        layers += node.op_type in _ATTENTION_OPS
+        layers += bool(_ATTENTION_OPS & _op_types(node))
         weight = _weight_shape(node, shapes)
         if weight is None:
             continue
@@ -248,6 +248,17 @@ def model_cost(path: Path) -> ModelCost:
         else:
             fp32 += int(np.prod(weight))
     return ModelCost(int8, fp32, layers, hidden)
+
+
+def _op_types(node: onnx.NodeProto) -> set[str]:
+    """The node's op type, and for an If (the int8 export's attention, exporter/unpadded.py)
+    those of its first branch: the two branches hold the same op."""
+    if node.op_type != "If":
+        return {node.op_type}
+    import onnx
+
+    branch = next(a for a in node.attribute if a.name == "then_branch")
+    return {inner.op_type for inner in onnx.helper.get_attribute_value(branch).node}
 
 
 def _weight_shape(

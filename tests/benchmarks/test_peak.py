@@ -3,6 +3,8 @@ shares of the peak."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.peak import (
@@ -35,6 +37,17 @@ def test_model_cost_splits_the_int8_graph_by_precision() -> None:
     assert cost.int8_params > 0
     assert cost.int8_params + cost.fp32_params == TINY_MATMUL_PARAMS
     assert (cost.layers, cost.hidden) == (2, 32)
+
+
+def test_model_cost_finds_attention_inside_the_unpadded_if(tmp_path: Path) -> None:
+    import onnx
+
+    from edgembed.exporter.unpadded import skip_mask_when_unpadded
+
+    model = onnx.load(str(EXPORT / "model.int8.onnx"))
+    assert skip_mask_when_unpadded(model) == 2
+    onnx.save(model, str(tmp_path / "if.onnx"))
+    assert model_cost(tmp_path / "if.onnx") == model_cost(EXPORT / "model.int8.onnx")
 
 
 def test_flops_per_token_adds_attention() -> None:
