@@ -7,7 +7,7 @@ projections (the MatMuls after GELU, whose activations carry outliers) lose the 
 SPLIT_FFN gives each feed-forward's outlier channels a product of their own (ffn_split.py), and
 `ladder` gives the recipes that keep the 1, 2, 4, ... most sensitive projections in fp32, which
 the exporter tries in turn until one reaches the accuracy target. Attention skips its padding
-mask on calls that have none (unpadded.py). The measurements behind the recipe are in
+mask on unpadded calls of long texts (unpadded.py). The measurements behind the recipe are in
 docs/findings.md.
 """
 
