@@ -23,7 +23,7 @@ from edgembed.errors import ExportError, MissingExtraError
 from edgembed.exporter.ffn_split import SHARE, split_ffn_outliers
 from edgembed.exporter.per_row import quantize_matmuls_per_row
 from edgembed.exporter.smoothing import ALPHA, Peaks, smooth_layer_norm_inputs
-from edgembed.exporter.unpadded import MIN_TOKENS, skip_mask_when_unpadded
+from edgembed.exporter.unpadded import skip_mask_when_unpadded
 from edgembed.runtime.cpu import this_cpu_int8_path
 
 __all__ = [
@@ -192,7 +192,7 @@ def quantize_int8(
 
 
 def _settings(
-    recipe: QuantRecipe, isa: str, smoothed: int, split: int, unmasked: int
+    recipe: QuantRecipe, isa: str, smoothed: int, split: int, unmasked: dict[str, int] | None
 ) -> dict[str, Any]:
     """The quantization settings manifest.json records for a file quantize_int8 wrote."""
     return {
@@ -209,9 +209,7 @@ def _settings(
         "ffn_split": {"share": round(SHARE, 6), "feed_forwards": split} if split else None,
         # Attention layers that skip their padding mask on unpadded calls of texts at least
         # min_tokens long (unpadded.py); the runtime never pads texts that long.
-        "unmasked_when_unpadded": (
-            {"attention_layers": unmasked, "min_tokens": MIN_TOKENS} if unmasked else None
-        ),
+        "unmasked_when_unpadded": unmasked,
         # The parity check that decides on this file runs here, so it validates this CPU's
         # int8 class only; the runtime serves fp32 on others (edgembed.runtime.cpu).
         "validated_isa": [this_cpu_int8_path()],

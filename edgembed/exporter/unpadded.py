@@ -28,21 +28,22 @@ _UNMASKED = "edgembed_unmasked"
 
 def skip_mask_when_unpadded(
     model: onnx.ModelProto, mask_input: str = "attention_mask", min_tokens: int = MIN_TOKENS
-) -> int:
+) -> dict[str, int] | None:
     """Rewrite, in place, every MultiHeadAttention with a key padding mask into an If that runs
     it without the mask when `mask_input` holds no zero and is at least `min_tokens` long. The
     graph's answers on padded calls are unchanged.
 
     Returns:
-        How many attention nodes were rewritten (0: the graph has no masked MultiHeadAttention
-        or no `mask_input`, and is left as it was).
+        What the manifest records (``attention_layers`` rewritten, ``min_tokens``), or None
+        when the graph has no masked MultiHeadAttention or no `mask_input` and is left as it
+        was.
     """
     from onnx import TensorProto, helper
 
     graph = model.graph
-    masked = [node for node in graph.node if _masked_attention(node)]
-    if not masked or all(graph_input.name != mask_input for graph_input in graph.input):
-        return 0
+    layers = sum(map(_masked_attention, graph.node))
+    if not layers or all(graph_input.name != mask_input for graph_input in graph.input):
+        return None
     graph.initializer.extend([
         helper.make_tensor(f"{_UNMASKED}_axis", TensorProto.INT64, [], [1]),
         helper.make_tensor(f"{_UNMASKED}_min_tokens", TensorProto.INT64, [], [min_tokens]),
@@ -61,11 +62,12 @@ def skip_mask_when_unpadded(
         ),
         helper.make_node("And", [f"{_UNMASKED}_full", f"{_UNMASKED}_long"], [_UNMASKED]),
     ]
-    for node in graph.node:
-        nodes.append(_branched(node) if node in masked else node)
+    nodes.extend(_branched(node) if _masked_attention(node) else node for node in graph.node)
+    # Not per_row.replace_nodes: it keeps the initializers top-level nodes read, and the
+    # attention biases are now read inside the branches only.
     del graph.node[:]
     graph.node.extend(nodes)
-    return len(masked)
+    return {"attention_layers": layers, "min_tokens": min_tokens}
 
 
 def _masked_attention(node: Any) -> bool:

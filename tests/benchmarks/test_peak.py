@@ -45,7 +45,7 @@ def test_model_cost_finds_attention_inside_the_unpadded_if(tmp_path: Path) -> No
     from edgembed.exporter.unpadded import skip_mask_when_unpadded
 
     model = onnx.load(str(EXPORT / "model.int8.onnx"))
-    assert skip_mask_when_unpadded(model) == 2
+    assert skip_mask_when_unpadded(model) == {"attention_layers": 2, "min_tokens": 64}
     onnx.save(model, str(tmp_path / "if.onnx"))
     assert model_cost(tmp_path / "if.onnx") == model_cost(EXPORT / "model.int8.onnx")
 
