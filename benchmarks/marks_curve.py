@@ -12,6 +12,8 @@ and so is their soup (`improve --soup 0.5`: the two averaged weight by weight; s
 figures go to OUT/marks_curve.jsonl; the summary is the change against the model in service
 (synthetic only), mean of the seeds, with a 95% interval (paired bootstrap over the held-out
 questions, each question's change averaged over the seeds).
+With --paraphrases N each positive mark also trains as up to N rewordings of its question by
+the bundled SmolLM2 (`benchmarks/mark_paraphrases.py`; cached in OUT/paraphrases.jsonl).
 
     .venv/bin/python benchmarks/marks_curve.py --quality /tmp/q9/wave9 --sets editorfaq \\
         --seeds 1 --marks 100,200 --recipe "--mark-weight 4 --replay 0.25"
@@ -200,6 +202,10 @@ def main() -> None:
     parser.add_argument("--strategies", default="random,least-sure")
     parser.add_argument("--recipe", default="", help="improve's training options")
     parser.add_argument("--label", default="default")
+    parser.add_argument(
+        "--paraphrases", type=int, default=0,
+        help="each mark's question also asked in N rewordings by the bundled SmolLM2",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -246,6 +252,11 @@ def _one_set_seed(args: Any, questions: Path, name: str, seed: int) -> list[dict
                 continue
             done.add(chosen)
             marks = marks_for(pool, chunks, order, count)
+            marked = len({m.query for m in marks})
+            if args.paraphrases:
+                from benchmarks.mark_paraphrases import with_paraphrases
+
+                marks = with_paraphrases(marks, args.paraphrases, args.out / "paraphrases.jsonl")
             started = time.perf_counter()
             recipe = recipe_config(args.recipe, service, seed)
             after, soups = run_once(workspace, chunks, marks, recipe, heldout)
@@ -253,7 +264,7 @@ def _one_set_seed(args: Any, questions: Path, name: str, seed: int) -> list[dict
             run = {
                 "label": args.label, "recipe": args.recipe, "set": name, "seed": seed,
                 "strategy": strategy, "marks": count_text,
-                "marked": len({m.query for m in marks}),
+                "marked": marked, "paraphrases": args.paraphrases,
                 "service": float(service_ndcg.mean()), "candidate": float(after.mean()),
                 "service_per_query": service_ndcg.tolist(), "candidate_per_query": after.tolist(),
                 "soup": float(souped.mean()), "soup_per_query": souped.tolist(),
