@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,8 @@ def _plain(text: str) -> str:
 def with_paraphrases(
     marks: list[Mark], count: int, cache: Path, gguf: Path | None = None
 ) -> list[Mark]:
-    """`marks` and, after each positive one, its rewordings as marks of the same passage."""
+    """`marks` and, after each positive one, its rewordings as marks of the same passage
+    (ids renumbered in that order)."""
     known: dict[str, list[str]] = {}
     if cache.exists():
         for line in cache.read_text().splitlines():
@@ -65,7 +67,7 @@ def with_paraphrases(
     backend = LlamaCppBackend(gguf, temperature=0.7, seed=7)
     out: list[Mark] = []
     for mark in marks:
-        out.append(mark)
+        out.append(replace(mark, id=len(out) + 1))
         if not mark.relevant:
             continue
         if mark.query not in known:
