@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from edgembed.atomic import read_jsonl  # noqa: E402
+from edgembed.corpus.sentences import normalize_query  # noqa: E402
 from edgembed.formats.feedback import Mark  # noqa: E402
 from edgembed.trainer.generate.base import AnswerShape  # noqa: E402
 from edgembed.trainer.generate.llamacpp import LlamaCppBackend  # noqa: E402
@@ -40,18 +41,14 @@ def reword(backend: LlamaCppBackend, question: str, count: int) -> list[str]:
         items = json.loads(raw).get("questions", [])
     except (json.JSONDecodeError, AttributeError):
         return []
-    seen = {_plain(question)}
+    seen = {normalize_query(question)}
     out = []
     for item in items:
         text = str(item).strip()
-        if len(text.split()) >= 3 and text.endswith("?") and _plain(text) not in seen:
-            seen.add(_plain(text))
+        if len(text.split()) >= 3 and text.endswith("?") and normalize_query(text) not in seen:
+            seen.add(normalize_query(text))
             out.append(text)
     return out[:count]
-
-
-def _plain(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 def with_paraphrases(
@@ -59,11 +56,8 @@ def with_paraphrases(
 ) -> list[Mark]:
     """`marks` and, after each positive one, its rewordings as marks of the same passage
     (ids renumbered in that order)."""
-    known: dict[str, list[str]] = {}
-    if cache.exists():
-        for line in cache.read_text().splitlines():
-            row = json.loads(line)
-            known[row["question"]] = row["rewordings"]
+    rows = read_jsonl(cache) if cache.exists() else iter(())
+    known: dict[str, list[str]] = {row["question"]: row["rewordings"] for row in rows}
     backend = LlamaCppBackend(gguf, temperature=0.7, seed=7)
     out: list[Mark] = []
     for mark in marks:
