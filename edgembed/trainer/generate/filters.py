@@ -2,8 +2,8 @@
 
 Questions from small LLMs fail in known ways: a statement instead of a question, a sentence of
 the passage with a question mark glued on, the same question twice in other words, one word,
-or a paragraph. ICT queries are sentences of the passage by design, so only the duplicate
-checks apply to them.
+a paragraph, or the prompt's own placeholder ("...?") echoed with words after it. ICT queries
+are sentences of the passage by design, so only the duplicate checks apply to them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ __all__ = [
     "DUPLICATE",
     "NEAR_DUPLICATE",
     "NOT_A_QUESTION",
+    "PLACEHOLDER",
     "TOO_LONG",
     "TOO_SHORT",
     "ChunkFilter",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 NOT_A_QUESTION = "not_a_question"
+PLACEHOLDER = "placeholder"
 TOO_SHORT = "too_short"
 TOO_LONG = "too_long"
 COPIES_PASSAGE = "copies_passage"
@@ -85,6 +87,8 @@ class ChunkFilter:
 
     def _question_reason(self, query: str, normalized: str) -> str | None:
         words = normalized.split()
+        if query.lstrip().startswith(("...", "\u2026")):
+            return PLACEHOLDER
         if len(words) < self._rules.min_words:
             return TOO_SHORT
         if len(words) > self._rules.max_words:

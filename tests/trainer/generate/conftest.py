@@ -112,7 +112,14 @@ def use_generator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[object]
     yield register
 
 
-_LLM_ONLY_REASONS = ("unparseable", "refusal", "not_a_question", "too_short", "too_long")
+_LLM_ONLY_REASONS = (
+    "unparseable",
+    "refusal",
+    "not_a_question",
+    "placeholder",
+    "too_short",
+    "too_long",
+)
 
 
 def llm_verdicts(summary: GenerateSummary) -> int:

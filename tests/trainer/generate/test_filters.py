@@ -34,6 +34,7 @@ def test_each_failure_has_its_reason() -> None:
             "PTO?",  # too short
             "What " + "very " * 45 + "long question is this?",  # too long
             "You may carry over up to 5 days of unused PTO into the next calendar year?",  # copy
+            "...? Can I keep unused days?",  # the prompt's example echoed (SmolLM2 does)
         ]
     )
     assert reasons == [
@@ -44,6 +45,7 @@ def test_each_failure_has_its_reason() -> None:
         "too_short",
         "too_long",
         "copies_passage",
+        "placeholder",
     ]
 
 
