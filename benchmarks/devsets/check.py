@@ -6,7 +6,9 @@
 For each set: chunk docs/ as `edgembed chunk` does (its defaults unless told otherwise),
 resolve questions.jsonl onto the chunks (as `evaluate --questions` does), then NDCG@10 of BM25
 and of the base model over the whole chunk corpus. A set where BM25 is near 1.0 or the base
-model above ~0.9 is too easy.
+model above ~0.9 is too easy. With the model it also counts the chunks longer than the model's
+window and the questions whose evidence starts past the window in every passage that holds it
+(the model never reads their answer). `sample` names the sample corpus (sample_docs/).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 from edgembed.config import ChunkConfig
 from edgembed.corpus.build import load_corpus
@@ -24,24 +27,61 @@ from edgembed.evaluation.questions import load_real_questions
 from edgembed.evaluation.retrieval import retrieval_metrics, top_k
 
 HERE = Path(__file__).resolve().parent
+SAMPLE = HERE.parents[1] / "sample_docs"
 BASE_MODEL = "bundled:all-MiniLM-L6-v2"
 
 
-def _base_scores(questions: list[str], chunks: list[str]) -> object:
+def _paths(name: str) -> tuple[Path, Path]:
+    """A set's documents folder and its questions file."""
+    if name == "sample":
+        return SAMPLE, SAMPLE / "questions.jsonl"
+    return HERE / name / "docs", HERE / name / "questions.jsonl"
+
+
+def _past_window(tokens: Any, evidence: str, chunk: str, window: int) -> bool | None:
+    """Whether `evidence` starts past the first `window` tokens of `chunk` (None: not in it)."""
+    flat = " ".join(chunk.split())
+    at = flat.find(" ".join(evidence.split())[:60])
+    return None if at < 0 else tokens(flat[:at]) >= window
+
+
+def _base_model(
+    texts: list[str], corpus: list[str], evidence: list[tuple[str, set[int]]]
+) -> dict[str, Any]:
+    """The base model's scores, its chunks longer than its window, and the questions whose
+    evidence starts past the window in every chunk that holds it."""
     from edgembed.models import load_sentence_transformer
 
     model = load_sentence_transformer(BASE_MODEL, "cpu")
-    encode = {"batch_size": 32, "normalize_embeddings": True, "convert_to_numpy": True}
-    return model.encode(questions, **encode) @ model.encode(chunks, **encode).T
+    encode: dict[str, Any] = {
+        "batch_size": 32,
+        "normalize_embeddings": True,
+        "convert_to_numpy": True,
+    }
+    window = int(model.max_seq_length or 256) - 2  # [CLS] and [SEP]
+
+    def tokens(text: str) -> int:
+        return len(model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    past = 0
+    for text, relevant in evidence:
+        found = [_past_window(tokens, text, corpus[i], window) for i in sorted(relevant)]
+        found = [f for f in found if f is not None]
+        past += bool(found) and all(found)
+    return {
+        "scores": model.encode(texts, **encode) @ model.encode(corpus, **encode).T,
+        "over_window": sum(tokens(chunk) > window for chunk in corpus),
+        "answers_past_window": past,
+    }
 
 
-def check(folder: Path, with_model: bool, chunk: dict[str, int]) -> dict[str, object]:
+def check(name: str, with_model: bool, chunk: dict[str, int]) -> dict[str, object]:
     """Chunk, resolve and score one set; the figures the report table shows."""
-    config = ChunkConfig(docs=folder / "docs", **chunk)
-    corpus = load_corpus(config)
-    chunks, documents, skipped = corpus.chunks, corpus.documents, corpus.skipped
-    lines = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = load_real_questions(folder / "questions.jsonl", chunks)
+    docs, questions_file = _paths(name)
+    corpus_ = load_corpus(ChunkConfig(docs=docs, **chunk))
+    chunks, documents, skipped = corpus_.chunks, corpus_.documents, corpus_.skipped
+    lines = questions_file.read_text(encoding="utf-8").splitlines()
+    questions = load_real_questions(questions_file, chunks)
     relevant = [set(q.relevant) for q in questions]
     texts = [q.question for q in questions]
     corpus = [chunk.text for chunk in chunks]
@@ -59,14 +99,25 @@ def check(folder: Path, with_model: bool, chunk: dict[str, int]) -> dict[str, ob
         ).ndcg_at_10,
     }
     if with_model:
-        scores = _base_scores(texts, corpus)
-        result["base_ndcg10"] = retrieval_metrics(top_k(scores, 10), relevant).ndcg_at_10
+        rows = [json.loads(line) for line in lines if line.strip()]
+        # load_real_questions keeps the file's order; a row it could not resolve is dropped
+        evidence = [
+            (row["evidence"], set(q.relevant))
+            for row, q in zip(rows, questions, strict=False)
+            if row.get("evidence") and len(rows) == len(questions)
+        ]
+        model = _base_model(texts, corpus, evidence)
+        result["base_ndcg10"] = retrieval_metrics(top_k(model["scores"], 10), relevant).ndcg_at_10
+        result["over_window"] = model["over_window"]
+        result["answers_past_window"] = model["answers_past_window"]
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="sets to check (default: every set)")
+    parser.add_argument(
+        "names", nargs="*", help="sets to check, `sample` for sample_docs/ (default: every set)"
+    )
     parser.add_argument("--no-model", action="store_true", help="BM25 only, no base model")
     parser.add_argument("--chunk-words", type=int, default=ChunkConfig.chunk_words)
     parser.add_argument("--overlap-words", type=int, default=ChunkConfig.overlap_words)
@@ -74,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or sorted(p.parent.name for p in HERE.glob("*/questions.jsonl"))
     for name in names:
         chunk = {"chunk_words": args.chunk_words, "overlap_words": args.overlap_words}
-        figures = check(HERE / name, not args.no_model, chunk)
+        figures = check(name, not args.no_model, chunk)
         rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
         print(json.dumps({"set": name, **rounded}))
     return 0
