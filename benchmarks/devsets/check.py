@@ -65,8 +65,8 @@ def _base_model(
 
     past = 0
     for text, relevant in evidence:
-        found = [_past_window(tokens, text, corpus[i], window) for i in sorted(relevant)]
-        found = [f for f in found if f is not None]
+        where = [_past_window(tokens, text, corpus[i], window) for i in sorted(relevant)]
+        found = [past_it for past_it in where if past_it is not None]
         past += bool(found) and all(found)
     return {
         "scores": model.encode(texts, **encode) @ model.encode(corpus, **encode).T,
@@ -78,8 +78,8 @@ def _base_model(
 def check(name: str, with_model: bool, chunk: dict[str, int]) -> dict[str, object]:
     """Chunk, resolve and score one set; the figures the report table shows."""
     docs, questions_file = _paths(name)
-    corpus_ = load_corpus(ChunkConfig(docs=docs, **chunk))
-    chunks, documents, skipped = corpus_.chunks, corpus_.documents, corpus_.skipped
+    loaded = load_corpus(ChunkConfig(docs=docs, **chunk))
+    chunks, documents, skipped = loaded.chunks, loaded.documents, loaded.skipped
     lines = questions_file.read_text(encoding="utf-8").splitlines()
     questions = load_real_questions(questions_file, chunks)
     relevant = [set(q.relevant) for q in questions]
@@ -100,16 +100,18 @@ def check(name: str, with_model: bool, chunk: dict[str, int]) -> dict[str, objec
     }
     if with_model:
         rows = [json.loads(line) for line in lines if line.strip()]
-        # load_real_questions keeps the file's order; a row it could not resolve is dropped
+        # load_real_questions keeps the file's order; where it dropped a row, rows and
+        # questions no longer pair up and the answers past the window are not counted
+        paired = len(rows) == len(questions)
         evidence = [
             (row["evidence"], set(q.relevant))
             for row, q in zip(rows, questions, strict=False)
-            if row.get("evidence") and len(rows) == len(questions)
+            if paired and row.get("evidence")
         ]
         model = _base_model(texts, corpus, evidence)
         result["base_ndcg10"] = retrieval_metrics(top_k(model["scores"], 10), relevant).ndcg_at_10
         result["over_window"] = model["over_window"]
-        result["answers_past_window"] = model["answers_past_window"]
+        result["answers_past_window"] = model["answers_past_window"] if paired else None
     return result
 
 
