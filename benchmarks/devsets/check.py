@@ -23,7 +23,7 @@ from typing import Any
 from edgembed.config import ChunkConfig
 from edgembed.corpus.build import load_corpus
 from edgembed.evaluation.bm25 import BM25
-from edgembed.evaluation.questions import load_real_questions
+from edgembed.evaluation.questions import load_real_questions, normalize_text
 from edgembed.evaluation.retrieval import retrieval_metrics, top_k
 
 HERE = Path(__file__).resolve().parent
@@ -39,10 +39,11 @@ def _paths(name: str) -> tuple[Path, Path]:
 
 
 def _past_window(tokens: Any, evidence: str, chunk: str, window: int) -> bool | None:
-    """Whether `evidence` starts past the first `window` tokens of `chunk` (None: not in it)."""
-    flat = " ".join(chunk.split())
-    at = flat.find(" ".join(evidence.split())[:60])
-    return None if at < 0 else tokens(flat[:at]) >= window
+    """Whether `evidence` starts past the first `window` tokens of `chunk` (None: not in it),
+    matched as `load_real_questions` matches it."""
+    body = normalize_text(chunk)
+    at = body.find(normalize_text(evidence))
+    return None if at < 0 else tokens(body[:at]) >= window
 
 
 def _base_model(
