@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.marks_curve import SERVICE, _write, halves, heldout_ndcg  # noqa: E402
+from benchmarks.marks_curve import SERVICE, _write, halves, heldout_ndcg, soup  # noqa: E402
 from benchmarks.quality import question_sets  # noqa: E402
 from edgembed.corpus import read_chunks  # noqa: E402
 from edgembed.evaluation.bootstrap import paired_bootstrap  # noqa: E402
@@ -51,12 +51,12 @@ def main() -> None:
             g for size in range(2, len(seeds) + 1) for g in itertools.combinations(seeds, size)
         ]
         for group in groups:
-            soup = Path(scratch) / "soup"
-            shutil.rmtree(soup, ignore_errors=True)
-            shutil.copytree(models[group[0]], soup)
-            for count, seed in enumerate(group[1:], start=1):  # the running mean of the group
-                average_into(soup, models[seed], count / (count + 1))
-            after = heldout_ndcg(soup, chunks, heldout)
+            souped = Path(scratch) / "soup"
+            shutil.rmtree(souped, ignore_errors=True)
+            soup(models[group[1]], models[group[0]], souped, 0.5)
+            for count, seed in enumerate(group[2:], start=2):  # the running mean of the group
+                average_into(souped, models[seed], count / (count + 1))
+            after = heldout_ndcg(souped, chunks, heldout)
             before = np.mean([single[s] for s in group], axis=0)
             low, high = paired_bootstrap(before, after)
             print(
